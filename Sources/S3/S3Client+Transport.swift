@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFileSystem
+import NIOHTTP1
+
+extension S3Client {
+  /// One S3 request before signing.
+  struct Request: Sendable {
+    var operation: String
+    var method: HTTPMethod
+    /// The object key, or nil for a bucket-level request.
+    var key: String?
+    var query: [(String, String)] = []
+    var headers: [(String, String)] = []
+    var body: S3Body = .empty
+    /// Hex SHA-256 of the body (or `UNSIGNED-PAYLOAD`).
+    var payloadHash: String = SigV4Signer.emptyPayloadHash
+  }
+
+  /// A successful response with its body collected.
+  struct Response: Sendable {
+    var status: HTTPResponseStatus
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+  }
+
+  /// The largest response body we collect (S3's XML documents are far smaller).
+  static let maximumResponseBody = 16 << 20
+
+  /// Sends `request`, retrying per the retry policy, and collects the response body.
+  ///
+  /// - Throws: `S3Error` (or `CancellationError` when the task is cancelled).
+  func send(_ request: Request) async throws -> Response {
+    try await retrying(request.operation) {
+      try await self.attempt(request) { response in
+        let body = try await response.body.collect(upTo: Self.maximumResponseBody)
+        return Response(status: response.status, headers: response.headers, body: body)
+      }
+    }
+  }
+
+  /// Runs `body` until it succeeds, fails with a non-retryable error, or the policy gives up.
+  func retrying<T: Sendable>(
+    _ operation: String, _ body: () async throws -> T
+  ) async throws -> T {
+    var attempt = 1
+    while true {
+      do {
+        return try await body()
+      } catch let error as S3Error where error.isRetryable && !Task.isCancelled {
+        guard configuration.retryPolicy.allowsRetry(after: attempt) else { throw error }
+        let delay = configuration.retryPolicy.delay(after: attempt, unitRandom: unitRandom())
+        logger.warning(
+          "S3 \(operation) failed, retrying",
+          metadata: ["error": "\(error)", "attempt": "\(attempt)", "delay": "\(delay)"])
+        try await sleep(delay)
+        attempt += 1
+      }
+    }
+  }
+
+  /// One try: signs, sends, turns error statuses into `S3Error`, and hands a 2xx response to
+  /// `handle` while the request body's file (if any) is still open.
+  func attempt<T: Sendable>(
+    _ request: Request, handle: (HTTPClientResponse) async throws -> T
+  ) async throws -> T {
+    let (base, host, prefix) = configuration.addressing
+    var path = prefix
+    if let key = request.key { path += "/" + URIEncoding.encodePath(key) }
+    if path.isEmpty { path = "/" }
+    let query = SigV4Signer.canonicalQuery(request.query)
+
+    var headers = request.headers
+    headers.append(("host", host))
+    let signed = signer.sign(
+      method: request.method.rawValue, encodedPath: path, query: request.query, headers: headers,
+      payloadHash: request.payloadHash, date: now())
+
+    var http = HTTPClientRequest(url: base + path + (query.isEmpty ? "" : "?" + query))
+    http.method = request.method
+    for (name, value) in signed { http.headers.add(name: name, value: value) }
+
+    do {
+      switch request.body {
+      case .empty:
+        // PUT and POST always carry a Content-Length, even when it is 0.
+        if request.method == .PUT || request.method == .POST { http.body = .bytes(ByteBuffer()) }
+        return try await execute(http, request, handle)
+      case .bytes(let buffer):
+        http.body = .bytes(buffer)
+        return try await execute(http, request, handle)
+      case .file(let filePath, let offset, let length):
+        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(filePath)) { file in
+          http.body = .stream(
+            file.readChunks(in: offset..<(offset + length), chunkLength: .mebibytes(1)),
+            length: .known(length))
+          return try await execute(http, request, handle)
+        }
+      }
+    } catch let error as S3Error {
+      throw error
+    } catch is CancellationError {
+      throw CancellationError()
+    } catch let error as FileSystemError {
+      throw S3Error(
+        code: .init(rawValue: "LocalFileError"), httpStatus: nil,
+        message: "could not read the request body: \(error)", operation: request.operation)
+    } catch {
+      throw S3Error(
+        code: .connectionFailed, httpStatus: nil, message: "\(error)", operation: request.operation)
+    }
+  }
+
+  private func execute<T: Sendable>(
+    _ http: HTTPClientRequest, _ request: Request, _ handle: (HTTPClientResponse) async throws -> T
+  ) async throws -> T {
+    let response = try await httpClient.execute(
+      http, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000))
+    guard (200..<300).contains(response.status.code) else {
+      let body = try? await response.body.collect(upTo: 1 << 20)
+      throw Self.error(for: request.operation, status: Int(response.status.code), headers: response.headers, body: body)
+    }
+    return try await handle(response)
+  }
+
+  /// Turns an error response into an `S3Error`, reading S3's XML error document when there is one.
+  static func error(
+    for operation: String, status: Int, headers: HTTPHeaders, body: ByteBuffer?
+  ) -> S3Error {
+    let document = body.flatMap { XMLNode.parse(Data($0.readableBytesView)) }
+    let requestID = document?.text("RequestId") ?? headers.first(name: "x-amz-request-id")
+    let fallback: S3Error.Code =
+      switch status {
+      case 403: .accessDenied
+      case 404: .init(rawValue: "NotFound")
+      case 503: .slowDown
+      default: .init(rawValue: "HTTP\(status)")
+      }
+    return S3Error(
+      code: document?.text("Code").map(S3Error.Code.init(rawValue:)) ?? fallback,
+      httpStatus: status,
+      message: document?.text("Message") ?? "HTTP status \(status)",
+      operation: operation,
+      requestID: requestID)
+  }
+}

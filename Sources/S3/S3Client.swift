@@ -1,0 +1,235 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import UploadCore
+
+/// A small S3 client: the multipart-upload calls the server uses, plus what verification and
+/// tests need. Every call is signed with SigV4 and retried on 5xx, SlowDown and connection
+/// failures (never on other 4xx), with exponential backoff and full jitter.
+///
+/// Calls used: HeadBucket, CreateBucket, CreateMultipartUpload, UploadPart,
+/// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads, PutObject,
+/// HeadObject, GetObject.
+public struct S3Client: Sendable {
+  /// The bucket and how to reach it.
+  public let configuration: S3Configuration
+  let httpClient: HTTPClient
+  let signer: SigV4Signer
+  let now: @Sendable () -> Date
+  let unitRandom: @Sendable () -> Double
+  let sleep: @Sendable (Duration) async throws -> Void
+  let logger: Logger
+
+  /// Creates a client.
+  ///
+  /// - Parameters:
+  ///   - configuration: bucket, endpoint, credentials and retry policy.
+  ///   - httpClient: a shared client; its owner shuts it down.
+  ///   - now: the signing clock.
+  ///   - unitRandom: the jitter source, a value in `0...1`.
+  ///   - sleep: waits between retries.
+  public init(
+    configuration: S3Configuration,
+    httpClient: HTTPClient,
+    logger: Logger = Logger(label: "uploader.s3"),
+    now: @escaping @Sendable () -> Date = { Date() },
+    unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+    sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+  ) {
+    self.configuration = configuration
+    self.httpClient = httpClient
+    self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
+    self.logger = logger
+    self.now = now
+    self.unitRandom = unitRandom
+    self.sleep = sleep
+  }
+
+  /// Checks that the bucket exists and the credentials may use it.
+  public func headBucket() async throws {
+    _ = try await send(Request(operation: "HeadBucket", method: .HEAD, key: nil))
+  }
+
+  /// Creates the bucket (tests and first-time setup).
+  public func createBucket() async throws {
+    _ = try await send(Request(operation: "CreateBucket", method: .PUT, key: nil))
+  }
+
+  /// Starts a multipart upload whose parts carry SHA-256 checksums.
+  ///
+  /// - Returns: the upload id.
+  public func createMultipartUpload(key: String, contentType: String? = nil) async throws -> String {
+    var headers = [("x-amz-checksum-algorithm", "SHA256")]
+    if let contentType { headers.append(("content-type", contentType)) }
+    let response = try await send(
+      Request(operation: "CreateMultipartUpload", method: .POST, key: key, query: [("uploads", "")],
+        headers: headers))
+    guard let uploadID = try Self.document(response, "CreateMultipartUpload").text("UploadId") else {
+      throw malformed("CreateMultipartUpload", "no UploadId in the response")
+    }
+    return uploadID
+  }
+
+  /// Uploads one part. S3 verifies the body against `sha256` and rejects a mismatch with BadDigest.
+  ///
+  /// - Returns: the part's ETag.
+  public func uploadPart(
+    key: String, uploadID: String, partNumber: Int, body: S3Body, sha256: ContentHash
+  ) async throws -> String {
+    let response = try await send(
+      Request(
+        operation: "UploadPart", method: .PUT, key: key,
+        query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
+        headers: [("x-amz-checksum-sha256", sha256.base64)], body: body, payloadHash: sha256.hex))
+    guard let etag = response.headers.first(name: "etag") else {
+      throw malformed("UploadPart", "no ETag in the response")
+    }
+    return etag
+  }
+
+  /// Completes a multipart upload from its parts, in part-number order.
+  ///
+  /// - Returns: the object's ETag.
+  public func completeMultipartUpload(key: String, uploadID: String, parts: [S3Part]) async throws
+    -> String
+  {
+    var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+    for part in parts.sorted(by: { $0.number < $1.number }) {
+      xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag>"
+      if let checksum = part.checksumSHA256 { xml += "<ChecksumSHA256>\(checksum)</ChecksumSHA256>" }
+      xml += "</Part>"
+    }
+    xml += "</CompleteMultipartUpload>"
+    let body = Array(xml.utf8)
+    let response = try await send(
+      Request(
+        operation: "CompleteMultipartUpload", method: .POST, key: key,
+        query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")],
+        body: .bytes(ByteBuffer(bytes: body)), payloadHash: ContentHash.of(body).hex))
+    // S3 may answer 200 and still fail: the error is then in the body.
+    let document = try Self.document(response, "CompleteMultipartUpload")
+    if document.name == "Error" {
+      throw Self.error(
+        for: "CompleteMultipartUpload", status: 200, headers: response.headers, body: response.body)
+    }
+    guard let etag = document.text("ETag") ?? response.headers.first(name: "etag") else {
+      throw malformed("CompleteMultipartUpload", "no ETag in the response")
+    }
+    return etag
+  }
+
+  /// Aborts a multipart upload and frees its parts. An upload that no longer exists is not an error.
+  public func abortMultipartUpload(key: String, uploadID: String) async throws {
+    do {
+      _ = try await send(
+        Request(operation: "AbortMultipartUpload", method: .DELETE, key: key, query: [("uploadId", uploadID)]))
+    } catch let error as S3Error where error.code == .noSuchUpload {
+      return
+    }
+  }
+
+  /// Every part of a multipart upload, following pagination.
+  ///
+  /// - Parameter pageSize: parts per request (S3's default and maximum is 1,000).
+  public func listParts(key: String, uploadID: String, pageSize: Int = 1_000) async throws -> [S3Part] {
+    var parts: [S3Part] = []
+    var marker: String?
+    repeat {
+      var query = [("uploadId", uploadID), ("max-parts", String(pageSize))]
+      if let marker { query.append(("part-number-marker", marker)) }
+      let document = try Self.document(
+        try await send(Request(operation: "ListParts", method: .GET, key: key, query: query)), "ListParts")
+      for node in document.children("Part") {
+        guard let number = node.text("PartNumber").flatMap(Int.init), let etag = node.text("ETag") else {
+          throw malformed("ListParts", "a part without PartNumber or ETag")
+        }
+        parts.append(
+          S3Part(number: number, etag: etag, size: node.text("Size").flatMap(Int64.init),
+            checksumSHA256: node.text("ChecksumSHA256")))
+      }
+      marker = document.text("IsTruncated") == "true" ? document.text("NextPartNumberMarker") : nil
+    } while marker != nil
+    return parts
+  }
+
+  /// Every multipart upload in progress under `prefix`, following pagination.
+  public func listMultipartUploads(prefix: String = "", pageSize: Int = 1_000) async throws
+    -> [S3MultipartUpload]
+  {
+    var uploads: [S3MultipartUpload] = []
+    var markers: (key: String, uploadID: String)?
+    repeat {
+      var query = [("uploads", ""), ("max-uploads", String(pageSize))]
+      if !prefix.isEmpty { query.append(("prefix", prefix)) }
+      if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.uploadID)] }
+      let document = try Self.document(
+        try await send(Request(operation: "ListMultipartUploads", method: .GET, key: nil, query: query)),
+        "ListMultipartUploads")
+      for node in document.children("Upload") {
+        guard let key = node.text("Key"), let uploadID = node.text("UploadId") else {
+          throw malformed("ListMultipartUploads", "an upload without Key or UploadId")
+        }
+        uploads.append(S3MultipartUpload(key: key, uploadID: uploadID))
+      }
+      markers = nil
+      if document.text("IsTruncated") == "true", let key = document.text("NextKeyMarker") {
+        markers = (key, document.text("NextUploadIdMarker") ?? "")
+      }
+    } while markers != nil
+    return uploads
+  }
+
+  /// Stores a whole object in one request (small or empty objects).
+  ///
+  /// - Returns: the object's ETag.
+  public func putObject(key: String, body: S3Body, sha256: ContentHash, contentType: String? = nil)
+    async throws -> String
+  {
+    var headers = [("x-amz-checksum-sha256", sha256.base64)]
+    if let contentType { headers.append(("content-type", contentType)) }
+    let response = try await send(
+      Request(operation: "PutObject", method: .PUT, key: key, headers: headers, body: body,
+        payloadHash: sha256.hex))
+    return response.headers.first(name: "etag") ?? ""
+  }
+
+  /// The object's size and ETag.
+  public func headObject(key: String) async throws -> S3ObjectInfo {
+    let response = try await send(Request(operation: "HeadObject", method: .HEAD, key: key))
+    guard let size = response.headers.first(name: "content-length").flatMap(Int64.init) else {
+      throw malformed("HeadObject", "no Content-Length in the response")
+    }
+    return S3ObjectInfo(size: size, etag: response.headers.first(name: "etag"))
+  }
+
+  /// Streams the object's bytes to `consume`, chunk by chunk. The request is retried until the
+  /// response starts; a failure while the body streams is thrown.
+  public func getObject(key: String, consume: (ByteBuffer) async throws -> Void) async throws {
+    let request = Request(operation: "GetObject", method: .GET, key: key)
+    try await retrying(request.operation) {
+      try await attempt(request) { response in
+        for try await chunk in response.body { try await consume(chunk) }
+      }
+    }
+  }
+
+  private func malformed(_ operation: String, _ message: String) -> S3Error {
+    S3Error(code: .malformedResponse, httpStatus: nil, message: message, operation: operation)
+  }
+
+  private static func document(_ response: Response, _ operation: String) throws -> XMLNode {
+    guard let document = XMLNode.parse(Data(response.body.readableBytesView)) else {
+      throw S3Error(
+        code: .malformedResponse, httpStatus: Int(response.status.code),
+        message: "the response is not XML", operation: operation)
+    }
+    return document
+  }
+
+  private static func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;")
+  }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+
+/// A minimal XML element tree, enough for S3's small response documents.
+struct XMLNode: Sendable {
+  var name: String
+  var text: String
+  var children: [XMLNode]
+
+  /// The first child named `name`.
+  func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+
+  /// Every child named `name`.
+  func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+
+  /// The text of the first child named `name`.
+  func text(_ name: String) -> String? { child(name)?.text }
+
+  /// Parses a document; nil when it is not well-formed XML.
+  static func parse(_ data: Data) -> XMLNode? {
+    let builder = TreeBuilder()
+    let parser = XMLParser(data: data)
+    parser.delegate = builder
+    guard parser.parse(), let root = builder.root else { return nil }
+    return root
+  }
+
+  private final class TreeBuilder: NSObject, XMLParserDelegate {
+    var stack: [XMLNode] = []
+    var root: XMLNode?
+
+    func parser(
+      _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+      qualifiedName: String?, attributes: [String: String] = [:]
+    ) {
+      stack.append(XMLNode(name: elementName, text: "", children: []))
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+      guard !stack.isEmpty else { return }
+      stack[stack.count - 1].text += string
+    }
+
+    func parser(
+      _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+      qualifiedName: String?
+    ) {
+      guard var node = stack.popLast() else { return }
+      node.text = node.text.trimmingCharacters(in: .whitespacesAndNewlines)
+      if stack.isEmpty {
+        root = node
+      } else {
+        stack[stack.count - 1].children.append(node)
+      }
+    }
+  }
+}

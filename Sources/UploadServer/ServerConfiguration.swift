@@ -1,0 +1,32 @@
+import S3
+import UploadCore
+
+/// Everything `UploaderServer` needs, with the embedded defaults: loopback, `./data`, objects
+/// in a local directory.
+public struct ServerConfiguration: Sendable {
+  /// The address to listen on.
+  public var host: String = "127.0.0.1"
+  /// The port to listen on; 0 picks a free one.
+  public var port: Int = 50051
+  /// Holds the spool and, without S3, the objects.
+  public var dataDirectory: String = "./data"
+  /// The S3 bucket to store objects in; nil stores them under `dataDirectory/store`.
+  public var s3: S3Configuration?
+  /// How streams are cut into parts.
+  public var partSizing = PartSizing()
+  /// Parts of one stream uploaded to the store at the same time.
+  public var maximumConcurrentPartsPerStream = 4
+  /// The HTTP/2 flow-control window. The 64 KiB default caps a loopback stream at about
+  /// 90 MiB/s here, and a 10 ms link at about 6 MiB/s; 8 MiB lifts both.
+  public var http2TargetWindowSize = 8 << 20
+  /// The largest gRPC message accepted.
+  public var maximumMessageSize = 4 << 20
+
+  /// The embedded defaults.
+  public init() {}
+
+  /// `dataDirectory/spool`.
+  public var spoolDirectory: String { dataDirectory + "/spool" }
+  /// `dataDirectory/store`, the local directory store's root.
+  public var localStoreDirectory: String { dataDirectory + "/store" }
+}

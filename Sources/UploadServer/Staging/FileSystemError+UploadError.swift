@@ -1,0 +1,18 @@
+import NIOFileSystem
+import UploadCore
+
+extension UploadError {
+  /// Translates a local file-system failure; a full disk becomes `.spoolFull`.
+  static func fromFileSystem(_ error: any Error, while doing: String) -> UploadError {
+    switch error {
+    case let error as UploadError:
+      return error
+    case is CancellationError:
+      return UploadError(.cancelled, "\(doing) was cancelled")
+    case let error as FileSystemError where error.code == .resourceExhausted:
+      return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
+    default:
+      return UploadError(.internal, "\(doing): \(error)")
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import Crypto
+import Foundation
+import NIOFileSystem
+import UploadCore
+
+/// Writes one part into its spool file, hashing the bytes as they pass.
+///
+/// Owned by one task. Memory use is one chunk: bytes go to the file, never into a buffer.
+final class PartWriter {
+  /// The part number, from 1.
+  let number: Int
+  /// The part's size once full.
+  let capacity: Int64
+  /// The spool file.
+  let path: FilePath
+  /// Bytes written so far.
+  private(set) var size: Int64 = 0
+
+  private let handle: WriteFileHandle
+  private var hasher = SHA256()
+  private var closed = false
+
+  private init(number: Int, capacity: Int64, path: FilePath, handle: WriteFileHandle) {
+    self.number = number
+    self.capacity = capacity
+    self.path = path
+    self.handle = handle
+  }
+
+  /// Creates (or truncates) the spool file of part `number` in `directory`.
+  static func create(in directory: FilePath, number: Int, capacity: Int64) async throws -> PartWriter {
+    let path = directory.appending("part-\(number)")
+    let handle = try await FileSystem.shared.openFile(
+      forWritingAt: path, options: .newFile(replaceExisting: true))
+    return PartWriter(number: number, capacity: capacity, path: path, handle: handle)
+  }
+
+  /// Room left before the part is full.
+  var remaining: Int64 { capacity - size }
+
+  /// Appends `bytes`, which must fit in `remaining`.
+  func write(_ bytes: Data) async throws {
+    precondition(Int64(bytes.count) <= remaining, "a chunk overflows part \(number)")
+    try await handle.write(contentsOf: bytes, toAbsoluteOffset: size)
+    hasher.update(data: bytes)
+    size += Int64(bytes.count)
+  }
+
+  /// Closes the file and describes the finished part.
+  func finish() async throws -> SpooledPart {
+    closed = true
+    try await handle.close()
+    return SpooledPart(
+      number: number, path: path.string, size: size, sha256: ContentHash(hasher.finalize()))
+  }
+
+  /// Closes the file, if still open, and deletes it.
+  func discard() async {
+    if !closed {
+      closed = true
+      try? await handle.close()
+    }
+    _ = try? await FileSystem.shared.removeItem(at: path)
+  }
+}

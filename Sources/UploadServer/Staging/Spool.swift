@@ -1,0 +1,33 @@
+import Foundation
+import NIOFileSystem
+import UploadCore
+
+/// The staging area on local disk: one directory per upload in progress.
+public struct Spool: Sendable {
+  /// The spool's root directory.
+  public let root: FilePath
+
+  /// A spool rooted at `root`.
+  public init(root: String) {
+    self.root = FilePath(root)
+  }
+
+  /// Creates the root if needed and removes what interrupted streams left behind: streams of the
+  /// original contract cannot be resumed, so their staged bytes are of no use after a restart.
+  func prepare() async throws {
+    try await FileSystem.shared.createDirectory(at: root, withIntermediateDirectories: true)
+    _ = try await FileSystem.shared.removeItem(at: root.appending("streams"))
+  }
+
+  /// Creates a fresh directory for one stream.
+  func makeStreamDirectory() async throws -> FilePath {
+    let directory = root.appending("streams").appending(UUID().uuidString.lowercased())
+    try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+  }
+
+  /// Removes a stream's directory and whatever is left in it.
+  func remove(_ directory: FilePath) async {
+    _ = try? await FileSystem.shared.removeItem(at: directory)
+  }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import NIOFileSystem
+import UploadCore
+
+/// Objects as files under a directory: the embedded default, which needs no setup.
+///
+/// Layout: `objects/<key>` holds finished objects; `uploads/<upload id>/<part number>` holds
+/// the parts of multipart uploads in progress. Parts are taken over from the spool by rename;
+/// completion assembles them into a temporary file beside the parts, syncs it, and renames it
+/// into place, so an object appears whole or not at all.
+public struct LocalDirectoryStore: ObjectStore {
+  /// Where finished objects live.
+  public let objectsDirectory: FilePath
+  /// Where parts of uploads in progress live.
+  public let uploadsDirectory: FilePath
+
+  /// Creates a store rooted at `root` (`root/objects`, `root/uploads`).
+  public init(root: String) {
+    self.objectsDirectory = FilePath(root).appending("objects")
+    self.uploadsDirectory = FilePath(root).appending("uploads")
+  }
+
+  public var name: String { "file://\(objectsDirectory)" }
+
+  public func checkAvailability() async throws(UploadError) {
+    do {
+      for directory in [objectsDirectory, uploadsDirectory] {
+        try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
+      }
+    } catch {
+      throw UploadError(.storageRejected, "cannot use the local object directory \(objectsDirectory): \(error)")
+    }
+  }
+
+  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+    let uploadID = UUID().uuidString.lowercased()
+    try await run("starting the upload of \"\(key)\"") {
+      try await FileSystem.shared.createDirectory(
+        at: uploadsDirectory.appending(uploadID), withIntermediateDirectories: true)
+    }
+    return uploadID
+  }
+
+  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart)
+    async throws(UploadError) -> String
+  {
+    try await run("storing part \(part.number) of \"\(key)\"") {
+      let destination = uploadsDirectory.appending(uploadID).appending(String(part.number))
+      try await AtomicRename.rename(FilePath(part.path), to: destination)
+    }
+    return "\"\(part.sha256.hex)\""
+  }
+
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+    async throws(UploadError) -> StoredObject
+  {
+    let directory = uploadsDirectory.appending(uploadID)
+    let assembled = directory.appending("assembled")
+    let ordered = parts.sorted { $0.number < $1.number }
+    try await run("assembling \"\(key)\"") {
+      try await FileSystem.shared.withFileHandle(
+        forWritingAt: assembled, options: .newFile(replaceExisting: true)
+      ) { output in
+        var offset: Int64 = 0
+        for part in ordered {
+          try await FileSystem.shared.withFileHandle(forReadingAt: directory.appending(String(part.number))) { input in
+            for try await chunk in input.readChunks(chunkLength: .mebibytes(1)) {
+              try await output.write(contentsOf: chunk, toAbsoluteOffset: offset)
+              offset += Int64(chunk.readableBytes)
+            }
+          }
+        }
+        try await output.synchronize()
+      }
+      try await moveIntoPlace(assembled, key: key)
+      _ = try await FileSystem.shared.removeItem(at: directory)
+    }
+    let etag = ContentHash.of(ordered.flatMap(\.sha256.bytes)).hex + "-\(ordered.count)"
+    return StoredObject(key: key, location: location(key), etag: "\"\(etag)\"")
+  }
+
+  public func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
+    try await run("aborting the upload of \"\(key)\"") {
+      _ = try await FileSystem.shared.removeItem(at: uploadsDirectory.appending(uploadID))
+    }
+  }
+
+  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    try await run("storing \"\(key)\"") {
+      try await moveIntoPlace(FilePath(part.path), key: key)
+    }
+    return StoredObject(key: key, location: location(key), etag: "\"\(part.sha256.hex)\"")
+  }
+
+  /// The path of an object. Safe because `ObjectKey` has no `.`, `..` or empty segments.
+  func path(of key: ObjectKey) -> FilePath {
+    key.segments.reduce(objectsDirectory) { $0.appending(String($1)) }
+  }
+
+  private func moveIntoPlace(_ file: FilePath, key: ObjectKey) async throws {
+    let destination = path(of: key)
+    let parent = destination.removingLastComponent()
+    if parent != objectsDirectory {
+      try await FileSystem.shared.createDirectory(at: parent, withIntermediateDirectories: true)
+    }
+    if let info = try await FileSystem.shared.info(forFileAt: destination), info.type == .directory {
+      throw UploadError(.storageRejected, "cannot store \"\(key)\": a directory of that name exists")
+    }
+    try await AtomicRename.rename(file, to: destination)
+  }
+
+  private func location(_ key: ObjectKey) -> String { "file://\(path(of: key))" }
+
+  private func run(_ doing: String, _ body: () async throws -> Void) async throws(UploadError) {
+    do {
+      try await body()
+    } catch {
+      throw UploadError.fromFileSystem(error, while: doing)
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import UploadCore
+
+/// Where finished objects go: an S3 bucket or a local directory.
+///
+/// The staging pipeline hands the store whole parts that are already on disk and verified, so
+/// a store only moves bytes. Every method throws `UploadError`: stores translate their own
+/// failures at the edge.
+public protocol ObjectStore: Sendable {
+  /// A short name for logs (`s3://bucket`, `file:///data/objects`).
+  var name: String { get }
+
+  /// Checks, at start-up, that the store can be used (bucket exists, credentials work).
+  func checkAvailability() async throws(UploadError)
+
+  /// Starts a multipart upload.
+  ///
+  /// - Returns: the store's upload id.
+  func createUpload(key: ObjectKey) async throws(UploadError) -> String
+
+  /// Uploads one part from its spool file.
+  ///
+  /// - Returns: the part's ETag.
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError)
+    -> String
+
+  /// Assembles the parts into the object. The object appears whole or not at all.
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+    async throws(UploadError) -> StoredObject
+
+  /// Discards a multipart upload and its parts. Aborting an unknown upload succeeds.
+  func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError)
+
+  /// Stores a small object (one spool file, possibly empty) in one step.
+  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject
+}
+
+/// A part staged on local disk, complete and hashed.
+public struct SpooledPart: Hashable, Sendable {
+  /// The part number, from 1.
+  public var number: Int
+  /// The spool file holding exactly the part's bytes.
+  public var path: String
+  /// The part's size in bytes.
+  public var size: Int64
+  /// The SHA-256 of the part's bytes.
+  public var sha256: ContentHash
+
+  /// Creates a description of a staged part.
+  public init(number: Int, path: String, size: Int64, sha256: ContentHash) {
+    self.number = number
+    self.path = path
+    self.size = size
+    self.sha256 = sha256
+  }
+}
+
+/// A part the store has accepted.
+public struct CommittedPart: Hashable, Sendable {
+  /// The part number, from 1.
+  public var number: Int
+  /// The store's ETag for the part.
+  public var etag: String
+  /// The part's size in bytes.
+  public var size: Int64
+  /// The SHA-256 of the part's bytes.
+  public var sha256: ContentHash
+
+  /// Creates a description of a committed part.
+  public init(number: Int, etag: String, size: Int64, sha256: ContentHash) {
+    self.number = number
+    self.etag = etag
+    self.size = size
+    self.sha256 = sha256
+  }
+}
+
+/// A finished object.
+public struct StoredObject: Hashable, Sendable {
+  /// The object's key.
+  public var key: ObjectKey
+  /// Where it is (`s3://bucket/key` or a file URL).
+  public var location: String
+  /// The store's ETag for the object.
+  public var etag: String
+}

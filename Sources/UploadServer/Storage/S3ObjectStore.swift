@@ -1,0 +1,96 @@
+import S3
+import UploadCore
+
+/// Objects in an S3 bucket, written as multipart uploads whose parts carry
+/// `x-amz-checksum-sha256`, so S3 itself rejects a part whose bytes changed on the way.
+///
+/// Layout: the object key is the S3 key, unchanged. Multipart uploads in progress are visible
+/// with ListMultipartUploads until they are completed or aborted.
+public struct S3ObjectStore: ObjectStore {
+  /// The client for the bucket.
+  public let client: S3Client
+
+  /// Creates a store over `client`'s bucket.
+  public init(client: S3Client) {
+    self.client = client
+  }
+
+  public var name: String { "s3://\(client.configuration.bucket)" }
+
+  public func checkAvailability() async throws(UploadError) {
+    do {
+      try await client.headBucket()
+    } catch let error as S3Error {
+      let reason: String =
+        switch error.code {
+        case .noSuchBucket, .init(rawValue: "NotFound"): "the bucket does not exist"
+        case _ where error.isAccessProblem: "the credentials were refused (\(error.code))"
+        case .connectionFailed: "the endpoint cannot be reached (\(error.message))"
+        default: "\(error)"
+        }
+      throw UploadError(
+        error.isRetryable ? .storageUnavailable : .storageRejected,
+        "S3 bucket \"\(client.configuration.bucket)\" at \(endpointDescription) is not usable: \(reason)")
+    } catch {
+      throw UploadError(.internal, "checking S3: \(error)")
+    }
+  }
+
+  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+    do {
+      return try await client.createMultipartUpload(key: key.rawValue)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart)
+    async throws(UploadError) -> String
+  {
+    do {
+      return try await client.uploadPart(
+        key: key.rawValue, uploadID: uploadID, partNumber: part.number,
+        body: .file(path: part.path, offset: 0, length: part.size), sha256: part.sha256)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+    async throws(UploadError) -> StoredObject
+  {
+    do {
+      let etag = try await client.completeMultipartUpload(
+        key: key.rawValue, uploadID: uploadID,
+        parts: parts.map { S3Part(number: $0.number, etag: $0.etag, checksumSHA256: $0.sha256.base64) })
+      return StoredObject(key: key, location: location(key), etag: etag)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
+    do {
+      try await client.abortMultipartUpload(key: key.rawValue, uploadID: uploadID)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    do {
+      let etag = try await client.putObject(
+        key: key.rawValue, body: .file(path: part.path, offset: 0, length: part.size),
+        sha256: part.sha256)
+      return StoredObject(key: key, location: location(key), etag: etag)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  private func location(_ key: ObjectKey) -> String { "s3://\(client.configuration.bucket)/\(key)" }
+
+  private var endpointDescription: String {
+    client.configuration.endpoint?.absoluteString ?? "AWS (\(client.configuration.region))"
+  }
+}

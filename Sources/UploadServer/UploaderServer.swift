@@ -1,0 +1,95 @@
+import AsyncHTTPClient
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import S3
+import ServiceLifecycle
+import UploadCore
+
+/// The upload service, wired from a configuration. Used by the executable and by the tests,
+/// so the executable holds no logic the tests cannot reach.
+///
+/// Run it in a `ServiceGroup`: graceful shutdown stops accepting calls, lets running ones finish,
+/// then closes the S3 client.
+public final class UploaderServer: Service, Sendable {
+  /// The configuration it runs with.
+  public let configuration: ServerConfiguration
+  /// Where objects go.
+  public let store: any ObjectStore
+  private let transport: HTTP2ServerTransport.Posix
+  private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  private let httpClient: HTTPClient?
+  private let logger: Logger
+
+  /// Prepares the data directory and checks the object store, so a wrong S3 configuration is
+  /// reported at start, not at the first upload.
+  ///
+  /// - Throws: `UploadError` saying which part of the configuration does not work.
+  public init(configuration: ServerConfiguration, logger: Logger) async throws {
+    self.configuration = configuration
+    self.logger = logger
+
+    let httpClient: HTTPClient?
+    let store: any ObjectStore
+    if let s3 = configuration.s3 {
+      let client = HTTPClient(eventLoopGroupProvider: .singleton)
+      httpClient = client
+      store = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
+    } else {
+      httpClient = nil
+      store = LocalDirectoryStore(root: configuration.localStoreDirectory)
+    }
+    do {
+      try await store.checkAvailability()
+      let spool = Spool(root: configuration.spoolDirectory)
+      do {
+        try await spool.prepare()
+      } catch {
+        throw UploadError.fromFileSystem(error, while: "preparing the spool directory \(spool.root)")
+      }
+      self.httpClient = httpClient
+      self.store = store
+      self.transport = HTTP2ServerTransport.Posix(
+        address: .ipv4(host: configuration.host, port: configuration.port),
+        transportSecurity: .plaintext,
+        config: .defaults {
+          $0.http2.targetWindowSize = configuration.http2TargetWindowSize
+          $0.rpc.maxRequestPayloadSize = configuration.maximumMessageSize
+        })
+      let uploads = StreamingUploadFactory(
+        store: store, spool: spool, sizing: configuration.partSizing,
+        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, logger: logger)
+      self.server = GRPCServer(
+        transport: transport, services: [FileUploaderService(uploads: uploads, logger: logger)])
+    } catch {
+      try? await httpClient?.shutdown()
+      throw error
+    }
+  }
+
+  /// The address the server listens on, once it does.
+  public var listeningAddress: (host: String, port: Int) {
+    get async throws {
+      let address = try await transport.listeningAddress
+      if let ipv4 = address.ipv4 { return (ipv4.host, ipv4.port) }
+      if let ipv6 = address.ipv6 { return (ipv6.host, ipv6.port) }
+      return (configuration.host, configuration.port)
+    }
+  }
+
+  /// Serves until graceful shutdown is triggered or the task is cancelled.
+  public func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await self.server.serve() }
+        let (host, port) = try await self.listeningAddress
+        self.logger.notice(
+          "uploader-server listening on \(host):\(port)",
+          metadata: ["store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)"])
+      }
+    } onGracefulShutdown: {
+      self.server.beginGracefulShutdown()
+    }
+    try await httpClient?.shutdown()
+  }
+}

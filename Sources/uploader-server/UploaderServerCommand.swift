@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Logging
+import S3
+import ServiceLifecycle
+import UploadServer
+
+/// `uploader-server`: parses flags, builds the server, runs it until SIGTERM or SIGINT.
+@main
+struct UploaderServerCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "uploader-server",
+    abstract: "Receive files over gRPC and store them in S3 or a local directory.",
+    discussion: """
+      With no flags it listens on 127.0.0.1:50051, stages data under ./data and stores objects \
+      under ./data/store/objects. With --s3-bucket it stores them in S3, using the standard \
+      variables AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION \
+      (or AWS_DEFAULT_REGION) and AWS_ENDPOINT_URL_S3. The bucket is checked at start.
+
+      Examples:
+        uploader-server
+        uploader-server --listen 0.0.0.0:50051 --data-dir /var/lib/uploader
+        AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
+          uploader-server --s3-bucket uploads --s3-endpoint http://127.0.0.1:8333
+      """)
+
+  @Option(help: "HOST:PORT to listen on; port 0 picks a free port.")
+  var listen = "127.0.0.1:50051"
+
+  @Option(help: "Directory for the spool and, without S3, the objects.")
+  var dataDir = "./data"
+
+  @Option(help: "Store objects in this S3 bucket instead of the data directory.")
+  var s3Bucket: String?
+
+  @Option(help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, else AWS).")
+  var s3Endpoint: String?
+
+  @Option(help: "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
+  var s3Region: String?
+
+  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+  var logLevel: Logger.Level = .info
+
+  func run() async throws {
+    var configuration = ServerConfiguration()
+    (configuration.host, configuration.port) = try ListenAddress.parse(listen)
+    configuration.dataDirectory = dataDir
+    if let s3Bucket {
+      do {
+        configuration.s3 = try S3Configuration.fromEnvironment(
+          ProcessInfo.processInfo.environment, bucket: s3Bucket, endpoint: s3Endpoint, region: s3Region)
+      } catch {
+        throw ValidationError(error.message)
+      }
+    } else if s3Endpoint != nil || s3Region != nil {
+      throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
+    }
+
+    let level = logLevel
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = level
+      return handler
+    }
+    let logger = Logger(label: "uploader-server")
+    let server: UploaderServer
+    do {
+      server = try await UploaderServer(configuration: configuration, logger: logger)
+    } catch {
+      logger.critical("cannot start: \(error)")
+      throw ExitCode(1)
+    }
+    let group = ServiceGroup(
+      services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await group.run()
+  }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
