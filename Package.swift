@@ -73,9 +73,27 @@ let package = Package(
       name: "uploader-server",
       dependencies: [
         "UploadServer",
+        "UploadCore",
+        "S3",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]
+    ),
+    // Helpers shared by the test targets (test S3 server, deterministic bytes).
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        "S3",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+      ],
+      path: "Tests/TestSupport"
+    ),
+    .testTarget(
+      name: "UploadProtocolTests",
+      dependencies: [
+        "UploadProtocol",
+        .product(name: "Crypto", package: "swift-crypto"),
       ]
     ),
     .testTarget(
@@ -86,6 +104,8 @@ let package = Package(
       name: "S3Tests",
       dependencies: [
         "S3",
+        "TestSupport",
+        "UploadCore",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
@@ -95,13 +115,14 @@ let package = Package(
       name: "UploadServerTests",
       dependencies: [
         "UploadServer",
+        "TestSupport",
+        "UploadCore",
         "UploadProtocol",
         "S3",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Crypto", package: "swift-crypto"),
-      ],
-      resources: [.copy("Fixtures")]
+      ]
     ),
   ],
   swiftLanguageModes: [.v6]

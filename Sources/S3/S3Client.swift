@@ -149,7 +149,13 @@ public struct S3Client: Sendable {
           S3Part(number: number, etag: etag, size: node.text("Size").flatMap(Int64.init),
             checksumSHA256: node.text("ChecksumSHA256")))
       }
-      marker = document.text("IsTruncated") == "true" ? document.text("NextPartNumberMarker") : nil
+      marker = nil
+      if document.text("IsTruncated") == "true" {
+        guard let last = parts.last, !document.children("Part").isEmpty else {
+          throw malformed("ListParts", "a truncated page without parts")
+        }
+        marker = document.text("NextPartNumberMarker").flatMap { $0.isEmpty ? nil : $0 } ?? String(last.number)
+      }
     } while marker != nil
     return parts
   }
@@ -173,9 +179,17 @@ public struct S3Client: Sendable {
         }
         uploads.append(S3MultipartUpload(key: key, uploadID: uploadID))
       }
+      // AWS sends both Next markers; some servers (SeaweedFS) only the upload id one, so the
+      // last entry of the page stands in for a missing marker.
       markers = nil
-      if document.text("IsTruncated") == "true", let key = document.text("NextKeyMarker") {
-        markers = (key, document.text("NextUploadIdMarker") ?? "")
+      if document.text("IsTruncated") == "true" {
+        guard let last = uploads.last, !document.children("Upload").isEmpty else {
+          throw malformed("ListMultipartUploads", "a truncated page without uploads")
+        }
+        markers = (
+          document.text("NextKeyMarker").flatMap { $0.isEmpty ? nil : $0 } ?? last.key,
+          document.text("NextUploadIdMarker").flatMap { $0.isEmpty ? nil : $0 } ?? last.uploadID
+        )
       }
     } while markers != nil
     return uploads

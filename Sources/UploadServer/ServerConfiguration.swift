@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable {
   /// The HTTP/2 flow-control window. The 64 KiB default caps a loopback stream at about
   /// 90 MiB/s here, and a 10 ms link at about 6 MiB/s; 8 MiB lifts both.
   public var http2TargetWindowSize = 8 << 20
+  /// Waits between background retries of aborts that failed (the store was unreachable).
+  public var abortRetryPolicy = RetryPolicy(
+    maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
   /// The largest gRPC message accepted.
   public var maximumMessageSize = 4 << 20
 

@@ -19,6 +19,7 @@ public final class UploaderServer: Service, Sendable {
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let httpClient: HTTPClient?
+  private let aborts: AbortRetrier
   private let logger: Logger
 
   /// Prepares the data directory and checks the object store, so a wrong S3 configuration is
@@ -56,9 +57,11 @@ public final class UploaderServer: Service, Sendable {
           $0.http2.targetWindowSize = configuration.http2TargetWindowSize
           $0.rpc.maxRequestPayloadSize = configuration.maximumMessageSize
         })
+      self.aborts = AbortRetrier(store: store, policy: configuration.abortRetryPolicy, logger: logger)
       let uploads = StreamingUploadFactory(
         store: store, spool: spool, sizing: configuration.partSizing,
-        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, logger: logger)
+        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, aborts: aborts,
+        logger: logger)
       self.server = GRPCServer(
         transport: transport, services: [FileUploaderService(uploads: uploads, logger: logger)])
     } catch {
@@ -79,16 +82,20 @@ public final class UploaderServer: Service, Sendable {
 
   /// Serves until graceful shutdown is triggered or the task is cancelled.
   public func run() async throws {
-    try await withGracefulShutdownHandler {
-      try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await self.server.serve() }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await self.aborts.run() }
+      group.addTask {
         let (host, port) = try await self.listeningAddress
         self.logger.notice(
           "uploader-server listening on \(host):\(port)",
           metadata: ["store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)"])
       }
-    } onGracefulShutdown: {
-      self.server.beginGracefulShutdown()
+      try await withGracefulShutdownHandler {
+        try await self.server.serve()
+      } onGracefulShutdown: {
+        self.server.beginGracefulShutdown()
+      }
+      group.cancelAll()
     }
     try await httpClient?.shutdown()
   }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import S3
 import ServiceLifecycle
+import UploadCore
 import UploadServer
 
 /// `uploader-server`: parses flags, builds the server, runs it until SIGTERM or SIGINT.
@@ -39,6 +40,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
   var s3Region: String?
 
+  @Option(help: "Tries per S3 request before a part upload fails (5xx, SlowDown, connection errors).")
+  var s3MaxAttempts = RetryPolicy.standard.maximumAttempts
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: Logger.Level = .info
 
@@ -53,6 +57,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
       } catch {
         throw ValidationError(error.message)
       }
+      guard s3MaxAttempts >= 1 else { throw ValidationError("--s3-max-attempts must be at least 1") }
+      configuration.s3?.retryPolicy.maximumAttempts = s3MaxAttempts
     } else if s3Endpoint != nil || s3Region != nil {
       throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
     }

@@ -20,6 +20,7 @@ struct StreamingUpload {
   let spool: Spool
   let sizing: PartSizing
   let maximumConcurrentParts: Int
+  let aborts: AbortRetrier
   let logger: Logger
 
   /// What the stream became.
@@ -130,21 +131,22 @@ struct StreamingUpload {
   }
 
   /// Aborts the multipart upload and removes the spool, even when the task is cancelled (the
-  /// usual case: the client went away).
+  /// usual case: the client went away). An abort that fails is retried in the background.
   private func cleanUp(directory: FilePath, uploadID: String?, after error: any Error) async {
-    let (key, store, spool, logger) = (key, store, spool, logger)
+    let (key, store, spool, aborts, logger) = (key, store, spool, aborts, logger)
     await Task {
       await spool.remove(directory)
       guard let uploadID else { return }
       do {
         try await store.abortUpload(key: key, uploadID: uploadID)
         logger.info(
-          "upload failed; multipart upload aborted",
-          metadata: ["key": "\(key)", "upload_id": "\(uploadID)", "error": "\(error)"])
-      } catch {
-        logger.error(
-          "upload failed and its multipart upload could not be aborted; it stays in the bucket until aborted",
-          metadata: ["key": "\(key)", "upload_id": "\(uploadID)", "error": "\(error)"])
+          "stream failed; its multipart upload is aborted",
+          metadata: ["upload_id": "\(uploadID)", "error": "\(error)"])
+      } catch let abortError {
+        logger.warning(
+          "stream failed and its multipart upload could not be aborted yet; retrying in the background",
+          metadata: ["upload_id": "\(uploadID)", "error": "\(error)", "abort_error": "\(abortError)"])
+        aborts.add(key: key, uploadID: uploadID)
       }
     }.value
   }

@@ -7,6 +7,7 @@ struct StreamingUploadFactory: Sendable {
   let spool: Spool
   let sizing: PartSizing
   let maximumConcurrentParts: Int
+  let aborts: AbortRetrier
   let logger: Logger
 
   func make(key: ObjectKey) -> StreamingUpload {
@@ -14,6 +15,6 @@ struct StreamingUploadFactory: Sendable {
     logger[metadataKey: "key"] = "\(key)"
     return StreamingUpload(
       key: key, store: store, spool: spool, sizing: sizing,
-      maximumConcurrentParts: maximumConcurrentParts, logger: logger)
+      maximumConcurrentParts: maximumConcurrentParts, aborts: aborts, logger: logger)
   }
 }
