@@ -33,7 +33,11 @@ public final class UploaderServer: Service, Sendable {
     let httpClient: HTTPClient?
     let store: any ObjectStore
     if let s3 = configuration.s3 {
-      let client = HTTPClient(eventLoopGroupProvider: .singleton)
+      // A refused connection is retried by the HTTP client until the connect timeout; keep it
+      // short so our own retry policy decides how long S3 may be away.
+      var http = HTTPClient.Configuration()
+      http.timeout.connect = .seconds(3)
+      let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
       httpClient = client
       store = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
     } else {
@@ -80,8 +84,19 @@ public final class UploaderServer: Service, Sendable {
     }
   }
 
-  /// Serves until graceful shutdown is triggered or the task is cancelled.
+  /// Serves until graceful shutdown is triggered or the task is cancelled, then closes the S3
+  /// client.
   public func run() async throws {
+    do {
+      try await serve()
+    } catch {
+      try? await httpClient?.shutdown()
+      throw error
+    }
+    try await httpClient?.shutdown()
+  }
+
+  private func serve() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { await self.aborts.run() }
       group.addTask {
@@ -97,6 +112,5 @@ public final class UploaderServer: Service, Sendable {
       }
       group.cancelAll()
     }
-    try await httpClient?.shutdown()
   }
 }

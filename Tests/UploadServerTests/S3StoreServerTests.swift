@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import Foundation
+import GRPCCore
+import S3
+import TestSupport
+import Testing
+import UploadCore
+import UploadServer
+
+/// The original contract end to end into a real S3 server (SeaweedFS).
+@Suite(.enabled(if: TestS3.enabled)) struct S3StoreServerTests {
+  @Test func streamBecomesAMultipartObject() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("server", httpClient: http)
+      var configuration = testConfiguration(dataDirectory: data.path)
+      configuration.s3 = s3.configuration
+      let bytes = randomBytes((11 << 20) + 1)
+      let response = try await withServer(configuration) { client, _ in
+        try await client.upload(bytes, as: "videos/big.bin")
+      }
+      #expect(response.success)
+      #expect(try await digest(of: "videos/big.bin", in: s3) == ContentHash.of(bytes))
+      #expect(try await s3.listMultipartUploads().isEmpty)
+      #expect(data.files(under: "spool").isEmpty)
+    }
+  }
+
+  @Test func clientThatGivesUpLeavesNoMultipartUpload() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("giveup", httpClient: http)
+      var configuration = testConfiguration(dataDirectory: data.path)
+      configuration.s3 = s3.configuration
+      try await withServer(configuration) { client, _ in
+        await #expect(throws: (any Error).self) {
+          _ = try await client.upload(randomBytes(20 << 20), as: "partial", giveUpAfter: 16 << 20)
+        }
+        let clean = try await eventually { try await s3.listMultipartUploads().isEmpty }
+        #expect(clean)
+      }
+      await #expect(throws: S3Error.self) { _ = try await s3.headObject(key: "partial") }
+    }
+  }
+
+  @Test func unreachableS3IsReportedAtStart() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    var configuration = testConfiguration(dataDirectory: data.path)
+    var s3 = try TestS3.configuration(bucket: "any")
+    s3.endpoint = URL(string: "http://127.0.0.1:1")!
+    s3.retryPolicy = .none
+    configuration.s3 = s3
+    await #expect {
+      _ = try await UploaderServer(configuration: configuration, logger: quietLogger)
+    } throws: { error in
+      guard let error = error as? UploadError else { return false }
+      return error.code == .storageUnavailable && error.message.contains("cannot be reached")
+    }
+  }
+
+  @Test func missingBucketAndBadCredentialsAreReportedAtStart() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    var configuration = testConfiguration(dataDirectory: data.path)
+    configuration.s3 = try TestS3.configuration(bucket: TestS3.uniqueBucketName("absent"))
+    await #expect {
+      _ = try await UploaderServer(configuration: configuration, logger: quietLogger)
+    } throws: { error in
+      (error as? UploadError)?.code == .storageRejected
+        && (error as? UploadError)?.message.contains("does not exist") == true
+    }
+
+    try await withHTTPClient { http in
+      let bucket = try await TestS3.makeBucket("creds", httpClient: http).configuration.bucket
+      configuration.s3 = try TestS3.configuration(bucket: bucket, secretKey: "wrong")
+      await #expect {
+        _ = try await UploaderServer(configuration: configuration, logger: quietLogger)
+      } throws: { error in
+        (error as? UploadError)?.code == .storageRejected
+          && (error as? UploadError)?.message.contains("credentials were refused") == true
+      }
+    }
+  }
+
+  private func digest(of key: String, in s3: S3Client) async throws -> ContentHash {
+    var bytes: [UInt8] = []
+    try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
+    return ContentHash.of(bytes)
+  }
+}
