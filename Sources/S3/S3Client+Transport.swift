@@ -25,6 +25,10 @@ extension S3Client {
     var body: ByteBuffer
   }
 
+  /// File bodies are read in chunks of this size. The reader prefetches up to 8 chunks, so
+  /// this bounds the memory of each part upload in flight (2 MiB).
+  static let fileChunkLength: ByteCount = .kibibytes(256)
+
   /// The largest response body we collect (S3's XML documents are far smaller).
   static let maximumResponseBody = 16 << 20
 
@@ -93,7 +97,7 @@ extension S3Client {
       case .file(let filePath, let offset, let length):
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(filePath)) { file in
           http.body = .stream(
-            file.readChunks(in: offset..<(offset + length), chunkLength: .mebibytes(1)),
+            file.readChunks(in: offset..<(offset + length), chunkLength: Self.fileChunkLength),
             length: .known(length))
           return try await execute(http, request, handle)
         }

@@ -47,6 +47,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var logLevel: Logger.Level = .info
 
   func run() async throws {
+    MemoryTuning.apply()
     var configuration = ServerConfiguration()
     (configuration.host, configuration.port) = try ListenAddress.parse(listen)
     configuration.dataDirectory = dataDir

@@ -60,7 +60,7 @@ def start(directory):
          f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
          "-s3", f"-s3.port={s3}", f"-s3.config={config}",
          "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false",
-         "-volume.max=0", "-master.volumeSizeLimitMB=1024"],
+         "-volume.max=1000", "-master.volumeSizeLimitMB=256"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     with open(os.path.join(directory, "weed.pid"), "w") as f:
         f.write(str(process.pid))
