@@ -69,9 +69,12 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
     ),
+    // glibc malloc tuning for the server executable.
+    .target(name: "CMemoryTuning"),
     .executableTarget(
       name: "uploader-server",
       dependencies: [
+        "CMemoryTuning",
         "UploadServer",
         "UploadCore",
         "S3",

@@ -47,7 +47,6 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var logLevel: Logger.Level = .info
 
   func run() async throws {
-    MemoryTuning.apply()
     var configuration = ServerConfiguration()
     (configuration.host, configuration.port) = try ListenAddress.parse(listen)
     configuration.dataDirectory = dataDir
@@ -71,6 +70,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
       return handler
     }
     let logger = Logger(label: "uploader-server")
+    logger.debug("malloc tuned at load time: \(MemoryTuning.isApplied)")
     let server: UploaderServer
     do {
       server = try await UploaderServer(configuration: configuration, logger: logger)
