@@ -161,15 +161,19 @@ public struct S3Client: Sendable {
   }
 
   /// Every multipart upload in progress under `prefix`, following pagination.
+  ///
+  /// The next page starts from the markers the server returns. AWS returns both
+  /// `NextKeyMarker` and `NextUploadIdMarker`; SeaweedFS orders by upload id and returns only
+  /// `NextUploadIdMarker`, so each marker is sent only when the server gave it.
   public func listMultipartUploads(prefix: String = "", pageSize: Int = 1_000) async throws
     -> [S3MultipartUpload]
   {
     var uploads: [S3MultipartUpload] = []
-    var markers: (key: String, uploadID: String)?
-    repeat {
+    var markers: [(String, String)] = []
+    while true {
       var query = [("uploads", ""), ("max-uploads", String(pageSize))]
       if !prefix.isEmpty { query.append(("prefix", prefix)) }
-      if let markers { query += [("key-marker", markers.key), ("upload-id-marker", markers.uploadID)] }
+      query += markers
       let document = try Self.document(
         try await send(Request(operation: "ListMultipartUploads", method: .GET, key: nil, query: query)),
         "ListMultipartUploads")
@@ -179,20 +183,15 @@ public struct S3Client: Sendable {
         }
         uploads.append(S3MultipartUpload(key: key, uploadID: uploadID))
       }
-      // AWS sends both Next markers; some servers (SeaweedFS) only the upload id one, so the
-      // last entry of the page stands in for a missing marker.
-      markers = nil
-      if document.text("IsTruncated") == "true" {
-        guard let last = uploads.last, !document.children("Upload").isEmpty else {
-          throw malformed("ListMultipartUploads", "a truncated page without uploads")
-        }
-        markers = (
-          document.text("NextKeyMarker").flatMap { $0.isEmpty ? nil : $0 } ?? last.key,
-          document.text("NextUploadIdMarker").flatMap { $0.isEmpty ? nil : $0 } ?? last.uploadID
-        )
+      guard document.text("IsTruncated") == "true" else { return uploads }
+      var next: [(String, String)] = []
+      if let key = document.text("NextKeyMarker"), !key.isEmpty { next.append(("key-marker", key)) }
+      if let id = document.text("NextUploadIdMarker"), !id.isEmpty { next.append(("upload-id-marker", id)) }
+      guard !next.isEmpty, !next.elementsEqual(markers, by: ==) else {
+        throw malformed("ListMultipartUploads", "a truncated page whose markers do not advance")
       }
-    } while markers != nil
-    return uploads
+      markers = next
+    }
   }
 
   /// Stores a whole object in one request (small or empty objects).

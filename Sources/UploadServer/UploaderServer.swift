@@ -33,11 +33,7 @@ public final class UploaderServer: Service, Sendable {
     let httpClient: HTTPClient?
     let store: any ObjectStore
     if let s3 = configuration.s3 {
-      // A refused connection is retried by the HTTP client until the connect timeout; keep it
-      // short so our own retry policy decides how long S3 may be away.
-      var http = HTTPClient.Configuration()
-      http.timeout.connect = .seconds(3)
-      let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+      let client = S3Client.makeHTTPClient()
       httpClient = client
       store = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
     } else {
