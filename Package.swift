@@ -18,6 +18,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
   ],
   targets: [
     // Generated protobuf and gRPC code, committed; regenerate with scripts/generate-protos.sh.
@@ -50,11 +51,19 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
-    // gRPC services, staging pipeline, object stores, configuration.
+    // SQLite schema migrations, one per file, never edited once shipped.
+    .target(
+      name: "Migrations",
+      dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+      path: "Migrations"
+    ),
+    // gRPC services, staging pipeline, object stores, session store, configuration.
     .target(
       name: "UploadServer",
       dependencies: [
         "UploadCore",
+        "Migrations",
+        .product(name: "GRDB", package: "GRDB.swift"),
         "UploadProtocol",
         "S3",
         .product(name: "GRPCCore", package: "grpc-swift-2"),

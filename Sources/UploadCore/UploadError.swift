@@ -20,6 +20,18 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     case storageUnavailable = "STORAGE_UNAVAILABLE"
     /// The object store refused the request (credentials, bucket, policy).
     case storageRejected = "STORAGE_REJECTED"
+    /// No such session (or not one the caller may see).
+    case sessionNotFound = "SESSION_NOT_FOUND"
+    /// The session no longer accepts this operation (completed, aborted, expired).
+    case sessionClosed = "SESSION_CLOSED"
+    /// A chunk starts past the received bytes; `expectedOffset` says where to send from.
+    case offsetGap = "OFFSET_GAP"
+    /// A newer stream took the part over.
+    case partTakenOver = "PART_TAKEN_OVER"
+    /// CompleteSession found parts that have not been received.
+    case partsMissing = "PARTS_MISSING"
+    /// An idempotency key was reused for a different object.
+    case idempotencyConflict = "IDEMPOTENCY_CONFLICT"
     /// The client went away or cancelled the call.
     case cancelled = "CANCELLED"
     /// A bug or an unexpected local failure (disk I/O, ...).
@@ -30,11 +42,14 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
   public let code: Code
   /// What happened, for people.
   public let message: String
+  /// For `.offsetGap`: the offset within the part to send from.
+  public let expectedOffset: Int64?
 
   /// Creates an error with a code and a message.
-  public init(_ code: Code, _ message: String) {
+  public init(_ code: Code, _ message: String, expectedOffset: Int64? = nil) {
     self.code = code
     self.message = message
+    self.expectedOffset = expectedOffset
   }
 
   public var description: String { "\(message) [\(code.rawValue)]" }

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
   /// Waits between background retries of aborts that failed (the store was unreachable).
   public var abortRetryPolicy = RetryPolicy(
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
+  /// Resumable sessions: TTL, limits, acknowledgement batching, clock and ids.
+  public var sessions = SessionSettings()
   /// The largest gRPC message accepted.
   public var maximumMessageSize = 4 << 20
 
@@ -30,6 +32,8 @@ public struct ServerConfiguration: Sendable {
 
   /// `dataDirectory/spool`.
   public var spoolDirectory: String { dataDirectory + "/spool" }
+  /// `dataDirectory/sessions.sqlite`, the session store.
+  public var databasePath: String { dataDirectory + "/sessions.sqlite" }
   /// `dataDirectory/store`, the local directory store's root.
   public var localStoreDirectory: String { dataDirectory + "/store" }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOFileSystem
 import S3
 import ServiceLifecycle
 import UploadCore
@@ -16,10 +17,13 @@ public final class UploaderServer: Service, Sendable {
   public let configuration: ServerConfiguration
   /// Where objects go.
   public let store: any ObjectStore
+  /// The resumable-session engine.
+  public let sessions: SessionCoordinator
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let httpClient: HTTPClient?
   private let aborts: AbortRetrier
+  private let recovered: [(SessionRecord, [Int])]
   private let logger: Logger
 
   /// Prepares the data directory and checks the object store, so a wrong S3 configuration is
@@ -48,6 +52,13 @@ public final class UploaderServer: Service, Sendable {
       } catch {
         throw UploadError.fromFileSystem(error, while: "preparing the spool directory \(spool.root)")
       }
+      try await FileSystem.shared.createDirectory(
+        at: FilePath(configuration.dataDirectory), withIntermediateDirectories: true)
+      let sessions = SessionCoordinator(
+        store: try SQLiteSessionStore.open(path: configuration.databasePath), objectStore: store, spool: spool,
+        settings: configuration.sessions, logger: logger)
+      self.recovered = try await sessions.recover()
+      self.sessions = sessions
       self.httpClient = httpClient
       self.store = store
       self.transport = HTTP2ServerTransport.Posix(
@@ -63,7 +74,11 @@ public final class UploaderServer: Service, Sendable {
         maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, aborts: aborts,
         logger: logger)
       self.server = GRPCServer(
-        transport: transport, services: [FileUploaderService(uploads: uploads, logger: logger)])
+        transport: transport,
+        services: [
+          FileUploaderService(uploads: uploads, logger: logger),
+          ResumableUploadsService(coordinator: sessions),
+        ])
     } catch {
       try? await httpClient?.shutdown()
       throw error
@@ -95,6 +110,8 @@ public final class UploaderServer: Service, Sendable {
   private func serve() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { await self.aborts.run() }
+      group.addTask { await self.sessions.commitRecovered(self.recovered) }
+      group.addTask { await self.sessions.runExpiry() }
       group.addTask {
         let (host, port) = try await self.listeningAddress
         self.logger.notice(

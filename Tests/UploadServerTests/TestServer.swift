@@ -8,6 +8,7 @@ import UploadProtocol
 import UploadServer
 
 typealias UploaderClient = Uploader_FileUploader.Client<HTTP2ClientTransport.Posix>
+typealias SessionsClient = Uploader_V1_ResumableUploads.Client<HTTP2ClientTransport.Posix>
 
 /// A temporary data directory, removed by `remove()`.
 struct TemporaryDirectory {
@@ -47,6 +48,25 @@ func withServer<T: Sendable>(
   _ configuration: ServerConfiguration,
   _ body: (UploaderClient, UploaderServer) async throws -> T
 ) async throws -> T {
+  try await withServerAndClient(configuration) { client, server in
+    try await body(UploaderClient(wrapping: client), server)
+  }
+}
+
+/// Runs a real server on a loopback port and a resumable-uploads client connected to it.
+func withSessionsServer<T: Sendable>(
+  _ configuration: ServerConfiguration,
+  _ body: (SessionsClient, UploaderServer) async throws -> T
+) async throws -> T {
+  try await withServerAndClient(configuration) { client, server in
+    try await body(SessionsClient(wrapping: client), server)
+  }
+}
+
+private func withServerAndClient<T: Sendable>(
+  _ configuration: ServerConfiguration,
+  _ body: (GRPCClient<HTTP2ClientTransport.Posix>, UploaderServer) async throws -> T
+) async throws -> T {
   let server = try await UploaderServer(configuration: configuration, logger: quietLogger)
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }
@@ -55,7 +75,7 @@ func withServer<T: Sendable>(
     return try await withGRPCClient(
       transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
     ) { client in
-      try await body(UploaderClient(wrapping: client), server)
+      try await body(client, server)
     }
   }
 }

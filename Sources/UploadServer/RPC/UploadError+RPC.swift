@@ -6,6 +6,9 @@ extension UploadError: RPCErrorConvertible {
   public var rpcErrorCode: RPCError.Code {
     switch code {
     case .invalidKey, .invalidRequest: .invalidArgument
+    case .sessionNotFound: .notFound
+    case .sessionClosed, .offsetGap, .partsMissing, .idempotencyConflict: .failedPrecondition
+    case .partTakenOver: .aborted
     case .objectTooLarge: .outOfRange
     case .digestMismatch: .dataLoss
     case .spoolFull: .resourceExhausted
@@ -18,6 +21,11 @@ extension UploadError: RPCErrorConvertible {
 
   public var rpcErrorMessage: String { message }
 
-  /// The stable code travels as `uploader-error-code` metadata, for clients that branch on it.
-  public var rpcErrorMetadata: Metadata { ["uploader-error-code": .string(code.rawValue)] }
+  /// The stable code travels as `uploader-error-code` metadata, for clients that branch on it,
+  /// and a gap's offset as `uploader-expected-offset`.
+  public var rpcErrorMetadata: Metadata {
+    var metadata: Metadata = ["uploader-error-code": .string(code.rawValue)]
+    if let expectedOffset { metadata.addString(String(expectedOffset), forKey: "uploader-expected-offset") }
+    return metadata
+  }
 }

@@ -26,7 +26,22 @@ public struct Spool: Sendable {
     return directory
   }
 
-  /// Removes a stream's directory and whatever is left in it.
+  /// The directory of a resumable session's parts.
+  func sessionDirectory(_ session: SessionID) -> FilePath {
+    root.appending("sessions").appending(session.rawValue)
+  }
+
+  /// The spool file of part `number` of `session`.
+  func partFile(session: SessionID, number: Int) -> FilePath {
+    sessionDirectory(session).appending("part-\(number)")
+  }
+
+  /// Creates a session's directory.
+  func makeSessionDirectory(_ session: SessionID) async throws {
+    try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
+  }
+
+  /// Removes a stream's or a session's directory and whatever is left in it.
   func remove(_ directory: FilePath) async {
     _ = try? await FileSystem.shared.removeItem(at: directory)
   }

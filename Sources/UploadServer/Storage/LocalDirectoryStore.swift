@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import NIOFileSystem
 import UploadCore
 
@@ -46,9 +49,32 @@ public struct LocalDirectoryStore: ObjectStore {
   {
     try await run("storing part \(part.number) of \"\(key)\"") {
       let destination = uploadsDirectory.appending(uploadID).appending(String(part.number))
-      try await AtomicRename.rename(FilePath(part.path), to: destination)
+      do {
+        try await AtomicRename.rename(FilePath(part.path), to: destination)
+      } catch let failure as AtomicRename.Failure where failure.errno == ENOENT {
+        // Moved by an earlier try whose outcome was not recorded: done if it is all there.
+        guard let info = try await FileSystem.shared.info(forFileAt: destination), info.size == part.size else {
+          throw failure
+        }
+      }
     }
     return "\"\(part.sha256.hex)\""
+  }
+
+  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+    let directory = uploadsDirectory.appending(uploadID)
+    var parts: [Int: String] = [:]
+    try await run("listing the parts of \"\(key)\"") {
+      guard try await FileSystem.shared.info(forFileAt: directory) != nil else {
+        throw UploadError(.sessionClosed, "the upload of \"\(key)\" no longer exists")
+      }
+      try await FileSystem.shared.withDirectoryHandle(atPath: directory) { handle in
+        for try await entry in handle.listContents() {
+          if let number = Int(entry.name.string) { parts[number] = "" }
+        }
+      }
+    }
+    return parts
   }
 
   public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])

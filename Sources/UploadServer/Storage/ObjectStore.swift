@@ -30,6 +30,11 @@ public protocol ObjectStore: Sendable {
   /// Discards a multipart upload and its parts. Aborting an unknown upload succeeds.
   func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError)
 
+  /// The parts the store holds for a multipart upload, by number, with their ETags.
+  ///
+  /// - Throws: `.sessionClosed` when the upload no longer exists.
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String]
+
   /// Stores a small object (one spool file, possibly empty) in one step.
   func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject
 }

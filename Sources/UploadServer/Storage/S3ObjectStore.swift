@@ -77,6 +77,17 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
+  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+    do {
+      let parts = try await client.listParts(key: key.rawValue, uploadID: uploadID)
+      return Dictionary(parts.map { ($0.number, $0.etag) }, uniquingKeysWith: { _, last in last })
+    } catch let error as S3Error where error.code == .noSuchUpload {
+      throw UploadError(.sessionClosed, "the multipart upload of \"\(key)\" no longer exists in the bucket")
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
   public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
     do {
       let etag = try await client.putObject(

@@ -1,0 +1,16 @@
+import GRDB
+
+/// The server's SQLite schema: sessions and their parts.
+///
+/// Each migration lives in its own file under `Server/` and is never edited once shipped; a
+/// change is a new migration appended here.
+public enum ServerSchema {
+  /// A migrator holding every server migration, in order.
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration(V1CreateSessionsAndParts.identifier) { db in
+      try db.execute(sql: V1CreateSessionsAndParts.sql)
+    }
+    return migrator
+  }
+}

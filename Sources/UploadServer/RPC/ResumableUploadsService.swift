@@ -1,0 +1,80 @@
+import Foundation
+import GRPCCore
+import UploadCore
+import UploadProtocol
+
+/// `uploader.v1.ResumableUploads`: translates between the wire and `SessionCoordinator`.
+struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtocol {
+  let coordinator: SessionCoordinator
+
+  func createSession(request: Uploader_V1_CreateSessionRequest, context: ServerContext) async throws
+    -> Uploader_V1_Session
+  {
+    guard request.size <= UInt64(Int64.max), request.partSize <= UInt64(Int64.max) else {
+      throw UploadError(.objectTooLarge, "the size \(request.size) is not a possible object size")
+    }
+    let session = try await coordinator.create(
+      .init(
+        key: request.key, size: Int64(request.size), partSize: Int64(request.partSize),
+        contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey))
+    return Uploader_V1_Session(session, parts: try await coordinator.parts(of: session.id))
+  }
+
+  func uploadParts(
+    request: RPCAsyncSequence<Uploader_V1_PartChunk, any Error>,
+    response: RPCWriter<Uploader_V1_UploadEvent>,
+    context: ServerContext
+  ) async throws {
+    let chunks = request.map { chunk in
+      SessionCoordinator.Chunk(
+        sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
+        data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256)
+    }
+    try await coordinator.receive(chunks) { event in
+      try await response.write(Uploader_V1_UploadEvent(event))
+    }
+  }
+
+  func getSession(request: Uploader_V1_GetSessionRequest, context: ServerContext) async throws -> Uploader_V1_Session {
+    let id = try SessionID(validating: request.sessionID)
+    let session = try await coordinator.session(id)
+    return Uploader_V1_Session(session, parts: try await coordinator.parts(of: id))
+  }
+
+  func listSessions(request: Uploader_V1_ListSessionsRequest, context: ServerContext) async throws
+    -> Uploader_V1_ListSessionsResponse
+  {
+    let limit = request.pageSize == 0 ? 100 : Int(min(request.pageSize, 1_000))
+    let cursor = try PageToken.decode(request.pageToken)
+    let page = try await coordinator.list(after: cursor, limit: limit)
+    return .with {
+      $0.sessions = page.sessions.map { Uploader_V1_Session($0) }
+      $0.nextPageToken = page.next.map(PageToken.encode) ?? ""
+    }
+  }
+
+  func completeSession(request: Uploader_V1_CompleteSessionRequest, context: ServerContext) async throws
+    -> Uploader_V1_CompleteSessionResponse
+  {
+    let id = try SessionID(validating: request.sessionID)
+    guard let sha256 = ContentHash(bytes: Array(request.sha256)) else {
+      throw UploadError(.invalidRequest, "sha256 must be the 32-byte SHA-256 of the whole file")
+    }
+    var digests: [ContentHash] = []
+    for (index, bytes) in request.partSha256S.enumerated() {
+      guard let digest = ContentHash(bytes: Array(bytes)) else {
+        throw UploadError(.invalidRequest, "part_sha256s[\(index)] is not a 32-byte SHA-256")
+      }
+      digests.append(digest)
+    }
+    let session = try await coordinator.complete(id, sha256: sha256, partSHA256s: digests)
+    return .with { $0.session = Uploader_V1_Session(session) }
+  }
+
+  func abortSession(request: Uploader_V1_AbortSessionRequest, context: ServerContext) async throws
+    -> Uploader_V1_AbortSessionResponse
+  {
+    let session = try await coordinator.abort(try SessionID(validating: request.sessionID))
+    return .with { $0.session = Uploader_V1_Session(session) }
+  }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import UploadCore
+import UploadProtocol
+
+extension Uploader_V1_Session {
+  /// The wire form of a session, with its parts when given.
+  init(_ session: SessionRecord, parts: [PartRecord] = []) {
+    self.init()
+    id = session.id.rawValue
+    key = session.key.rawValue
+    size = UInt64(session.plan.size)
+    partSize = UInt64(session.plan.partSize)
+    partCount = UInt32(session.plan.partCount)
+    contentType = session.contentType
+    metadata = session.metadata
+    state = Uploader_V1_SessionState(session.state)
+    self.parts = parts.map(Uploader_V1_Part.init)
+    sha256 = session.sha256.map { Data($0.bytes) } ?? Data()
+    etag = session.etag ?? ""
+    location = session.location ?? ""
+    createdAtMs = session.createdAt
+    updatedAtMs = session.updatedAt
+    expiresAtMs = session.expiresAt
+  }
+}
+
+extension Uploader_V1_Part {
+  init(_ part: PartRecord) {
+    self.init()
+    number = UInt32(part.number)
+    size = UInt64(part.size)
+    receivedBytes = UInt64(part.receivedBytes)
+    state =
+      switch part.state {
+      case .receiving: .receiving
+      case .received: .received
+      case .committed: .committed
+      }
+    sha256 = part.sha256.map { Data($0.bytes) } ?? Data()
+    etag = part.etag ?? ""
+  }
+}
+
+extension Uploader_V1_SessionState {
+  init(_ state: SessionState) {
+    self =
+      switch state {
+      case .open: .open
+      case .completing: .completing
+      case .completed: .completed
+      case .aborted: .aborted
+      case .expired: .expired
+      }
+  }
+}
+
+extension Uploader_V1_UploadEvent {
+  init(_ event: SessionCoordinator.Event) {
+    self.init()
+    switch event {
+    case .progress(let part, let received):
+      progress = .with {
+        $0.partNumber = UInt32(part)
+        $0.receivedBytes = UInt64(received)
+      }
+    case .committed(let part, let sha256, let etag):
+      committed = .with {
+        $0.partNumber = UInt32(part)
+        $0.sha256 = Data(sha256.bytes)
+        $0.etag = etag
+      }
+    }
+  }
+}

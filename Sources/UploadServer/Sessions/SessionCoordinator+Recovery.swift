@@ -1,0 +1,115 @@
+import NIOFileSystem
+import UploadCore
+
+extension SessionCoordinator {
+  /// Reconciles SQLite with the spool and the object store after a restart, for every open or
+  /// completing session:
+  /// - a receiving part whose spool file is shorter than its recorded offset goes back to what
+  ///   the file holds (bytes past the offset are truncated when the part is next written);
+  /// - a received part whose spool file is missing or short is received again from 0;
+  /// - a committed part the object store does not list is received again from 0;
+  /// - a session whose multipart upload is gone is marked aborted.
+  ///
+  /// - Returns: the received parts to commit, by session.
+  @discardableResult
+  public func recover() async throws(UploadError) -> [(SessionRecord, [Int])] {
+    var pending: [(SessionRecord, [Int])] = []
+    for session in try await store.sessions(in: [.open, .completing]) {
+      var listed: [Int: String]?
+      if let uploadID = session.storageUploadID {
+        do {
+          listed = try await objectStore.listParts(key: session.key, uploadID: uploadID)
+        } catch where error.code == .sessionClosed {
+          logger.warning("session's multipart upload is gone; marking it aborted", metadata: ["session": "\(session.id)"])
+          _ = try await discard(session, as: .aborted)
+          continue
+        }
+      }
+      var toCommit: [Int] = []
+      for var part in try await store.parts(of: session.id) {
+        let onDisk = try await spoolSize(session.id, part.number)
+        var reset = false
+        switch part.state {
+        case .receiving where onDisk < part.receivedBytes:
+          logger.warning(
+            "spool shorter than recorded; resuming from what it holds",
+            metadata: ["session": "\(session.id)", "part": "\(part.number)", "recorded": "\(part.receivedBytes)", "spool": "\(onDisk)"])
+          part.receivedBytes = onDisk
+          reset = true
+        case .received where onDisk != part.size:
+          part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
+          reset = true
+        case .received:
+          toCommit.append(part.number)
+        case .committed where listed.map { $0[part.number] == nil } ?? false:
+          part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
+          reset = true
+        default:
+          break
+        }
+        if reset {
+          logger.warning("part reset during recovery", metadata: ["session": "\(session.id)", "part": "\(part.number)"])
+          try await store.update(part, sessionUpdatedAt: session.updatedAt, expiresAt: session.expiresAt)
+        }
+      }
+      if !toCommit.isEmpty { pending.append((session, toCommit)) }
+    }
+    return pending
+  }
+
+  /// Commits parts that were received before a restart but not committed.
+  public func commitRecovered(_ pending: [(SessionRecord, [Int])]) async {
+    for (session, numbers) in pending {
+      guard let uploadID = session.storageUploadID else { continue }
+      for number in numbers {
+        do {
+          _ = try await slots.slot(for: session, number: number).commit(
+            to: objectStore, key: session.key, uploadID: uploadID)
+        } catch {
+          logger.warning(
+            "could not commit a recovered part; CompleteSession will try again",
+            metadata: ["session": "\(session.id)", "part": "\(number)", "error": "\(error)"])
+        }
+      }
+    }
+  }
+
+  /// Expires sessions idle past the TTL: aborts their multipart upload, deletes their spool and
+  /// marks them expired. Returns the expired sessions.
+  @discardableResult
+  public func expireIdleSessions() async throws(UploadError) -> [SessionRecord] {
+    var expired: [SessionRecord] = []
+    for session in try await store.sessionsExpiring(before: settings.nowMilliseconds) {
+      do {
+        expired.append(try await discard(session, as: .expired))
+      } catch {
+        logger.warning(
+          "could not expire a session; trying again at the next check",
+          metadata: ["session": "\(session.id)", "error": "\(error)"])
+      }
+    }
+    return expired
+  }
+
+  /// Expires idle sessions every `expiryCheckInterval` until cancelled.
+  func runExpiry() async {
+    while !Task.isCancelled {
+      do {
+        try await Task.sleep(for: settings.expiryCheckInterval)
+        try await expireIdleSessions()
+      } catch is CancellationError {
+        return
+      } catch {
+        logger.warning("session expiry failed; trying again at the next check", metadata: ["error": "\(error)"])
+      }
+    }
+  }
+
+  private func spoolSize(_ session: SessionID, _ number: Int) async throws(UploadError) -> Int64 {
+    do {
+      return try await FileSystem.shared.info(forFileAt: spool.partFile(session: session, number: number))?.size ?? 0
+    } catch {
+      throw UploadError.fromFileSystem(error, while: "reading the spool of session \(session)")
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import NIOFileSystem
+import UploadCore
+
+/// The resumable-session engine: creates sessions, receives their parts through `PartSlot`s,
+/// commits parts to the object store, completes, aborts, recovers after a crash and expires
+/// idle sessions. The gRPC service is a thin adapter over it.
+public final class SessionCoordinator: Sendable {
+  let store: any SessionStore
+  let objectStore: any ObjectStore
+  let spool: Spool
+  let settings: SessionSettings
+  let slots: PartSlots
+  let logger: Logger
+
+  /// Creates a coordinator over a session store, an object store and the spool.
+  public init(
+    store: any SessionStore, objectStore: any ObjectStore, spool: Spool, settings: SessionSettings,
+    logger: Logger
+  ) {
+    self.store = store
+    self.objectStore = objectStore
+    self.spool = spool
+    self.settings = settings
+    self.slots = PartSlots(spool: spool, store: store, settings: settings)
+    self.logger = logger
+  }
+
+  /// What a client asks for when it creates a session.
+  public struct CreateRequest: Sendable {
+    public var key: String
+    public var size: Int64
+    public var partSize: Int64
+    public var contentType: String
+    public var metadata: [String: String]
+    public var idempotencyKey: String?
+
+    public init(
+      key: String, size: Int64, partSize: Int64 = 0, contentType: String = "", metadata: [String: String] = [:],
+      idempotencyKey: String? = nil
+    ) {
+      self.key = key
+      self.size = size
+      self.partSize = partSize
+      self.contentType = contentType
+      self.metadata = metadata
+      self.idempotencyKey = idempotencyKey
+    }
+  }
+
+  /// Creates a session, or returns the one created earlier with the same idempotency key.
+  ///
+  /// - Throws: `UploadError`: `.invalidKey`, `.invalidRequest`, `.objectTooLarge`,
+  ///   `.idempotencyConflict`, `.storageUnavailable`.
+  public func create(_ request: CreateRequest) async throws(UploadError) -> SessionRecord {
+    let key = try ObjectKey(validating: request.key)
+    let plan = try PartPlan.make(
+      size: request.size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
+    let metadataBytes = request.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+    guard metadataBytes <= settings.maximumMetadataBytes else {
+      throw UploadError(
+        .invalidRequest, "the metadata is \(metadataBytes) bytes; the limit is \(settings.maximumMetadataBytes)")
+    }
+    let idempotencyKey = request.idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
+    if let idempotencyKey, idempotencyKey.utf8.count > 256 {
+      throw UploadError(.invalidRequest, "the idempotency key is longer than 256 bytes")
+    }
+
+    let id = settings.makeSessionID()
+    let now = settings.nowMilliseconds
+    var session = SessionRecord(
+      id: id, idempotencyKey: idempotencyKey, key: key, plan: plan, contentType: request.contentType,
+      metadata: request.metadata, storageUploadID: nil, state: .open, createdAt: now, updatedAt: now,
+      expiresAt: settings.expiryFromNow)
+    if let idempotencyKey, let existing = try await existingSession(idempotencyKey: idempotencyKey, like: session) {
+      return existing
+    }
+    if plan.partCount > 0 {
+      session.storageUploadID = try await objectStore.createUpload(key: key)
+    }
+    let parts = (0..<plan.partCount).map {
+      PartRecord(sessionID: id, number: $0 + 1, size: plan.size(ofPart: $0 + 1), updatedAt: now)
+    }
+    let (stored, created) = try await store.create(session, parts: parts)
+    if !created {
+      // Another call with the same idempotency key won the race: drop our upload.
+      if let uploadID = session.storageUploadID { try? await objectStore.abortUpload(key: key, uploadID: uploadID) }
+      return try Self.checkSame(stored, as: session)
+    }
+    logger.info(
+      "session created",
+      metadata: ["session": "\(id)", "key": "\(key)", "size": "\(plan.size)", "parts": "\(plan.partCount)"])
+    return stored
+  }
+
+  /// The session, or `.sessionNotFound`.
+  public func session(_ id: SessionID) async throws(UploadError) -> SessionRecord {
+    guard let session = try await store.session(id) else {
+      throw UploadError(.sessionNotFound, "no session \(id)")
+    }
+    return session
+  }
+
+  /// The session's parts, in order.
+  public func parts(of id: SessionID) async throws(UploadError) -> [PartRecord] {
+    try await store.parts(of: id)
+  }
+
+  /// A page of sessions, newest first, and the cursor of the next page.
+  public func list(after cursor: (createdAt: Int64, id: SessionID)?, limit: Int) async throws(UploadError)
+    -> (sessions: [SessionRecord], next: (createdAt: Int64, id: SessionID)?)
+  {
+    let page = try await store.sessions(after: cursor, limit: limit + 1)
+    let sessions = Array(page.prefix(limit))
+    let next = page.count > limit ? sessions.last.map { ($0.createdAt, $0.id) } : nil
+    return (sessions, next)
+  }
+
+  /// Aborts the session: the multipart upload, the spool, then the record. Idempotent.
+  ///
+  /// - Throws: `.sessionNotFound`; `.sessionClosed` for a completed session;
+  ///   `.storageUnavailable` (the session stays as it was).
+  public func abort(_ id: SessionID) async throws(UploadError) -> SessionRecord {
+    let session = try await session(id)
+    switch session.state {
+    case .aborted, .expired: return session
+    case .completed: throw UploadError(.sessionClosed, "session \(id) is completed; there is nothing to abort")
+    case .open, .completing: return try await discard(session, as: .aborted)
+    }
+  }
+
+  /// Stops the session's writers, aborts its multipart upload, deletes its spool and records
+  /// `state`.
+  func discard(_ session: SessionRecord, as state: SessionState) async throws(UploadError) -> SessionRecord {
+    await slots.close(session.id)
+    if let uploadID = session.storageUploadID {
+      try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
+    }
+    await spool.remove(spool.sessionDirectory(session.id))
+    var updated = session
+    updated.state = state
+    updated.updatedAt = settings.nowMilliseconds
+    try await store.update(updated)
+    logger.info("session \(state.rawValue)", metadata: ["session": "\(session.id)", "key": "\(session.key)"])
+    return updated
+  }
+
+  private func existingSession(idempotencyKey: String, like session: SessionRecord) async throws(UploadError)
+    -> SessionRecord?
+  {
+    try await store.session(owner: session.owner, idempotencyKey: idempotencyKey)
+      .map { existing throws(UploadError) in try Self.checkSame(existing, as: session) }
+  }
+
+  private static func checkSame(_ existing: SessionRecord, as requested: SessionRecord) throws(UploadError)
+    -> SessionRecord
+  {
+    guard existing.key == requested.key, existing.plan.size == requested.plan.size else {
+      throw UploadError(
+        .idempotencyConflict,
+        "the idempotency key was used for session \(existing.id) (\"\(existing.key)\", \(existing.plan.size) bytes); use a new key for a different object")
+    }
+    return existing
+  }
+}

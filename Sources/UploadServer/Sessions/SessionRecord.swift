@@ -1,0 +1,78 @@
+import UploadCore
+
+/// A session as the store keeps it.
+public struct SessionRecord: Hashable, Sendable {
+  public var id: SessionID
+  public var owner: String
+  public var idempotencyKey: String?
+  public var key: ObjectKey
+  public var plan: PartPlan
+  public var contentType: String
+  public var metadata: [String: String]
+  /// The object store's multipart upload id (nil for an empty object).
+  public var storageUploadID: String?
+  public var state: SessionState
+  /// The whole object's SHA-256, as the client computed it, once completed.
+  public var sha256: ContentHash?
+  public var etag: String?
+  public var location: String?
+  /// Milliseconds since the Unix epoch.
+  public var createdAt: Int64
+  public var updatedAt: Int64
+  public var expiresAt: Int64
+
+  public init(
+    id: SessionID, owner: String = "", idempotencyKey: String?, key: ObjectKey, plan: PartPlan,
+    contentType: String, metadata: [String: String], storageUploadID: String?, state: SessionState,
+    sha256: ContentHash? = nil, etag: String? = nil, location: String? = nil,
+    createdAt: Int64, updatedAt: Int64, expiresAt: Int64
+  ) {
+    self.id = id
+    self.owner = owner
+    self.idempotencyKey = idempotencyKey
+    self.key = key
+    self.plan = plan
+    self.contentType = contentType
+    self.metadata = metadata
+    self.storageUploadID = storageUploadID
+    self.state = state
+    self.sha256 = sha256
+    self.etag = etag
+    self.location = location
+    self.createdAt = createdAt
+    self.updatedAt = updatedAt
+    self.expiresAt = expiresAt
+  }
+}
+
+/// A part as the store keeps it.
+public struct PartRecord: Hashable, Sendable {
+  public var sessionID: SessionID
+  public var number: Int
+  public var size: Int64
+  /// Bytes durably received.
+  public var receivedBytes: Int64
+  /// The digest the client declared.
+  public var expectedSHA256: ContentHash?
+  /// The digest of the received bytes, once verified.
+  public var sha256: ContentHash?
+  public var etag: String?
+  public var state: PartState
+  public var updatedAt: Int64
+
+  public init(
+    sessionID: SessionID, number: Int, size: Int64, receivedBytes: Int64 = 0,
+    expectedSHA256: ContentHash? = nil, sha256: ContentHash? = nil, etag: String? = nil,
+    state: PartState = .receiving, updatedAt: Int64
+  ) {
+    self.sessionID = sessionID
+    self.number = number
+    self.size = size
+    self.receivedBytes = receivedBytes
+    self.expectedSHA256 = expectedSHA256
+    self.sha256 = sha256
+    self.etag = etag
+    self.state = state
+    self.updatedAt = updatedAt
+  }
+}

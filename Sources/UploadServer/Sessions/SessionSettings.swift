@@ -1,0 +1,39 @@
+import Foundation
+import UploadCore
+
+/// The knobs of resumable sessions, and the injected clock and randomness.
+public struct SessionSettings: Sendable {
+  /// Sessions idle longer than this expire.
+  public var sessionTTL: Duration = .seconds(24 * 3600)
+  /// The largest object a session may hold.
+  public var maximumObjectSize: Int64 = PartSizing.maximumObjectSize
+  /// A progress acknowledgement (fdatasync + SQLite commit) is sent after this many bytes...
+  public var acknowledgementBytes: Int64 = 4 << 20
+  /// ... or this long after the previous one, whichever comes first, and at the end of a part.
+  public var acknowledgementInterval: Duration = .milliseconds(250)
+  /// Parts of one stream uploaded to the object store at the same time.
+  public var maximumConcurrentCommits = 4
+  /// The largest metadata map (keys and values, in UTF-8 bytes).
+  public var maximumMetadataBytes = 8 << 10
+  /// How often idle sessions are looked for.
+  public var expiryCheckInterval: Duration = .seconds(60)
+  /// Wall-clock time (session timestamps, expiry). Tests pin it.
+  public var now: @Sendable () -> Date = { Date() }
+  /// Session ids. Tests seed it.
+  public var makeSessionID: @Sendable () -> SessionID = {
+    var generator = SystemRandomNumberGenerator()
+    return SessionID.random(using: &generator)
+  }
+
+  /// The defaults.
+  public init() {}
+
+  /// `now` in milliseconds since the Unix epoch.
+  var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
+
+  /// The expiry time of a session touched now.
+  var expiryFromNow: Int64 {
+    let ttl = sessionTTL.components
+    return nowMilliseconds + ttl.seconds * 1000 + ttl.attoseconds / 1_000_000_000_000_000
+  }
+}
