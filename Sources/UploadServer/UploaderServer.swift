@@ -101,9 +101,11 @@ public final class UploaderServer: Service, Sendable {
     do {
       try await serve()
     } catch {
+      await sessions.shutdown()
       try? await httpClient?.shutdown()
       throw error
     }
+    await sessions.shutdown()
     try await httpClient?.shutdown()
   }
 

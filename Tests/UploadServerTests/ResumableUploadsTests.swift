@@ -45,4 +45,285 @@ import UploadServer
     #expect(data.files(under: "spool").isEmpty)
     #expect(data.files(under: "store/uploads").isEmpty)
   }
+
+  @Test func resumesMidPartFromTheAcknowledgedOffset() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 1000, seed: 7), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "resumed")
+      let first = StreamLog()
+      // The client sends 14 chunks (3.5 MiB) of part 1, sees them acknowledged up to 3 MiB (one
+      // acknowledgement per MiB), then dies.
+      await #expect(throws: (any Error).self) {
+        try await client.stream(
+          file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), log: first, waitAfter: 14,
+          resume: {
+            let acknowledged = try await eventually { first.acknowledged(part: 1) >= 3 << 20 }
+            #expect(acknowledged)
+            throw ProducerGaveUp()
+          })
+      }
+      let received = Int(try await client.get(session.id).parts[0].receivedBytes)
+      #expect(UInt64(received) >= first.acknowledged(part: 1))
+      #expect(first.bytesSent - received <= Int(Self.ackBytes), "more than one acknowledgement interval lost")
+
+      let second = StreamLog()
+      let rest = SessionsClient.chunks(of: file, part: 1, from: received)
+        .enumerated().map { index, chunk in
+          var chunk = chunk
+          chunk.digest = index == 0 ? Data(file.digest(ofPart: 1).bytes) : Data()
+          return chunk
+        } + SessionsClient.chunks(of: file, part: 2)
+      try await client.stream(file, session: session.id, chunks: rest, log: second)
+      let resent = first.bytesSent + second.bytesSent - file.bytes.count
+      #expect(resent <= Int(Self.ackBytes), "\(resent) bytes sent again")
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+    #expect(try storedObject(data, "resumed") == file.bytes)
+  }
+
+  @Test func overlappingChunksAreSkippedAndAGapIsRefused() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize, seed: 8), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "overlap")
+      let mib = 1 << 20
+      try await client.stream(
+        file, session: session.id,
+        chunks: [ChunkPlan(part: 1, offset: 0, length: mib), ChunkPlan(part: 1, offset: mib / 2, length: mib)])
+      #expect(try await client.get(session.id).parts[0].receivedBytes == UInt64(mib + mib / 2))
+
+      await #expect {
+        try await client.stream(file, session: session.id, chunks: [ChunkPlan(part: 1, offset: 3 * mib, length: 10)])
+      } throws: { error in
+        guard let error = error as? RPCError else { return false }
+        return error.code == .failedPrecondition
+          && error.metadata[stringValues: "uploader-expected-offset"].first(where: { _ in true }) == String(mib + mib / 2)
+      }
+      var rest = SessionsClient.chunks(of: file, part: 1, from: mib)
+      rest[0].digest = Data(file.digest(ofPart: 1).bytes)
+      try await client.stream(file, session: session.id, chunks: rest)
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+    #expect(try storedObject(data, "overlap") == file.bytes)
+  }
+
+  @Test func corruptedChunkIsDetectedAndThePartSentAgain() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 10, seed: 9), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "corrupt")
+      var chunks = SessionsClient.chunks(of: file, part: 1)
+      chunks[5].corrupt = true
+      await #expect {
+        try await client.stream(file, session: session.id, chunks: chunks)
+      } throws: { ($0 as? RPCError)?.code == .dataLoss }
+      let part = try await client.get(session.id).parts[0]
+      #expect(part.receivedBytes == 0 && part.state == .receiving)
+
+      try await client.stream(
+        file, session: session.id,
+        chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2))
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+    #expect(try storedObject(data, "corrupt") == file.bytes)
+  }
+
+  @Test func parallelStreamsOnDifferentParts() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(3 * Self.partSize + 3, seed: 10), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "parallel")
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for part in 1...4 {
+          group.addTask {
+            try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: part))
+          }
+        }
+        try await group.waitForAll()
+      }
+      let parts = try await client.get(session.id).parts
+      #expect(parts.allSatisfy { $0.state == .committed })
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+    #expect(try storedObject(data, "parallel") == file.bytes)
+  }
+
+  @Test func aNewerStreamTakesThePartOver() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize, seed: 11), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "takeover")
+      let chunks = SessionsClient.chunks(of: file, part: 1)
+      // The old stream sends 4 chunks (1 MiB, acknowledged), then stalls as a half-open
+      // connection would, while a newer stream takes the part over and finishes it.
+      await #expect {
+        try await client.stream(
+          file, session: session.id, chunks: chunks, waitAfter: 4,
+          resume: {
+            let acknowledged = try await eventually {
+              try await client.get(session.id).parts[0].receivedBytes == 1 << 20
+            }
+            #expect(acknowledged)
+            let received = 1 << 20
+            var rest = SessionsClient.chunks(of: file, part: 1, from: received)
+            rest[0].digest = Data(file.digest(ofPart: 1).bytes)
+            try await client.stream(file, session: session.id, chunks: rest)
+          })
+      } throws: { error in
+        // The part is received by then: the old stream's next chunk is a duplicate or it is aborted.
+        (error as? RPCError)?.code == .aborted
+      }
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+    #expect(try storedObject(data, "takeover") == file.bytes)
+  }
+
+  @Test func completeChecksEveryPartDigest() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 5, seed: 12), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "digests")
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1))
+      await #expect {
+        _ = try await client.complete(file, session: session.id)
+      } throws: { error in
+        (error as? RPCError)?.code == .failedPrecondition && (error as? RPCError)?.message.contains("missing 1 part") == true
+      }
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 2))
+      await #expect {
+        _ = try await client.completeSession(.with {
+          $0.sessionID = session.id
+          $0.sha256 = Data(ContentHash.of(file.bytes).bytes)
+          $0.partSha256S = [file.partDigests[0], Data(ContentHash.empty.bytes)]
+        })
+      } throws: { ($0 as? RPCError)?.code == .dataLoss }
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+    }
+  }
+
+  @Test func abortIsIdempotentAndEndsTheSession() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(2 * Self.partSize, seed: 13), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "aborted")
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1))
+      let aborted = try await client.abortSession(.with { $0.sessionID = session.id }).session
+      #expect(aborted.state == .aborted)
+      #expect(try await client.abortSession(.with { $0.sessionID = session.id }).session.state == .aborted)
+      await #expect {
+        try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 2))
+      } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
+      await #expect {
+        _ = try await client.complete(file, session: session.id)
+      } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
+    }
+    #expect(data.files(under: "spool").isEmpty)
+    #expect(data.files(under: "store/uploads").isEmpty)
+  }
+
+  @Test func idleSessionsExpireByTheInjectedClock() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let clock = TestClock()
+    var configuration = configuration(data)
+    configuration.sessions.now = { clock.now }
+    configuration.sessions.sessionTTL = .seconds(3600)
+    let file = TestFile(bytes: randomBytes(Self.partSize + 1, seed: 14), partSize: Self.partSize)
+    try await withSessionsServer(configuration) { client, server in
+      let idle = try await client.create(file, key: "idle")
+      try await client.stream(file, session: idle.id, chunks: SessionsClient.chunks(of: file, part: 1))
+      clock.advance(by: 1800)
+      let busy = try await client.create(file, key: "busy")
+      clock.advance(by: 1801)
+      let expired = try await server.sessions.expireIdleSessions()
+      #expect(expired.map(\.id.rawValue) == [idle.id])
+      #expect(try await client.get(idle.id).state == .expired)
+      #expect(try await client.get(busy.id).state == .open)
+    }
+    #expect(data.files(under: "store/uploads").count == 0 || data.files(under: "store/uploads").allSatisfy { !$0.contains("idle") })
+    #expect(data.files(under: "spool/sessions").isEmpty)
+  }
+
+  @Test func createIsIdempotentByKey() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize, seed: 15), partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let first = try await client.create(file, key: "idem", idempotencyKey: "k-1")
+      let again = try await client.create(file, key: "idem", idempotencyKey: "k-1")
+      #expect(first.id == again.id)
+      let other = TestFile(bytes: randomBytes(Self.partSize + 1, seed: 15), partSize: Self.partSize)
+      await #expect {
+        _ = try await client.create(other, key: "idem", idempotencyKey: "k-1")
+      } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
+    }
+  }
+
+  @Test func continuesAfterTheServerRestarts() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(2 * Self.partSize + 7, seed: 16), partSize: Self.partSize)
+    let session = try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "restart")
+      let log = StreamLog()
+      await #expect(throws: (any Error).self) {
+        try await client.stream(
+          file, session: session.id,
+          chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2), log: log,
+          waitAfter: 26,
+          resume: {
+            let acknowledged = try await eventually { log.acknowledged(part: 2) >= 1 << 20 }
+            #expect(acknowledged)
+            throw ProducerGaveUp()
+          })
+      }
+      return session.id
+    }
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let progress = try await client.get(session)
+      // Part 1 is received, and committed unless the stream's end cancelled its upload (then
+      // recovery or CompleteSession commits it).
+      #expect([.received, .committed].contains(progress.parts[0].state))
+      let received = Int(progress.parts[1].receivedBytes)
+      #expect(received > 0)
+      var rest = SessionsClient.chunks(of: file, part: 2, from: received)
+      rest[0].digest = Data(file.digest(ofPart: 2).bytes)
+      try await client.stream(file, session: session, chunks: rest + SessionsClient.chunks(of: file, part: 3))
+      #expect(try await client.complete(file, session: session).state == .completed)
+    }
+    #expect(try storedObject(data, "restart") == file.bytes)
+  }
+
+  @Test func listsSessionsPageByPage() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: [], partSize: Self.partSize)
+    try await withSessionsServer(configuration(data)) { client, _ in
+      var created: [String] = []
+      for index in 0..<5 { created.append(try await client.create(file, key: "empty-\(index)").id) }
+      var seen: [String] = []
+      var token = ""
+      repeat {
+        let page = try await client.listSessions(.with {
+          $0.pageSize = 2
+          $0.pageToken = token
+        })
+        #expect(page.sessions.count <= 2)
+        seen += page.sessions.map(\.id)
+        token = page.nextPageToken
+      } while !token.isEmpty
+      #expect(Set(seen) == Set(created) && seen.count == 5)
+      // An empty object has no parts and completes into an empty file.
+      #expect(try await client.complete(file, session: created[0]).state == .completed)
+    }
+    #expect(try storedObject(data, "empty-0").isEmpty)
+  }
 }

@@ -9,7 +9,7 @@ final class PartSlots: Sendable {
     var number: Int
   }
 
-  private let slots = Mutex<[Key: PartSlot]>([:])
+  private let slots = Mutex<(byKey: [Key: PartSlot], shutDown: Bool)>(([:], false))
   private let spool: Spool
   private let store: any SessionStore
   private let settings: SessionSettings
@@ -21,23 +21,40 @@ final class PartSlots: Sendable {
   }
 
   /// The slot of part `number` of `session`, created on first use.
-  func slot(for session: SessionRecord, number: Int) -> PartSlot {
+  ///
+  /// - Throws: `.storageUnavailable` once the server is stopping.
+  func slot(for session: SessionRecord, number: Int) throws(UploadError) -> PartSlot {
     let key = Key(session: session.id, number: number)
-    return slots.withLock { slots in
-      if let slot = slots[key] { return slot }
+    let slot = slots.withLock { slots -> PartSlot? in
+      if let slot = slots.byKey[key] { return slot }
+      guard !slots.shutDown else { return nil }
       let slot = PartSlot(
         sessionID: session.id, number: number, size: session.plan.size(ofPart: number),
         path: spool.partFile(session: session.id, number: number), store: store, settings: settings)
-      slots[key] = slot
+      slots.byKey[key] = slot
       return slot
     }
+    guard let slot else { throw UploadError(.storageUnavailable, "the server is shutting down; try again") }
+    return slot
+  }
+
+  /// Closes and forgets every slot, and makes no new ones (the server is stopping).
+  func closeAll() async {
+    let closing = slots.withLock { slots in
+      defer {
+        slots.byKey.removeAll()
+        slots.shutDown = true
+      }
+      return Array(slots.byKey.values)
+    }
+    for slot in closing { await slot.close() }
   }
 
   /// Closes and forgets every slot of `session`, waiting for writes in progress.
   func close(_ session: SessionID) async {
     let closing = slots.withLock { slots in
-      let matching = slots.filter { $0.key.session == session }
-      for key in matching.keys { slots[key] = nil }
+      let matching = slots.byKey.filter { $0.key.session == session }
+      for key in matching.keys { slots.byKey[key] = nil }
       return Array(matching.values)
     }
     for slot in closing { await slot.close() }

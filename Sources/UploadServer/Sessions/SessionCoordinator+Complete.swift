@@ -92,7 +92,7 @@ extension SessionCoordinator {
             done[record.number] = record
             inFlight -= 1
           }
-          let slot = slots.slot(for: session, number: part.number)
+          let slot = try slots.slot(for: session, number: part.number)
           group.addTask { try await slot.commit(to: self.objectStore, key: session.key, uploadID: uploadID) }
           inFlight += 1
         }

@@ -70,7 +70,7 @@ extension SessionCoordinator {
 
             if writing?.session.id != id || writing?.slot.number != chunk.partNumber {
               if let previous = writing { try await release(previous, sink) }
-              let slot = slots.slot(for: session, number: chunk.partNumber)
+              let slot = try slots.slot(for: session, number: chunk.partNumber)
               writing = Writing(session: session, slot: slot, generation: await slot.claim())
             }
             let current = writing!

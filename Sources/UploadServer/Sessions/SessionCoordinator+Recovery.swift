@@ -105,6 +105,12 @@ extension SessionCoordinator {
     }
   }
 
+  /// Closes every spool file (the server is stopping). Durable bytes stay durable; the rest was
+  /// never acknowledged.
+  func shutdown() async {
+    await slots.closeAll()
+  }
+
   private func spoolSize(_ session: SessionID, _ number: Int) async throws(UploadError) -> Int64 {
     do {
       return try await FileSystem.shared.info(forFileAt: spool.partFile(session: session, number: number))?.size ?? 0
