@@ -1,0 +1,40 @@
+import Testing
+import UploadCore
+
+@Suite struct PartPlanTests {
+  let limit = PartSizing.maximumObjectSize
+
+  @Test func cutsTheObjectIntoEqualPartsAndARemainder() throws {
+    let plan = try PartPlan.make(size: (16 << 20) + 5, requestedPartSize: 8 << 20, maximumObjectSize: limit)
+    #expect(plan.partCount == 3)
+    #expect((1...3).map(plan.size(ofPart:)) == [8 << 20, 8 << 20, 5])
+    #expect(!plan.contains(part: 0) && plan.contains(part: 3) && !plan.contains(part: 4))
+  }
+
+  @Test func anEmptyObjectHasNoParts() throws {
+    #expect(try PartPlan.make(size: 0, requestedPartSize: 0, maximumObjectSize: limit).partCount == 0)
+  }
+
+  @Test func choosesLargerPartsForLargeObjects() throws {
+    let plan = try PartPlan.make(size: 1 << 40, requestedPartSize: 0, maximumObjectSize: limit)
+    #expect(plan.partCount <= 10_000)
+    #expect(plan.partSize == 128 << 20)
+    #expect(try PartPlan.make(size: 100, requestedPartSize: 0, maximumObjectSize: limit).partSize == 8 << 20)
+  }
+
+  @Test(arguments: [
+    (Int64(10), Int64(1 << 20), UploadError.Code.invalidRequest, "below the 5 MiB minimum"),
+    (Int64(10), Int64(6) << 30, .invalidRequest, "above the 5 GiB maximum"),
+    (Int64(100_000) << 20, Int64(5) << 20, .invalidRequest, "the limit is 10,000"),
+    (Int64(2) << 40, Int64(0), .objectTooLarge, "at most 1099511627776"),
+    (Int64(-1), Int64(0), .invalidRequest, "negative"),
+  ])
+  func refusesImpossiblePlans(size: Int64, partSize: Int64, code: UploadError.Code, message: String) {
+    #expect {
+      try PartPlan.make(size: size, requestedPartSize: partSize, maximumObjectSize: 1 << 40)
+    } throws: { error in
+      guard let error = error as? UploadError else { return false }
+      return error.code == code && error.message.contains(message)
+    }
+  }
+}

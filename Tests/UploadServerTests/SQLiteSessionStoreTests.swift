@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import Testing
+import UploadCore
+import UploadServer
+
+/// The same store tests against an in-memory database and a file-backed WAL pool.
+@Suite struct SQLiteSessionStoreTests {
+  enum Backing: String, CaseIterable, CustomTestStringConvertible {
+    case memory, file
+    var testDescription: String { rawValue }
+  }
+
+  func withStore(_ backing: Backing, _ body: (SQLiteSessionStore) async throws -> Void) async throws {
+    switch backing {
+    case .memory:
+      try await body(try SQLiteSessionStore(database: DatabaseQueue()))
+    case .file:
+      let directory = try TemporaryDirectory()
+      defer { directory.remove() }
+      try await body(try SQLiteSessionStore.open(path: directory.path + "/sessions.sqlite"))
+    }
+  }
+
+  func session(_ n: Int, idempotencyKey: String? = nil, createdAt: Int64 = 1_000) throws -> SessionRecord {
+    SessionRecord(
+      id: SessionID(unchecked: String(format: "%032x", n)), idempotencyKey: idempotencyKey,
+      key: try ObjectKey(validating: "k\(n)"), plan: PartPlan(size: 12 << 20, partSize: 5 << 20),
+      contentType: "application/octet-stream", metadata: ["a": "b"], storageUploadID: "u\(n)", state: .open,
+      createdAt: createdAt, updatedAt: createdAt, expiresAt: createdAt + 100)
+  }
+
+  func parts(of session: SessionRecord) -> [PartRecord] {
+    (1...session.plan.partCount).map {
+      PartRecord(sessionID: session.id, number: $0, size: session.plan.size(ofPart: $0), updatedAt: session.createdAt)
+    }
+  }
+
+  @Test(arguments: Backing.allCases)
+  func roundTripsSessionsAndParts(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      let s = try session(1)
+      #expect(try await store.create(s, parts: parts(of: s)).created)
+      #expect(try await store.session(s.id) == s)
+      #expect(try await store.parts(of: s.id).map(\.size) == [5 << 20, 5 << 20, 2 << 20])
+
+      var part = try #require(try await store.part(of: s.id, number: 2))
+      part.receivedBytes = 4096
+      part.expectedSHA256 = .empty
+      try await store.update(part, sessionUpdatedAt: 2_000, expiresAt: 5_000)
+      #expect(try await store.part(of: s.id, number: 2) == part)
+      let touched = try #require(try await store.session(s.id))
+      #expect(touched.updatedAt == 2_000 && touched.expiresAt == 5_000)
+
+      var completed = touched
+      completed.state = .completed
+      completed.sha256 = .empty
+      completed.etag = "\"e\""
+      try await store.update(completed)
+      #expect(try await store.session(s.id) == completed)
+      #expect(try await store.session(SessionID(unchecked: String(repeating: "f", count: 32))) == nil)
+    }
+  }
+
+  @Test(arguments: Backing.allCases)
+  func idempotencyKeysReturnTheFirstSession(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      let first = try session(1, idempotencyKey: "same")
+      let second = try session(2, idempotencyKey: "same")
+      #expect(try await store.create(first, parts: parts(of: first)).created)
+      let again = try await store.create(second, parts: parts(of: second))
+      #expect(!again.created && again.session.id == first.id)
+      #expect(try await store.session(owner: "", idempotencyKey: "same")?.id == first.id)
+      #expect(try await store.parts(of: second.id).isEmpty)
+    }
+  }
+
+  @Test(arguments: Backing.allCases)
+  func pagesNewestFirstAndFindsExpiredSessions(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      for n in 1...5 {
+        let s = try session(n, createdAt: Int64(n) * 10)
+        _ = try await store.create(s, parts: parts(of: s))
+      }
+      let firstPage = try await store.sessions(after: nil, limit: 2)
+      #expect(firstPage.map(\.createdAt) == [50, 40])
+      let secondPage = try await store.sessions(after: (40, firstPage[1].id), limit: 2)
+      #expect(secondPage.map(\.createdAt) == [30, 20])
+      #expect(try await store.sessionsExpiring(before: 130).map(\.createdAt) == [10, 20, 30])
+      #expect(try await store.sessions(in: [.open]).count == 5)
+      #expect(try await store.sessions(in: [.completed]).isEmpty)
+    }
+  }
+}
