@@ -43,6 +43,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "Tries per S3 request before a part upload fails (5xx, SlowDown, connection errors).")
   var s3MaxAttempts = RetryPolicy.standard.maximumAttempts
 
+  @Option(help: "Sessions idle this long expire: their upload is aborted and their spool deleted (90s, 30m, 24h, 7d).")
+  var sessionTTL = "24h"
+
+  @Option(help: "The largest object a session may hold (for example 100GiB; at most 5TiB).")
+  var maxObjectSize = ByteSize.format(PartSizing.maximumObjectSize)
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: Logger.Level = .info
 
@@ -50,6 +56,15 @@ struct UploaderServerCommand: AsyncParsableCommand {
     var configuration = ServerConfiguration()
     (configuration.host, configuration.port) = try ListenAddress.parse(listen)
     configuration.dataDirectory = dataDir
+    guard let ttl = DurationText.parse(sessionTTL) else {
+      throw ValidationError("--session-ttl \"\(sessionTTL)\" is not a duration such as 90s, 30m, 24h or 7d")
+    }
+    configuration.sessions.sessionTTL = ttl
+    configuration.sessions.expiryCheckInterval = min(.seconds(60), max(.seconds(1), ttl / 4))
+    guard let maximum = ByteSize.parse(maxObjectSize), maximum > 0, maximum <= PartSizing.maximumObjectSize else {
+      throw ValidationError("--max-object-size \"\(maxObjectSize)\" is not a size from 1 byte to 5TiB, such as 100GiB")
+    }
+    configuration.sessions.maximumObjectSize = maximum
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(

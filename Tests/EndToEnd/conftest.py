@@ -68,6 +68,7 @@ def proto(tmp_path_factory):
 
 class ServerProcess:
     def __init__(self, args, data_dir, env, log_path):
+        self.data_dir = data_dir
         self.log_path = log_path
         self.log = open(log_path, "w")
         binary = _require("UPLOADER_SERVER_BIN")
@@ -99,6 +100,11 @@ class ServerProcess:
                     return int(line.split()[1])
         raise AssertionError("no VmHWM in /proc status")
 
+    def kill(self):
+        """kill -9: no chance to flush or clean up."""
+        self.process.kill()
+        self.process.wait()
+
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
@@ -114,12 +120,13 @@ class ServerProcess:
 def start_server(tmp_path, s3_settings):
     servers = []
 
-    def start(*args, s3_endpoint=None):
+    def start(*args, s3_endpoint=None, data_dir=None):
         env = dict(os.environ)
         env["AWS_ACCESS_KEY_ID"] = s3_settings["access_key"]
         env["AWS_SECRET_ACCESS_KEY"] = s3_settings["secret_key"]
         env["AWS_ENDPOINT_URL_S3"] = s3_endpoint or s3_settings["endpoint"]
-        server = ServerProcess(args, tmp_path / f"data{len(servers)}", env, tmp_path / f"server{len(servers)}.log")
+        server = ServerProcess(args, data_dir or tmp_path / f"data{len(servers)}", env,
+                               tmp_path / f"server{len(servers)}.log")
         servers.append(server)
         return server
 

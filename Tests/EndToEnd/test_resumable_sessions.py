@@ -1,0 +1,127 @@
+"""Resumable sessions (uploader.v1) against the real server process and SeaweedFS: a kill -9 in
+the middle of an upload, a restart on the same data directory, and the upload continues from
+the durable offsets. Objects are checked with boto3; ListMultipartUploads must be empty after
+complete, abort and expiry."""
+import importlib
+import sys
+import time
+
+import grpc
+import pytest
+
+from conftest import ROOT, object_sha256
+from sessions_client import MiB, LocalFile, chunks, resume_offsets
+
+
+@pytest.fixture(scope="session")
+def v1(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stubs-v1")
+    from grpc_tools import protoc
+    assert protoc.main(["protoc", f"-I{ROOT}/Protos", f"--python_out={out}", f"--grpc_python_out={out}",
+                        "uploader/v1/uploads.proto"]) == 0
+    sys.path.insert(0, str(out))
+    return importlib.import_module("uploader.v1.uploads_pb2"), importlib.import_module("uploader.v1.uploads_pb2_grpc")
+
+
+def stub(v1, address):
+    return v1[1].ResumableUploadsStub(grpc.insecure_channel(address))
+
+
+def create(v1, address, key, file):
+    return stub(v1, address).CreateSession(v1[0].CreateSessionRequest(key=key, size=file.size, part_size=file.part_size))
+
+
+def complete(v1, address, session_id, file):
+    return stub(v1, address).CompleteSession(v1[0].CompleteSessionRequest(
+        session_id=session_id, sha256=file.sha256, part_sha256s=file.part_digests)).session
+
+
+def no_multipart_uploads(s3, bucket):
+    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_upload_survives_kill_9_of_the_server(v1, start_server, random_file, s3, bucket):
+    path, digest = random_file(64 * MiB)
+    file = LocalFile(path, 8 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    data_dir = server.data_dir
+    session = create(v1, server.address, "crash/object.bin", file)
+
+    acknowledged = 0
+    sent = [0]
+
+    def counted(requests):
+        for request in requests:
+            yield request
+            sent[0] += len(request.data)
+
+    with pytest.raises(grpc.RpcError) as failure:
+        for event in stub(v1, server.address).UploadParts(counted(chunks(v1[0], session.id, file, {}))):
+            if event.WhichOneof("event") == "progress":
+                acknowledged += 1
+                if acknowledged == 12:
+                    server.kill()
+    assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    restarted = start_server("--s3-bucket", bucket, data_dir=data_dir)
+    progress = stub(v1, restarted.address).GetSession(v1[0].GetSessionRequest(session_id=session.id))
+    starts = resume_offsets(progress)
+    durable = sum(starts.values())
+    assert durable > 0, "nothing survived the crash"
+    for event in stub(v1, restarted.address).UploadParts(chunks(v1[0], session.id, file, starts)):
+        pass
+    done = complete(v1, restarted.address, session.id, file)
+    assert done.state == v1[0].SESSION_STATE_COMPLETED
+    assert done.sha256.hex() == digest
+    assert object_sha256(s3, bucket, "crash/object.bin") == digest
+    assert no_multipart_uploads(s3, bucket)
+    print(f"kill -9 after {sent[0] / MiB:.1f} MiB handed to gRPC; {durable / MiB:.1f} MiB durable; "
+          f"at most {(sent[0] - durable) / MiB:.1f} MiB sent again")
+
+
+def test_abort_and_expiry_leave_no_multipart_upload(v1, start_server, random_file, s3, bucket):
+    path, _ = random_file(20 * MiB)
+    file = LocalFile(path, 8 * MiB)
+    server = start_server("--s3-bucket", bucket, "--session-ttl", "3s")
+    aborted = create(v1, server.address, "aborted.bin", file)
+    expiring = create(v1, server.address, "expiring.bin", file)
+    for session in (aborted, expiring):
+        list(stub(v1, server.address).UploadParts(chunks(v1[0], session.id, file, {3: 0, 2: 8 * MiB})))
+    assert len(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 2
+
+    result = stub(v1, server.address).AbortSession(v1[0].AbortSessionRequest(session_id=aborted.id))
+    assert result.session.state == v1[0].SESSION_STATE_ABORTED
+
+    deadline = time.time() + 30
+    while True:
+        state = stub(v1, server.address).GetSession(v1[0].GetSessionRequest(session_id=expiring.id)).state
+        if state == v1[0].SESSION_STATE_EXPIRED:
+            break
+        assert time.time() < deadline, "the idle session did not expire"
+        time.sleep(0.5)
+    assert no_multipart_uploads(s3, bucket)
+    with pytest.raises(grpc.RpcError) as failure:
+        complete(v1, server.address, expiring.id, file)
+    assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_unknown_sessions_and_gaps_get_precise_statuses(v1, start_server, random_file):
+    path, _ = random_file(20 * MiB)
+    file = LocalFile(path, 8 * MiB)
+    server = start_server()
+    pb2 = v1[0]
+    with pytest.raises(grpc.RpcError) as failure:
+        stub(v1, server.address).GetSession(pb2.GetSessionRequest(session_id="0" * 32))
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+
+    session = create(v1, server.address, "gap.bin", file)
+    with pytest.raises(grpc.RpcError) as failure:
+        list(stub(v1, server.address).UploadParts(iter([
+            pb2.PartChunk(session_id=session.id, part_number=1, offset=MiB, data=b"x")])))
+    assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert ("uploader-expected-offset", "0") in failure.value.trailing_metadata()
+
+    with pytest.raises(grpc.RpcError) as failure:
+        list(stub(v1, server.address).UploadParts(iter([
+            pb2.PartChunk(session_id=session.id, part_number=4, offset=0, data=b"x")])))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
