@@ -49,6 +49,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "The largest object a session may hold (for example 100GiB; at most 5TiB).")
   var maxObjectSize = ByteSize.format(PartSizing.maximumObjectSize)
 
+  @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
+  var ackBytes = ByteSize.format(SessionSettings().acknowledgementBytes)
+
+  @Option(help: "... or after this long, whichever comes first, and always at the end of a part.")
+  var ackInterval = "250ms"
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: Logger.Level = .info
 
@@ -65,6 +71,14 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError("--max-object-size \"\(maxObjectSize)\" is not a size from 1 byte to 5TiB, such as 100GiB")
     }
     configuration.sessions.maximumObjectSize = maximum
+    guard let bytes = ByteSize.parse(ackBytes), bytes >= 64 << 10 else {
+      throw ValidationError("--ack-bytes \"\(ackBytes)\" is not a size of at least 64KiB, such as 4MiB")
+    }
+    configuration.sessions.acknowledgementBytes = bytes
+    guard let interval = DurationText.parse(ackInterval) else {
+      throw ValidationError("--ack-interval \"\(ackInterval)\" is not a duration such as 250ms or 1s")
+    }
+    configuration.sessions.acknowledgementInterval = interval
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(
