@@ -6,6 +6,7 @@ let package = Package(
   platforms: [.macOS(.v15)],
   products: [
     .executable(name: "uploader-server", targets: ["uploader-server"]),
+    .executable(name: "uploader", targets: ["uploader"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -78,6 +79,32 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ]
     ),
+    // The client engine: journal, file reading, parallel part streams, reconnecting, progress.
+    .target(
+      name: "UploaderClient",
+      dependencies: [
+        "UploadCore",
+        "UploadProtocol",
+        "Migrations",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "_NIOFileSystem", package: "swift-nio"),
+      ]
+    ),
+    .executableTarget(
+      name: "uploader",
+      dependencies: [
+        "UploaderClient",
+        "UploadCore",
+        "UploadProtocol",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
     // glibc malloc tuning for the server executable.
     .target(name: "CMemoryTuning"),
     .executableTarget(
@@ -111,6 +138,10 @@ let package = Package(
     .testTarget(
       name: "UploadCoreTests",
       dependencies: ["UploadCore"]
+    ),
+    .testTarget(
+      name: "UploaderClientTests",
+      dependencies: ["UploaderClient", "UploadCore", .product(name: "GRDB", package: "GRDB.swift")]
     ),
     .testTarget(
       name: "S3Tests",

@@ -1,0 +1,15 @@
+import GRDB
+
+/// The CLI journal's SQLite schema: the uploads this machine started and their parts.
+///
+/// Each migration lives in its own file under `Client/` and is never edited once shipped.
+public enum JournalSchema {
+  /// A migrator holding every journal migration, in order.
+  public static var migrator: DatabaseMigrator {
+    var migrator = DatabaseMigrator()
+    migrator.registerMigration(V1CreateJournal.identifier) { db in
+      try db.execute(sql: V1CreateJournal.sql)
+    }
+    return migrator
+  }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import Migrations
+import UploadCore
+
+/// The CLI's memory of its uploads, in SQLite (`$UPLOADER_STATE_DIR/journal.sqlite`).
+///
+/// Each row is written as soon as the fact is known (a session created, a part acknowledged), so
+/// an interrupted `uploader` leaves a journal `uploader resume` can continue from.
+public struct Journal: Sendable {
+  private let database: any DatabaseWriter
+
+  /// Opens (creating if needed) the journal in `directory`.
+  public static func open(directory: String) throws -> Journal {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return try Journal(database: DatabaseQueue(path: directory + "/journal.sqlite"))
+  }
+
+  /// A journal over `database`, migrated (tests use an in-memory queue).
+  public init(database: any DatabaseWriter) throws {
+    try JournalSchema.migrator.migrate(database)
+    self.database = database
+  }
+
+  /// Records a new upload and its parts.
+  public func insert(_ upload: JournalUpload, parts: [JournalPart]) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
+            state, sha256, error, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          """,
+        arguments: [
+          upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
+          upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
+          upload.state.rawValue, upload.sha256.hex, upload.error, upload.createdAt, upload.finishedAt,
+        ])
+      for part in parts {
+        try db.execute(
+          sql: "INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)",
+          arguments: [upload.id, part.number, part.size, part.sha256.hex])
+      }
+    }
+  }
+
+  /// The upload with local id `id`, or the one whose server session id is `id`.
+  public func upload(_ id: String) async throws -> JournalUpload? {
+    try await database.read { db in
+      try Row.fetchOne(db, sql: "SELECT * FROM uploads WHERE id = ? OR session_id = ? LIMIT 1", arguments: [id, id])
+        .map(Self.upload(from:))
+    }
+  }
+
+  /// Every upload, newest first.
+  public func uploads() async throws -> [JournalUpload] {
+    try await database.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM uploads ORDER BY created_at DESC, id DESC").map(Self.upload(from:))
+    }
+  }
+
+  /// The upload's parts, in order.
+  public func parts(of id: String) async throws -> [JournalPart] {
+    try await database.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY number", arguments: [id])
+        .map { row in
+          JournalPart(
+            number: row["number"], size: row["size"], sha256: ContentHash(hex: row["sha256"]) ?? .empty,
+            acknowledgedBytes: row["acknowledged_bytes"], committed: row["committed"])
+        }
+    }
+  }
+
+  /// Records the server's session id and moves the upload to `uploading`.
+  public func started(_ id: String, sessionID: String) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: "UPDATE uploads SET session_id = ?, state = 'uploading' WHERE id = ?", arguments: [sessionID, id])
+    }
+  }
+
+  /// Records what the server acknowledged of a part.
+  public func acknowledged(_ id: String, part: Int, bytes: Int64, committed: Bool) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: """
+          UPDATE upload_parts SET acknowledged_bytes = MAX(acknowledged_bytes, ?), committed = committed OR ?
+          WHERE upload_id = ? AND number = ?
+          """, arguments: [bytes, committed, id, part])
+    }
+  }
+
+  /// Moves the upload to `state`, with an error message for `failed`.
+  public func finish(_ id: String, state: JournalUpload.State, error: String? = nil, at time: Int64) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: "UPDATE uploads SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+        arguments: [state.rawValue, error, state == .uploading ? nil : time, id])
+    }
+  }
+
+  private static func upload(from row: Row) -> JournalUpload {
+    let inode: Int64 = row["inode"]
+    return JournalUpload(
+      id: row["id"], server: row["server"], sessionID: row["session_id"], filePath: row["file_path"],
+      key: row["object_key"],
+      identity: FileIdentity(size: row["size"], modificationTimeNanoseconds: row["mtime_ns"], inode: UInt64(bitPattern: inode)),
+      partSize: row["part_size"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
+      sha256: ContentHash(hex: row["sha256"]) ?? .empty, error: row["error"], createdAt: row["created_at"],
+      finishedAt: row["finished_at"])
+  }
+}

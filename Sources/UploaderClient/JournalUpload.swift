@@ -1,0 +1,97 @@
+import UploadCore
+
+/// An upload as the journal remembers it.
+public struct JournalUpload: Hashable, Sendable {
+  /// How an upload looks to the user.
+  public enum State: String, Sendable, Hashable, CaseIterable {
+    /// Recorded, nothing sent yet.
+    case pending
+    /// Started; `uploader resume` continues it.
+    case uploading
+    case completed
+    case aborted
+    /// Stopped on a permanent error (see `error`).
+    case failed
+    /// The server expired the session.
+    case expired
+  }
+
+  /// The local id users type (`uploader resume <id>`).
+  public var id: String
+  /// `HOST:PORT` of the server.
+  public var server: String
+  /// The server's session id, once created.
+  public var sessionID: String?
+  public var filePath: String
+  public var key: String
+  public var identity: FileIdentity
+  public var partSize: Int64
+  public var state: State
+  /// The whole file's SHA-256, computed before the first byte is sent.
+  public var sha256: ContentHash
+  public var error: String?
+  /// Milliseconds since the Unix epoch.
+  public var createdAt: Int64
+  public var finishedAt: Int64?
+
+  public var plan: PartPlan { PartPlan(size: identity.size, partSize: partSize) }
+
+  public init(
+    id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
+    partSize: Int64, state: State, sha256: ContentHash, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
+  ) {
+    self.id = id
+    self.server = server
+    self.sessionID = sessionID
+    self.filePath = filePath
+    self.key = key
+    self.identity = identity
+    self.partSize = partSize
+    self.state = state
+    self.sha256 = sha256
+    self.error = error
+    self.createdAt = createdAt
+    self.finishedAt = finishedAt
+  }
+}
+
+/// A part as the journal remembers it.
+public struct JournalPart: Hashable, Sendable {
+  public var number: Int
+  public var size: Int64
+  public var sha256: ContentHash
+  /// Bytes the server acknowledged as durable.
+  public var acknowledgedBytes: Int64
+  public var committed: Bool
+
+  public init(number: Int, size: Int64, sha256: ContentHash, acknowledgedBytes: Int64 = 0, committed: Bool = false) {
+    self.number = number
+    self.size = size
+    self.sha256 = sha256
+    self.acknowledgedBytes = acknowledgedBytes
+    self.committed = committed
+  }
+}
+
+/// What identifies a file's content without reading it: a changed size, modification time or
+/// inode means it is not the same file.
+public struct FileIdentity: Hashable, Sendable {
+  public var size: Int64
+  public var modificationTimeNanoseconds: Int64
+  public var inode: UInt64
+
+  public init(size: Int64, modificationTimeNanoseconds: Int64, inode: UInt64) {
+    self.size = size
+    self.modificationTimeNanoseconds = modificationTimeNanoseconds
+    self.inode = inode
+  }
+
+  /// What changed from `self` to `now`, in words, or nil when nothing did.
+  public func changes(to now: FileIdentity) -> String? {
+    var changes: [String] = []
+    if size != now.size { changes.append("its size changed from \(size) to \(now.size) bytes") }
+    if modificationTimeNanoseconds != now.modificationTimeNanoseconds { changes.append("it was modified") }
+    if inode != now.inode { changes.append("it was replaced by another file (inode \(inode) -> \(now.inode))") }
+    return changes.isEmpty ? nil : changes.joined(separator: ", ")
+  }
+}

@@ -1,0 +1,61 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOFileSystem
+import UploadCore
+
+/// The file being uploaded: its identity, its digests, and reads at offsets. All I/O runs on
+/// NIO's file-system thread pool, never on the cooperative pool.
+public enum LocalFile {
+  /// The file's size, modification time and inode.
+  ///
+  /// - Throws: `ClientError` when the file cannot be read or is not a regular file.
+  public static func identity(of path: String) async throws -> FileIdentity {
+    let info: FileInfo?
+    do {
+      info = try await FileSystem.shared.info(forFileAt: FilePath(path))
+    } catch {
+      throw ClientError("cannot read \(path): \(error)")
+    }
+    guard let info else { throw ClientError("\(path): no such file") }
+    guard info.type == .regular else { throw ClientError("\(path) is not a regular file") }
+    let mtime = info.lastDataModificationTime
+    return FileIdentity(
+      size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),
+      inode: UInt64(info.platformSpecificStatus?.st_ino ?? 0))
+  }
+
+  /// Reads the file once, in order: every part's SHA-256 and the whole file's.
+  ///
+  /// - Parameter progress: called with the bytes hashed so far.
+  public static func digests(of path: String, plan: PartPlan, progress: @Sendable (Int64) -> Void = { _ in })
+    async throws -> (whole: ContentHash, parts: [ContentHash])
+  {
+    var whole = SHA256()
+    var parts: [ContentHash] = []
+    var done: Int64 = 0
+    try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+      for number in stride(from: 1, through: plan.partCount, by: 1) {
+        var part = SHA256()
+        let start = Int64(number - 1) * plan.partSize
+        for try await chunk in handle.readChunks(in: start..<(start + plan.size(ofPart: number)), chunkLength: .mebibytes(1)) {
+          chunk.withUnsafeReadableBytes { bytes in
+            part.update(bufferPointer: bytes)
+            whole.update(bufferPointer: bytes)
+          }
+          done += Int64(chunk.readableBytes)
+          progress(done)
+        }
+        parts.append(ContentHash(part.finalize()))
+      }
+    }
+    return (ContentHash(whole.finalize()), parts)
+  }
+}
+
+/// A failure the CLI reports as it is, with a non-zero exit code.
+public struct ClientError: Error, CustomStringConvertible, Sendable {
+  public let message: String
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}

@@ -1,0 +1,20 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import UploadProtocol
+import UploaderClient
+
+/// Runs `body` with a client connected to the server of `options`.
+func withSessionsClient<T: Sendable>(
+  _ options: GlobalOptions, _ body: (UploadEngine.Client, Metadata) async throws -> T
+) async throws -> T {
+  let (host, port) = try options.endpoint()
+  var metadata: Metadata = [:]
+  if let token = options.bearerToken { metadata.addString("Bearer \(token)", forKey: "authorization") }
+  let transport = try HTTP2ClientTransport.Posix(
+    target: .dns(host: host, port: port), transportSecurity: .plaintext,
+    config: .defaults { $0.http2.targetWindowSize = 8 << 20 })
+  return try await withGRPCClient(transport: transport) { client in
+    try await body(Uploader_V1_ResumableUploads.Client(wrapping: client), metadata)
+  }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import UploaderClient
+
+/// One upload in `status --json`.
+struct StatusJSON: Encodable {
+  var id: String
+  var sessionID: String?
+  var state: String
+  var file: String
+  var key: String
+  var server: String
+  var size: Int64
+  var committedBytes: Int64
+  var sha256: String
+  var createdAt: Int64
+  var finishedAt: Int64?
+  var error: String?
+
+  enum CodingKeys: String, CodingKey {
+    case id, state, file, key, server, size, sha256, error
+    case sessionID = "session_id"
+    case committedBytes = "committed_bytes"
+    case createdAt = "created_at"
+    case finishedAt = "finished_at"
+  }
+
+  init(_ upload: JournalUpload, parts: [JournalPart], committedBytes: Int64? = nil) {
+    id = upload.id
+    sessionID = upload.sessionID
+    state = upload.state.rawValue
+    file = upload.filePath
+    key = upload.key
+    server = upload.server
+    size = upload.identity.size
+    self.committedBytes =
+      committedBytes ?? (upload.state == .completed ? upload.identity.size : parts.reduce(0) { $0 + $1.acknowledgedBytes })
+    sha256 = upload.sha256.hex
+    createdAt = upload.createdAt
+    finishedAt = upload.finishedAt
+    error = upload.error
+  }
+
+  static func json<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+}

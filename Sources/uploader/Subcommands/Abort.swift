@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import UploaderClient
+
+struct Abort: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Abort an upload: the server discards what it received.",
+    discussion: """
+      Examples:
+        uploader abort 3f9a1c2b7e
+      """)
+
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: "The upload's id (from `uploader status`), or its server session id.") var id: String
+
+  func run() async throws {
+    try await reportingErrors {
+      let journal = try global.openJournal()
+      guard let upload = try await journal.upload(id) else {
+        throw ClientError("no upload \(id) in the journal at \(global.stateDirectory); see `uploader status`")
+      }
+      guard upload.state != .completed else { throw ClientError("upload \(upload.id) is completed; nothing to abort") }
+      if let sessionID = upload.sessionID {
+        var global = global
+        if global.server == nil { global.server = upload.server }
+        do {
+          _ = try await withSessionsClient(global) { client, metadata in
+            try await client.abortSession(.with { $0.sessionID = sessionID }, metadata: metadata)
+          }
+        } catch {
+          throw ClientError("the server did not abort session \(sessionID): \(error); try again")
+        }
+      }
+      try await journal.finish(upload.id, state: .aborted, at: Int64(Date().timeIntervalSince1970 * 1000))
+      print("aborted \(upload.id) (\(upload.key))")
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+
+/// `uploader`: thin entry point; the work is in the `UploaderClient` library.
+@main
+struct UploaderCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "uploader",
+    abstract: "Upload large files to an uploader-server, resuming after any interruption.",
+    discussion: """
+      Every upload is remembered in a local journal, so an interrupted upload (a dropped link, \
+      a closed laptop, Ctrl-C) continues with `uploader resume <id>` from where the server's \
+      durable data ends. While it runs, the client reconnects by itself.
+
+      Examples:
+        uploader upload backup.tar --key backups/2026-11-25.tar
+        uploader status
+        uploader resume 3f9a1c2b7e
+        uploader abort 3f9a1c2b7e
+
+      Exit codes: 0 success, 2 usage error, 1 any other failure, 130 interrupted.
+      """,
+    subcommands: [Upload.self, Resume.self, Status.self, Abort.self])
+
+  /// Like `AsyncParsableCommand.main`, but usage errors exit with 2, as the issue tracker's
+  /// users expect from a Unix tool.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var asyncCommand = command as? AsyncParsableCommand {
+        try await asyncCommand.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      let code = exitCode(for: error)
+      if code == .validationFailure {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(2)
+      }
+      exit(withError: error)
+    }
+  }
+}

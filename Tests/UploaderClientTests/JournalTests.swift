@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+import Testing
+import UploadCore
+import UploaderClient
+
+@Suite struct JournalTests {
+  func upload(_ id: String = "abc123") -> JournalUpload {
+    JournalUpload(
+      id: id, server: "127.0.0.1:50051", filePath: "/data/file.bin", key: "file.bin",
+      identity: FileIdentity(size: 12 << 20, modificationTimeNanoseconds: 1_700_000_000_123_456_789, inode: 42),
+      partSize: 8 << 20, state: .pending, sha256: .empty, createdAt: 1_000)
+  }
+
+  @Test func migrationsCreateTheSchema() throws {
+    let database = try DatabaseQueue()
+    _ = try Journal(database: database)
+    let tables = try database.read { db in
+      try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name")
+    }
+    #expect(tables == ["upload_parts", "uploads"])
+    // Migrating again is a no-op.
+    _ = try Journal(database: database)
+  }
+
+  @Test func remembersUploadsPartsAndProgress() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    let parts = [
+      JournalPart(number: 1, size: 8 << 20, sha256: .empty), JournalPart(number: 2, size: 4 << 20, sha256: .empty),
+    ]
+    try await journal.insert(upload(), parts: parts)
+    #expect(try await journal.upload("abc123") == upload())
+
+    try await journal.started("abc123", sessionID: "s1")
+    #expect(try await journal.upload("s1")?.state == .uploading)
+    try await journal.acknowledged("abc123", part: 2, bytes: 4 << 20, committed: false)
+    try await journal.acknowledged("abc123", part: 2, bytes: 1 << 20, committed: true)
+    let stored = try await journal.parts(of: "abc123")
+    #expect(stored[1].acknowledgedBytes == 4 << 20 && stored[1].committed)
+    #expect(stored[0].acknowledgedBytes == 0)
+
+    try await journal.finish("abc123", state: .failed, error: "boom", at: 2_000)
+    let failed = try #require(try await journal.upload("abc123"))
+    #expect(failed.state == .failed && failed.error == "boom" && failed.finishedAt == 2_000)
+  }
+
+  @Test func listsNewestFirst() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    var older = upload("older")
+    older.createdAt = 1
+    try await journal.insert(older, parts: [])
+    try await journal.insert(upload("newer"), parts: [])
+    #expect(try await journal.uploads().map(\.id) == ["newer", "older"])
+  }
+
+  @Test func fileIdentitySaysWhatChanged() {
+    let before = FileIdentity(size: 10, modificationTimeNanoseconds: 5, inode: 1)
+    #expect(before.changes(to: before) == nil)
+    #expect(before.changes(to: FileIdentity(size: 11, modificationTimeNanoseconds: 5, inode: 1)) == "its size changed from 10 to 11 bytes")
+    #expect(before.changes(to: FileIdentity(size: 10, modificationTimeNanoseconds: 6, inode: 2))?.contains("replaced") == true)
+  }
+}
