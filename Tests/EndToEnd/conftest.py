@@ -67,13 +67,13 @@ def proto(tmp_path_factory):
 
 
 class ServerProcess:
-    def __init__(self, args, data_dir, env, log_path):
+    def __init__(self, args, data_dir, env, log_path, listen="127.0.0.1:0"):
         self.data_dir = data_dir
         self.log_path = log_path
         self.log = open(log_path, "w")
         binary = _require("UPLOADER_SERVER_BIN")
         self.process = subprocess.Popen(
-            [binary, "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *args],
+            [binary, "--listen", listen, "--data-dir", str(data_dir), *args],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.address = self._wait_for_address()
 
@@ -120,13 +120,13 @@ class ServerProcess:
 def start_server(tmp_path, s3_settings):
     servers = []
 
-    def start(*args, s3_endpoint=None, data_dir=None):
+    def start(*args, s3_endpoint=None, data_dir=None, listen="127.0.0.1:0"):
         env = dict(os.environ)
         env["AWS_ACCESS_KEY_ID"] = s3_settings["access_key"]
         env["AWS_SECRET_ACCESS_KEY"] = s3_settings["secret_key"]
         env["AWS_ENDPOINT_URL_S3"] = s3_endpoint or s3_settings["endpoint"]
         server = ServerProcess(args, data_dir or tmp_path / f"data{len(servers)}", env,
-                               tmp_path / f"server{len(servers)}.log")
+                               tmp_path / f"server{len(servers)}.log", listen=listen)
         servers.append(server)
         return server
 

@@ -1,0 +1,125 @@
+"""The uploader CLI as users run it, against the real server and SeaweedFS."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import object_sha256
+
+MiB = 1 << 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def cli(tmp_path):
+    binary = os.path.join(os.path.dirname(os.environ["UPLOADER_SERVER_BIN"]), "uploader")
+    state = tmp_path / "state"
+
+    def run(*args, server, check=True, timeout=120):
+        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
+        result = subprocess.run([binary, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"uploader {' '.join(args)}: {result.returncode}\n{result.stderr}"
+        return result
+
+    def start(*args, server):
+        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
+        return subprocess.Popen([binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    run.start = start
+    return run
+
+
+def status(cli, server, upload_id=None):
+    args = ["status", "--json"] + ([upload_id] if upload_id else [])
+    return json.loads(cli(*args, server=server).stdout)
+
+
+def wait_until_acknowledged(cli, server, minimum, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        uploads = status(cli, server)
+        if uploads and uploads[0]["committed_bytes"] >= minimum:
+            return uploads[0]
+        time.sleep(0.1)
+    raise AssertionError("the upload made no progress")
+
+
+def test_client_killed_then_resumed(cli, start_server, random_file, s3, bucket):
+    path, digest = random_file(64 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    upload = cli.start("upload", str(path), "--key", "cli/killed.bin", "--limit-rate", "16MiB", "--no-progress",
+                       server=server.address)
+    pending = wait_until_acknowledged(cli, server.address, 8 * MiB)
+    upload.send_signal(signal.SIGKILL)
+    upload.wait()
+
+    pending = status(cli, server.address)[0]
+    assert pending["state"] == "uploading"
+    assert 0 < pending["committed_bytes"] < 64 * MiB
+    assert pending["sha256"] == digest
+
+    human = cli("status", server=server.address).stdout
+    assert pending["id"] in human and "uploading" in human and f"uploader resume {pending['id']}" in human
+
+    result = cli("resume", pending["id"], "--json", server=server.address)
+    done = json.loads(result.stdout)
+    assert done["state"] == "completed" and done["committed_bytes"] == 64 * MiB
+    assert object_sha256(s3, bucket, "cli/killed.bin") == digest
+    assert status(cli, server.address, pending["id"])["state"] == "completed"
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_file_modified_before_resume_is_refused(cli, start_server, random_file, tmp_path):
+    source, _ = random_file(32 * MiB)
+    path = tmp_path / "changing.bin"
+    path.write_bytes(source.read_bytes())
+    server = start_server()
+    upload = cli.start("upload", str(path), "--limit-rate", "8MiB", "--no-progress", server=server.address)
+    pending = wait_until_acknowledged(cli, server.address, 4 * MiB)
+    upload.send_signal(signal.SIGINT)
+    _, stderr = upload.communicate(timeout=30)
+    assert upload.returncode == 130
+    assert f"uploader resume {pending['id']}" in stderr
+
+    with open(path, "r+b") as f:
+        f.seek(100)
+        f.write(b"changed")
+    result = cli("resume", pending["id"], server=server.address, check=False)
+    assert result.returncode == 1
+    assert "changed since the upload started" in result.stderr and "modified" in result.stderr
+
+
+def test_upload_survives_a_server_restart(cli, start_server, random_file, s3, bucket):
+    path, digest = random_file(48 * MiB)
+    port = free_port()
+    server = start_server("--s3-bucket", bucket, listen=f"127.0.0.1:{port}")
+    upload = cli.start("upload", str(path), "--key", "cli/restart.bin", "--limit-rate", "12MiB", "--no-progress",
+                       server=server.address)
+    wait_until_acknowledged(cli, server.address, 8 * MiB)
+    server.kill()
+    time.sleep(1)
+    start_server("--s3-bucket", bucket, listen=f"127.0.0.1:{port}", data_dir=server.data_dir)
+    stdout, stderr = upload.communicate(timeout=120)
+    assert upload.returncode == 0, stderr
+    assert "retrying" in stderr
+    assert "uploaded" in stdout
+    assert object_sha256(s3, bucket, "cli/restart.bin") == digest
+
+
+def test_usage_errors_exit_2_and_help_has_examples(cli):
+    assert cli("upload", server="127.0.0.1:1", check=False).returncode == 2
+    assert cli("upload", "x", "--part-size", "lots", server="127.0.0.1:1", check=False).returncode == 2
+    assert cli("status", server="nonsense", check=False).returncode == 2
+    for command in ["upload", "resume", "status", "abort"]:
+        help_text = cli(command, "--help", server="127.0.0.1:1").stdout
+        assert "Examples:" in help_text, command
