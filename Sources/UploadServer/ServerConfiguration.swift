@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
   /// Resumable sessions: TTL, limits, acknowledgement batching, clock and ids.
   public var sessions = SessionSettings()
+  /// How often the session database and the object store are checked for the health service.
+  public var healthCheckInterval: Duration = .seconds(5)
   /// The largest gRPC message accepted.
   public var maximumMessageSize = 4 << 20
 

@@ -19,6 +19,8 @@ public final class UploaderServer: Service, Sendable {
   public let store: any ObjectStore
   /// The resumable-session engine.
   public let sessions: SessionCoordinator
+  /// What the health service reports.
+  public let health = HealthStatus()
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let httpClient: HTTPClient?
@@ -78,6 +80,7 @@ public final class UploaderServer: Service, Sendable {
         services: [
           FileUploaderService(uploads: uploads, logger: logger),
           ResumableUploadsService(coordinator: sessions),
+          HealthService(health: health),
         ])
     } catch {
       try? await httpClient?.shutdown()
@@ -103,6 +106,8 @@ public final class UploaderServer: Service, Sendable {
     } catch {
       await sessions.shutdown()
       try? await httpClient?.shutdown()
+      // Cancelled after the drain timeout: a stop as asked, not a failure.
+      if Task.isCancelled { return }
       throw error
     }
     await sessions.shutdown()
@@ -114,6 +119,7 @@ public final class UploaderServer: Service, Sendable {
       group.addTask { await self.aborts.run() }
       group.addTask { await self.sessions.commitRecovered(self.recovered) }
       group.addTask { await self.sessions.runExpiry() }
+      group.addTask { await self.probeDependencies() }
       group.addTask {
         let (host, port) = try await self.listeningAddress
         self.logger.notice(
@@ -123,9 +129,30 @@ public final class UploaderServer: Service, Sendable {
       try await withGracefulShutdownHandler {
         try await self.server.serve()
       } onGracefulShutdown: {
+        self.logger.notice("draining: no new calls; running ones get until the drain timeout")
+        self.health.beginDraining()
         self.server.beginGracefulShutdown()
       }
       group.cancelAll()
+    }
+  }
+
+  /// Checks the session database and the object store every `healthCheckInterval`, so health
+  /// checks report NOT_SERVING while either fails.
+  private func probeDependencies() async {
+    while !Task.isCancelled {
+      var healthy = true
+      do {
+        try await sessions.checkDatabase()
+        try await store.checkAvailability()
+      } catch {
+        healthy = false
+        if health.status == .serving {
+          logger.error("health check failed; reporting NOT_SERVING until it passes", metadata: ["error": "\(error)"])
+        }
+      }
+      health.setDependencies(healthy: healthy)
+      try? await Task.sleep(for: configuration.healthCheckInterval)
     }
   }
 }

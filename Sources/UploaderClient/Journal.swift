@@ -13,7 +13,12 @@ public struct Journal: Sendable {
   /// Opens (creating if needed) the journal in `directory`.
   public static func open(directory: String) throws -> Journal {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    return try Journal(database: DatabaseQueue(path: directory + "/journal.sqlite"))
+    // `uploader status` runs while an `uploader upload` writes: WAL lets it read, and a busy
+    // timeout makes concurrent writers wait instead of failing with "database is locked".
+    var configuration = Configuration()
+    configuration.journalMode = .wal
+    configuration.busyMode = .timeout(10)
+    return try Journal(database: DatabaseQueue(path: directory + "/journal.sqlite", configuration: configuration))
   }
 
   /// A journal over `database`, migrated (tests use an in-memory queue).

@@ -116,6 +116,10 @@ public struct UploadEngine: Sendable {
     default: break
     }
 
+    guard session.parts.count == journalParts.count, session.size == UInt64(upload.identity.size) else {
+      throw ClientError(
+        "the server's session \(id) has \(session.parts.count) parts of \(session.size) bytes, the journal \(journalParts.count) of \(upload.identity.size)")
+    }
     let progress = Progress(total: upload.identity.size, onEvent: onEvent)
     var pending: [(number: Int, from: Int64)] = []
     for part in session.parts {

@@ -13,6 +13,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
     commandName: "uploader-server",
     abstract: "Receive files over gRPC and store them in S3 or a local directory.",
     discussion: """
+      Every option can also be set in the environment: --data-dir as UPLOADER_DATA_DIR, \
+      --s3-bucket as UPLOADER_S3_BUCKET, and so on; the command line wins.
+
       With no flags it listens on 127.0.0.1:50051, stages data under ./data and stores objects \
       under ./data/store/objects. With --s3-bucket it stores them in S3, using the standard \
       variables AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION \
@@ -55,8 +58,41 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "... or after this long, whichever comes first, and always at the end of a part.")
   var ackInterval = "250ms"
 
+  @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
+  var drainTimeout = "30s"
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: Logger.Level = .info
+
+  @Option(help: "Log format: text, or json (one object per line).")
+  var logFormat: LogFormat = .text
+
+  enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+  }
+
+  /// Options that `UPLOADER_*` variables can set.
+  static let environmentOptions = [
+    "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
+    "max-object-size", "ack-bytes", "ack-interval", "drain-timeout", "log-level", "log-format",
+  ]
+
+  /// Parses the command line completed from the environment, then runs.
+  static func main() async {
+    let arguments = EnvironmentOptions.merge(
+      Array(CommandLine.arguments.dropFirst()), names: environmentOptions,
+      environment: ProcessInfo.processInfo.environment)
+    do {
+      var command = try parseAsRoot(arguments)
+      if var command = command as? AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+    } catch {
+      exit(withError: error)
+    }
+  }
 
   func run() async throws {
     var configuration = ServerConfiguration()
@@ -92,11 +128,19 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
     }
 
-    let level = logLevel
+    guard let drain = DurationText.parse(drainTimeout) else {
+      throw ValidationError("--drain-timeout \"\(drainTimeout)\" is not a duration such as 30s")
+    }
+    let (level, format) = (logLevel, logFormat)
     LoggingSystem.bootstrap { label in
-      var handler = StreamLogHandler.standardError(label: label)
-      handler.logLevel = level
-      return handler
+      switch format {
+      case .json:
+        return JSONLogHandler(label: label, level: level)
+      case .text:
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+      }
     }
     let logger = Logger(label: "uploader-server")
     logger.debug("malloc tuned at load time: \(MemoryTuning.isApplied)")
@@ -107,9 +151,11 @@ struct UploaderServerCommand: AsyncParsableCommand {
       logger.critical("cannot start: \(error)")
       throw ExitCode(1)
     }
-    let group = ServiceGroup(
-      services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    try await group.run()
+    var group = ServiceGroupConfiguration(
+      services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    group.maximumGracefulShutdownDuration = drain
+    try await ServiceGroup(configuration: group).run()
+    logger.notice("stopped")
   }
 }
 

@@ -147,7 +147,7 @@ actor PartSlot {
     defer { lock.unlock() }
     closed = true
     if let part = open {
-      await Self.close(part.handle)
+      await closeFile(part.handle)
       open = nil
     }
   }
@@ -180,7 +180,7 @@ actor PartSlot {
         ledger: PartLedger(number: number, size: size, durableBytes: durable, expectedSHA256: record.expectedSHA256),
         lastDurableAt: .now)
     } catch {
-      await Self.close(handle)
+      await closeFile(handle)
       throw error
     }
   }
@@ -201,7 +201,7 @@ actor PartSlot {
     case .matches:
       try await part.handle.synchronize()
       try await record(part.ledger, sha256: actual)
-      try await part.handle.close()
+      await closeFile(part.handle)
       part.finished = true
       return .received
     case .awaitingDigest:
@@ -216,12 +216,6 @@ actor PartSlot {
         .digestMismatch,
         "part \(number) of session \(sessionID): the bytes received hash to \(actual.hex), not the declared \(expected.hex); the part was reset, send it again")
     }
-  }
-
-  /// Closes a file even when the calling task is cancelled (the usual case at shutdown or when
-  /// a client goes away), which NIO's `close()` would otherwise refuse, leaking the descriptor.
-  private static func close(_ handle: ReadWriteFileHandle) async {
-    await Task { try? await handle.close() }.value
   }
 
   private func record(_ ledger: PartLedger, sha256: ContentHash?) async throws {

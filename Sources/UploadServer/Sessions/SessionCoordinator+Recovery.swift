@@ -105,6 +105,11 @@ extension SessionCoordinator {
     }
   }
 
+  /// Fails when the session database cannot be read.
+  func checkDatabase() async throws(UploadError) {
+    _ = try await store.sessions(after: nil, limit: 1)
+  }
+
   /// Closes every spool file (the server is stopping). Durable bytes stay durable; the rest was
   /// never acknowledged.
   func shutdown() async {

@@ -49,7 +49,7 @@ final class PartWriter {
   /// Closes the file and describes the finished part.
   func finish() async throws -> SpooledPart {
     closed = true
-    try await handle.close()
+    await closeFile(handle)
     return SpooledPart(
       number: number, path: path.string, size: size, sha256: ContentHash(hasher.finalize()))
   }
@@ -58,7 +58,7 @@ final class PartWriter {
   func discard() async {
     if !closed {
       closed = true
-      try? await handle.close()
+      await closeFile(handle)
     }
     _ = try? await FileSystem.shared.removeItem(at: path)
   }

@@ -1,0 +1,94 @@
+"""Operating the server: health checks, graceful shutdown, configuration errors, JSON logs."""
+import importlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import pytest
+
+from conftest import ROOT, object_sha256
+from test_cli import cli, wait_until_acknowledged  # noqa: F401 (fixture)
+
+MiB = 1 << 20
+
+
+@pytest.fixture(scope="session")
+def health(tmp_path_factory):
+    # The proto's path would make a Python package named `grpc`, shadowing grpcio: generate it
+    # under another directory (the proto package, and so the wire names, stay grpc.health.v1).
+    out = tmp_path_factory.mktemp("stubs-health")
+    source = out / "src" / "healthcheck"
+    source.mkdir(parents=True)
+    (source / "health.proto").write_text(open(f"{ROOT}/Protos/grpc/health/v1/health.proto").read())
+    from grpc_tools import protoc
+    assert protoc.main(["protoc", f"-I{out / 'src'}", f"--python_out={out}", f"--grpc_python_out={out}",
+                        "healthcheck/health.proto"]) == 0
+    sys.path.insert(0, str(out))
+    return importlib.import_module("healthcheck.health_pb2"), importlib.import_module("healthcheck.health_pb2_grpc")
+
+
+def test_health_check_reports_serving(health, start_server, bucket):
+    pb2, pb2_grpc = health
+    server = start_server("--s3-bucket", bucket)
+    stub = pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
+    for service in ["", "uploader.FileUploader", "uploader.v1.ResumableUploads"]:
+        assert stub.Check(pb2.HealthCheckRequest(service=service)).status == pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as failure:
+        stub.Check(pb2.HealthCheckRequest(service="no.such.Service"))
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    first = next(stub.Watch(pb2.HealthCheckRequest(service="")))
+    assert first.status == pb2.HealthCheckResponse.SERVING
+
+
+def test_sigterm_drains_exits_0_and_the_upload_completes_after_restart(cli, start_server, random_file, s3, bucket):
+    path, digest = random_file(48 * MiB)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start_server("--s3-bucket", bucket, "--drain-timeout", "2s", listen=f"127.0.0.1:{port}")
+    upload = cli.start("upload", str(path), "--key", "drained.bin", "--limit-rate", "12MiB", "--no-progress",
+                       server=server.address)
+    acknowledged = wait_until_acknowledged(cli, server.address, 8 * MiB)["committed_bytes"]
+    started = time.time()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+    assert time.time() - started < 2 + 5, "the server did not stop within the drain timeout"
+    assert "draining" in server.output()
+
+    start_server("--s3-bucket", bucket, listen=f"127.0.0.1:{port}", data_dir=server.data_dir)
+    stdout, stderr = upload.communicate(timeout=120)
+    assert upload.returncode == 0, stderr
+    assert object_sha256(s3, bucket, "drained.bin") == digest
+    assert acknowledged > 0
+
+
+@pytest.mark.parametrize("args, env, expected", [
+    (["--session-ttl", "banana"], {}, "--session-ttl"),
+    (["--listen", "nowhere"], {}, "--listen"),
+    ([], {"UPLOADER_MAX_OBJECT_SIZE": "lots"}, "--max-object-size"),
+    (["--s3-endpoint", "http://x"], {}, "--s3-bucket"),
+    (["--log-format", "xml"], {}, "log-format"),
+])
+def test_bad_settings_are_named(tmp_path, args, env, expected):
+    result = subprocess.run([os.environ["UPLOADER_SERVER_BIN"], "--data-dir", str(tmp_path), *args],
+                            env=dict(os.environ, **env), capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert expected in result.stderr, result.stderr
+
+
+def test_json_logs_and_settings_from_the_environment(tmp_path):
+    env = dict(os.environ, UPLOADER_LOG_FORMAT="json", UPLOADER_LISTEN="127.0.0.1:0", UPLOADER_DATA_DIR=str(tmp_path / "d"))
+    process = subprocess.Popen([os.environ["UPLOADER_SERVER_BIN"]], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        record = json.loads(line)
+        assert record["level"] == "notice" and "listening on 127.0.0.1:" in record["message"]
+        assert record["data_dir"] == str(tmp_path / "d")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0

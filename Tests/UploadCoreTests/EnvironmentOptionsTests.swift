@@ -1,0 +1,20 @@
+import Testing
+import UploadCore
+
+@Suite struct EnvironmentOptionsTests {
+  @Test func namesVariables() {
+    #expect(EnvironmentOptions.variable(for: "data-dir") == "UPLOADER_DATA_DIR")
+    #expect(EnvironmentOptions.variable(for: "listen") == "UPLOADER_LISTEN")
+  }
+
+  @Test func environmentFillsWhatTheCommandLineLacks() {
+    let merged = EnvironmentOptions.merge(
+      ["--listen", "0.0.0.0:1", "--log-level=debug"], names: ["listen", "data-dir", "log-level", "s3-bucket"],
+      flags: ["allow-unauthenticated"],
+      environment: [
+        "UPLOADER_LISTEN": "ignored:2", "UPLOADER_DATA_DIR": "/var/lib/uploader", "UPLOADER_LOG_LEVEL": "error",
+        "UPLOADER_S3_BUCKET": "", "UPLOADER_ALLOW_UNAUTHENTICATED": "true",
+      ])
+    #expect(merged == ["--listen", "0.0.0.0:1", "--log-level=debug", "--data-dir", "/var/lib/uploader", "--allow-unauthenticated"])
+  }
+}
