@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
   /// Resumable sessions: TTL, limits, acknowledgement batching, clock and ids.
   public var sessions = SessionSettings()
+  /// Where `/metrics` is served (Prometheus text); nil serves no metrics.
+  public var metricsHost: String?
+  /// The metrics port; 0 picks a free one.
+  public var metricsPort = 9464
   /// How often the session database and the object store are checked for the health service.
   public var healthCheckInterval: Duration = .seconds(5)
   /// The largest gRPC message accepted.

@@ -21,6 +21,9 @@ public final class UploaderServer: Service, Sendable {
   public let sessions: SessionCoordinator
   /// What the health service reports.
   public let health = HealthStatus()
+  /// The Prometheus metrics, served at `--metrics-listen`.
+  public let metrics: ServerMetrics
+  private let metricsEndpoint: MetricsEndpoint?
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let httpClient: HTTPClient?
@@ -37,14 +40,20 @@ public final class UploaderServer: Service, Sendable {
     self.logger = logger
 
     let httpClient: HTTPClient?
-    let store: any ObjectStore
+    let baseStore: any ObjectStore
     if let s3 = configuration.s3 {
       let client = S3Client.makeHTTPClient()
       httpClient = client
-      store = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
+      baseStore = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
     } else {
       httpClient = nil
-      store = LocalDirectoryStore(root: configuration.localStoreDirectory)
+      baseStore = LocalDirectoryStore(root: configuration.localStoreDirectory)
+    }
+    let metrics = ServerMetrics()
+    self.metrics = metrics
+    let store = MeasuredObjectStore(base: baseStore, metrics: metrics)
+    metricsEndpoint = configuration.metricsHost.map {
+      MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry)
     }
     do {
       try await store.checkAvailability()
@@ -58,7 +67,7 @@ public final class UploaderServer: Service, Sendable {
         at: FilePath(configuration.dataDirectory), withIntermediateDirectories: true)
       let sessions = SessionCoordinator(
         store: try SQLiteSessionStore.open(path: configuration.databasePath), objectStore: store, spool: spool,
-        settings: configuration.sessions, logger: logger)
+        settings: configuration.sessions, metrics: metrics, logger: logger)
       self.recovered = try await sessions.recover()
       self.sessions = sessions
       self.httpClient = httpClient
@@ -74,12 +83,12 @@ public final class UploaderServer: Service, Sendable {
       let uploads = StreamingUploadFactory(
         store: store, spool: spool, sizing: configuration.partSizing,
         maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, aborts: aborts,
-        logger: logger)
+        metrics: metrics, logger: logger)
       self.server = GRPCServer(
         transport: transport,
         services: [
-          FileUploaderService(uploads: uploads, logger: logger),
-          ResumableUploadsService(coordinator: sessions),
+          FileUploaderService(uploads: uploads, metrics: metrics, logger: logger),
+          ResumableUploadsService(coordinator: sessions, metrics: metrics),
           HealthService(health: health),
         ])
     } catch {
@@ -120,6 +129,9 @@ public final class UploaderServer: Service, Sendable {
       group.addTask { await self.sessions.commitRecovered(self.recovered) }
       group.addTask { await self.sessions.runExpiry() }
       group.addTask { await self.probeDependencies() }
+      if let endpoint = self.metricsEndpoint {
+        group.addTask { try await endpoint.run(logger: self.logger) }
+      }
       group.addTask {
         let (host, port) = try await self.listeningAddress
         self.logger.notice(
@@ -152,6 +164,8 @@ public final class UploaderServer: Service, Sendable {
         }
       }
       health.setDependencies(healthy: healthy)
+      if let counts = try? await sessions.countsByState() { metrics.setSessions(counts) }
+      metrics.spoolBytes.set(await sessions.spool.size())
       try? await Task.sleep(for: configuration.healthCheckInterval)
     }
   }

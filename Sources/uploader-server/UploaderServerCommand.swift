@@ -58,6 +58,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "... or after this long, whichever comes first, and always at the end of a part.")
   var ackInterval = "250ms"
 
+  @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free port). (default: none)")
+  var metricsListen: String?
+
   @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
   var drainTimeout = "30s"
 
@@ -74,7 +77,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Options that `UPLOADER_*` variables can set.
   static let environmentOptions = [
     "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
-    "max-object-size", "ack-bytes", "ack-interval", "drain-timeout", "log-level", "log-format",
+    "max-object-size", "ack-bytes", "ack-interval", "metrics-listen", "drain-timeout", "log-level", "log-format",
   ]
 
   /// Parses the command line completed from the environment, then runs.
@@ -98,6 +101,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
     var configuration = ServerConfiguration()
     (configuration.host, configuration.port) = try ListenAddress.parse(listen)
     configuration.dataDirectory = dataDir
+    if let metricsListen {
+      do {
+        (configuration.metricsHost, configuration.metricsPort) = try ListenAddress.parse(metricsListen)
+      } catch {
+        throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")
+      }
+    }
     guard let ttl = DurationText.parse(sessionTTL) else {
       throw ValidationError("--session-ttl \"\(sessionTTL)\" is not a duration such as 90s, 30m, 24h or 7d")
     }

@@ -92,3 +92,42 @@ def test_json_logs_and_settings_from_the_environment(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def scrape(url):
+    from urllib.request import urlopen
+    from prometheus_client.parser import text_string_to_metric_families
+    text = urlopen(url, timeout=5).read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_metrics_count_exactly_the_bytes_of_an_upload(cli, start_server, random_file, bucket):
+    path, _ = random_file(20 * MiB)
+    server = start_server("--s3-bucket", bucket, "--metrics-listen", "127.0.0.1:0")
+    url = [line.split("metrics on ")[1].split()[0] for line in server.output().splitlines() if "metrics on " in line]
+    deadline = time.time() + 10
+    while not url and time.time() < deadline:
+        time.sleep(0.1)
+        url = [line.split("metrics on ")[1].split()[0] for line in server.output().splitlines() if "metrics on " in line]
+    assert url, server.output()
+    before = scrape(url[0])
+    cli("upload", str(path), "--no-progress", server=server.address)
+    after = scrape(url[0])
+
+    def delta(name, labels=()):
+        return after.get((name, labels), 0) - before.get((name, labels), 0)
+
+    assert delta("uploader_bytes_received_total") == 20 * MiB
+    assert delta("uploader_bytes_committed_total") == 20 * MiB
+    assert delta("uploader_parts_committed_total") == 3
+    assert ("uploader_active_streams", ()) in after
+    assert any(name == "uploader_object_store_request_duration_seconds_count" and ("operation", "UploadPart") in labels
+               for name, labels in after)
+    time.sleep(6)  # the gauges refresh with the health probe
+    gauges = scrape(url[0])
+    assert gauges[("uploader_sessions", (("state", "completed"),))] == 1
+    assert ("uploader_spool_bytes", ()) in gauges

@@ -18,15 +18,12 @@ public struct JSONLogHandler: LogHandler {
     set { metadata[key] = newValue }
   }
 
-  public func log(
-    level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-    file: String, function: String, line: UInt
-  ) {
+  public func log(event: LogEvent) {
     var fields: [String: String] = [
-      "time": ISO8601DateFormatter().string(from: Date()), "level": level.rawValue, "label": label,
-      "message": message.description,
+      "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "label": label,
+      "message": event.message.description,
     ]
-    for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }) where fields[key] == nil {
+    for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) where fields[key] == nil {
       fields[key] = value.description
     }
     guard let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])

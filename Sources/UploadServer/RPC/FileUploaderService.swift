@@ -12,11 +12,14 @@ import UploadProtocol
 /// message naming the key, size and SHA-256, and every failure is a gRPC error status.
 struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
   let uploads: StreamingUploadFactory
+  let metrics: ServerMetrics
   let logger: Logger
 
   func upload(
     request: StreamingServerRequest<Uploader_UploadRequest>, context: ServerContext
   ) async throws -> ServerResponse<Uploader_UploadResponse> {
+    metrics.activeStreams.increment()
+    defer { metrics.activeStreams.decrement() }
     do {
       return ServerResponse(message: try await receive(request.messages))
     } catch {

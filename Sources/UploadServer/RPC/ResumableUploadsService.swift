@@ -6,6 +6,7 @@ import UploadProtocol
 /// `uploader.v1.ResumableUploads`: translates between the wire and `SessionCoordinator`.
 struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtocol {
   let coordinator: SessionCoordinator
+  let metrics: ServerMetrics
 
   func createSession(request: Uploader_V1_CreateSessionRequest, context: ServerContext) async throws
     -> Uploader_V1_Session
@@ -25,6 +26,8 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     response: RPCWriter<Uploader_V1_UploadEvent>,
     context: ServerContext
   ) async throws {
+    metrics.activeStreams.increment()
+    defer { metrics.activeStreams.decrement() }
     let chunks = request.map { chunk in
       SessionCoordinator.Chunk(
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),

@@ -27,6 +27,7 @@ actor PartSlot {
   let path: FilePath
   private let store: any SessionStore
   private let settings: SessionSettings
+  private let metrics: ServerMetrics
   private let lock = AsyncLock()
   private var owner: UInt64 = 0
   private var closed = false
@@ -43,8 +44,9 @@ actor PartSlot {
   }
 
   init(sessionID: SessionID, number: Int, size: Int64, path: FilePath, store: any SessionStore,
-    settings: SessionSettings)
+    settings: SessionSettings, metrics: ServerMetrics)
   {
+    self.metrics = metrics
     self.sessionID = sessionID
     self.number = number
     self.size = size
@@ -81,6 +83,7 @@ actor PartSlot {
         try await part.handle.write(contentsOf: bytes, toAbsoluteOffset: at)
         part.hasher.update(data: bytes)
         part.ledger.wrote(bytes.count)
+        metrics.bytesReceived.increment(by: bytes.count)
       }
       if part.ledger.isFull {
         return try await finish(&part)

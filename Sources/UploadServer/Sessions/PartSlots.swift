@@ -13,8 +13,10 @@ final class PartSlots: Sendable {
   private let spool: Spool
   private let store: any SessionStore
   private let settings: SessionSettings
+  private let metrics: ServerMetrics
 
-  init(spool: Spool, store: any SessionStore, settings: SessionSettings) {
+  init(spool: Spool, store: any SessionStore, settings: SessionSettings, metrics: ServerMetrics) {
+    self.metrics = metrics
     self.spool = spool
     self.store = store
     self.settings = settings
@@ -30,7 +32,8 @@ final class PartSlots: Sendable {
       guard !slots.shutDown else { return nil }
       let slot = PartSlot(
         sessionID: session.id, number: number, size: session.plan.size(ofPart: number),
-        path: spool.partFile(session: session.id, number: number), store: store, settings: settings)
+        path: spool.partFile(session: session.id, number: number), store: store, settings: settings,
+        metrics: metrics)
       slots.byKey[key] = slot
       return slot
     }

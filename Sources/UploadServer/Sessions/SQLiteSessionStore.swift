@@ -137,6 +137,16 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
+  public func countsByState() async throws(UploadError) -> [SessionState: Int] {
+    try await read { db in
+      var counts: [SessionState: Int] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM sessions GROUP BY state") {
+        if let state = SessionState(rawValue: row["state"]) { counts[state] = row["n"] }
+      }
+      return counts
+    }
+  }
+
   public func update(_ session: SessionRecord) async throws(UploadError) {
     try await write { db in
       try db.execute(

@@ -110,6 +110,11 @@ extension SessionCoordinator {
     _ = try await store.sessions(after: nil, limit: 1)
   }
 
+  /// The number of sessions in each state.
+  func countsByState() async throws(UploadError) -> [SessionState: Int] {
+    try await store.countsByState()
+  }
+
   /// Closes every spool file (the server is stopping). Durable bytes stay durable; the rest was
   /// never acknowledged.
   func shutdown() async {

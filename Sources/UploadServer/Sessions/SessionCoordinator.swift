@@ -12,18 +12,20 @@ public final class SessionCoordinator: Sendable {
   let spool: Spool
   let settings: SessionSettings
   let slots: PartSlots
+  let metrics: ServerMetrics
   let logger: Logger
 
   /// Creates a coordinator over a session store, an object store and the spool.
   public init(
     store: any SessionStore, objectStore: any ObjectStore, spool: Spool, settings: SessionSettings,
-    logger: Logger
+    metrics: ServerMetrics = ServerMetrics(), logger: Logger
   ) {
+    self.metrics = metrics
     self.store = store
     self.objectStore = objectStore
     self.spool = spool
     self.settings = settings
-    self.slots = PartSlots(spool: spool, store: store, settings: settings)
+    self.slots = PartSlots(spool: spool, store: store, settings: settings, metrics: metrics)
     self.logger = logger
   }
 

@@ -30,6 +30,9 @@ public protocol SessionStore: Sendable {
   /// Open or completing sessions whose expiry time is at or before `time`.
   func sessionsExpiring(before time: Int64) async throws(UploadError) -> [SessionRecord]
 
+  /// The number of sessions in each state.
+  func countsByState() async throws(UploadError) -> [SessionState: Int]
+
   /// Replaces a session's row.
   func update(_ session: SessionRecord) async throws(UploadError)
 

@@ -41,6 +41,20 @@ public struct Spool: Sendable {
     try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
   }
 
+  /// Bytes staged now (the sum of the spool's file sizes).
+  func size() async -> Int64 {
+    var total: Int64 = 0
+    guard
+      let entries = try? await FileSystem.shared.withDirectoryHandle(atPath: root, execute: { directory in
+        try await directory.listContents(recursive: true).reduce(into: [DirectoryEntry]()) { $0.append($1) }
+      })
+    else { return 0 }
+    for entry in entries where entry.type == .regular {
+      total += (try? await FileSystem.shared.info(forFileAt: entry.path)?.size) ?? 0
+    }
+    return total
+  }
+
   /// Removes a stream's or a session's directory and whatever is left in it.
   func remove(_ directory: FilePath) async {
     _ = try? await FileSystem.shared.removeItem(at: directory)

@@ -21,6 +21,7 @@ struct StreamingUpload {
   let sizing: PartSizing
   let maximumConcurrentParts: Int
   let aborts: AbortRetrier
+  let metrics: ServerMetrics
   let logger: Logger
 
   /// What the stream became.
@@ -75,6 +76,7 @@ struct StreamingUpload {
             try await part.write(Data(piece))
             whole.update(data: piece)
             total += Int64(piece.count)
+            metrics.bytesReceived.increment(by: piece.count)
             rest = rest.dropFirst(piece.count)
             guard part.remaining == 0 else { continue }
 

@@ -8,6 +8,7 @@ struct StreamingUploadFactory: Sendable {
   let sizing: PartSizing
   let maximumConcurrentParts: Int
   let aborts: AbortRetrier
+  let metrics: ServerMetrics
   let logger: Logger
 
   func make(key: ObjectKey) -> StreamingUpload {
@@ -15,6 +16,6 @@ struct StreamingUploadFactory: Sendable {
     logger[metadataKey: "key"] = "\(key)"
     return StreamingUpload(
       key: key, store: store, spool: spool, sizing: sizing,
-      maximumConcurrentParts: maximumConcurrentParts, aborts: aborts, logger: logger)
+      maximumConcurrentParts: maximumConcurrentParts, aborts: aborts, metrics: metrics, logger: logger)
   }
 }

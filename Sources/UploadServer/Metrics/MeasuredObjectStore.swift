@@ -1,0 +1,69 @@
+import UploadCore
+
+/// An `ObjectStore` that times every call and counts errors and committed bytes, around any
+/// other store.
+struct MeasuredObjectStore: ObjectStore {
+  let base: any ObjectStore
+  let metrics: ServerMetrics
+
+  var name: String { base.name }
+
+  func checkAvailability() async throws(UploadError) {
+    try await measure("CheckAvailability") { () async throws(UploadError) in try await base.checkAvailability() }
+  }
+
+  func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+    try await measure("CreateUpload") { () async throws(UploadError) in try await base.createUpload(key: key) }
+  }
+
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
+    let etag = try await measure("UploadPart") { () async throws(UploadError) in
+      try await base.uploadPart(key: key, uploadID: uploadID, part: part)
+    }
+    metrics.bytesCommitted.increment(by: Int(part.size))
+    metrics.partsCommitted.increment()
+    return etag
+  }
+
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
+    -> StoredObject
+  {
+    try await measure("CompleteUpload") { () async throws(UploadError) in
+      try await base.completeUpload(key: key, uploadID: uploadID, parts: parts)
+    }
+  }
+
+  func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
+    try await measure("AbortUpload") { () async throws(UploadError) in
+      try await base.abortUpload(key: key, uploadID: uploadID)
+    }
+  }
+
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+    try await measure("ListParts") { () async throws(UploadError) in
+      try await base.listParts(key: key, uploadID: uploadID)
+    }
+  }
+
+  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    let object = try await measure("PutObject") { () async throws(UploadError) in
+      try await base.putObject(key: key, part: part)
+    }
+    metrics.bytesCommitted.increment(by: Int(part.size))
+    return object
+  }
+
+  private func measure<T>(_ operation: String, _ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
+    let start = ContinuousClock.now
+    defer {
+      let elapsed = start.duration(to: .now).components
+      metrics.storeRequestTimer(operation).recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+    }
+    do {
+      return try await body()
+    } catch {
+      metrics.storeError(operation, code: error.code)
+      throw error
+    }
+  }
+}
