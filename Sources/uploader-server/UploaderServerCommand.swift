@@ -99,14 +99,16 @@ struct UploaderServerCommand: AsyncParsableCommand {
 
   func run() async throws {
     var configuration = ServerConfiguration()
-    (configuration.host, configuration.port) = try ListenAddress.parse(listen)
+    guard let address = HostPort.parse(listen) else {
+      throw ValidationError("--listen \"\(listen)\" is not HOST:PORT with a port from 0 to 65535")
+    }
+    (configuration.host, configuration.port) = address
     configuration.dataDirectory = dataDir
     if let metricsListen {
-      do {
-        (configuration.metricsHost, configuration.metricsPort) = try ListenAddress.parse(metricsListen)
-      } catch {
+      guard let address = HostPort.parse(metricsListen) else {
         throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")
       }
+      (configuration.metricsHost, configuration.metricsPort) = address
     }
     guard let ttl = DurationText.parse(sessionTTL) else {
       throw ValidationError("--session-ttl \"\(sessionTTL)\" is not a duration such as 90s, 30m, 24h or 7d")

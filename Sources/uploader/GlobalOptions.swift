@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UploadCore
 import UploaderClient
 
 /// Options every subcommand takes.
@@ -32,13 +33,10 @@ struct GlobalOptions: ParsableArguments {
 
   /// The server's host and port.
   func endpoint() throws -> (host: String, port: Int) {
-    let text = serverAddress
-    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-      (1...65535).contains(port), colon != text.startIndex
-    else {
-      throw ValidationError("--server \"\(text)\" is not HOST:PORT")
+    guard let address = HostPort.parse(serverAddress), address.port > 0 else {
+      throw ValidationError("--server \"\(serverAddress)\" is not HOST:PORT")
     }
-    return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    return address
   }
 
   func openJournal() throws -> Journal {

