@@ -4,8 +4,19 @@ import threading
 
 
 class TCPProxy:
-    def __init__(self, upstream_host, upstream_port):
+    """Forwards 127.0.0.1:port to upstream. `down()`/`up()` make the upstream unreachable;
+    `cut_between=(lo, hi)` cuts every connection after a random lo..hi bytes from the client;
+    `corrupt_after=n` flips one byte of the first connection after n bytes. `bytes_up` counts
+    client-to-upstream bytes."""
+
+    def __init__(self, upstream_host, upstream_port, cut_between=None, corrupt_after=None, seed=None):
+        import random
         self.upstream = (upstream_host, upstream_port)
+        self.cut_between = cut_between
+        self.corrupt_after = corrupt_after
+        self.random = random.Random(seed)
+        self.bytes_up = 0
+        self.cuts = 0
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -54,8 +65,40 @@ class TCPProxy:
                     _close(client)
                     continue
                 self.connections += [client, upstream]
-            threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+                budget = self.random.randint(*self.cut_between) if self.cut_between else None
+                corrupt_at, self.corrupt_after = self.corrupt_after, None
+            threading.Thread(target=self._pump_up, args=(client, upstream, budget, corrupt_at), daemon=True).start()
             threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+
+    def _pump_up(self, source, destination, budget, corrupt_at):
+        sent = 0
+        try:
+            while True:
+                data = source.recv(1 << 16)
+                if not data:
+                    break
+                if corrupt_at is not None and sent <= corrupt_at < sent + len(data):
+                    index = corrupt_at - sent
+                    data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
+                if budget is not None and sent + len(data) > budget:
+                    data = data[:max(0, budget - sent)]
+                    destination.sendall(data)
+                    self._count(len(data))
+                    with self.lock:
+                        self.cuts += 1
+                    break
+                destination.sendall(data)
+                sent += len(data)
+                self._count(len(data))
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(destination)
+
+    def _count(self, n):
+        with self.lock:
+            self.bytes_up += n
 
 
 def _pump(source, destination):

@@ -34,7 +34,14 @@ struct Resume: AsyncParsableCommand {
         throw ClientError("no upload \(id) in the journal at \(global.stateDirectory); see `uploader status`")
       }
       switch upload.state {
-      case .completed: throw ClientError("upload \(upload.id) is already completed")
+      case .completed:
+        // Nothing left to do: say so and succeed, so `upload || resume` scripts stay simple.
+        if output.json {
+          print(try StatusJSON.json(StatusJSON(upload, parts: try await journal.parts(of: upload.id))))
+        } else {
+          print("upload \(upload.id) is already completed (\(upload.key), sha256 \(upload.sha256.hex))")
+        }
+        return
       case .aborted: throw ClientError("upload \(upload.id) was aborted; start a new one")
       case .expired: throw ClientError("upload \(upload.id) expired on the server; start a new one")
       case .pending, .uploading, .failed: break

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The fault suite: the real binaries against SeaweedFS, broken on purpose, every object checked
+with boto3. Used by test_fault_suite.py (a short run in CI) and scripts/chaos.sh (the full run,
+which writes docs/RELIABILITY.md).
+
+Each scenario runs `trials` uploads of the same random file through `uploader upload` and
+checks, after each: the CLI exited 0 (after a resume where the scenario needs one), the object's
+SHA-256 equals the file's, ListMultipartUploads is empty, and the spool holds nothing for
+completed sessions. "Extra bytes" counts what the client sent past the file's size, measured by
+a TCP proxy between client and server (it includes the small gRPC framing overhead).
+"""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from conftest import ServerProcess, make_s3_client, object_sha256  # noqa: E402
+from tcp_proxy import TCPProxy  # noqa: E402
+
+MiB = 1 << 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Harness:
+    def __init__(self, work, s3_settings, server_bin, cli_bin, file_size=24 * MiB, seed=None):
+        self.work = work
+        self.settings = s3_settings
+        self.server_bin = server_bin
+        self.cli_bin = cli_bin
+        self.random = random.Random(seed)
+        self.s3 = make_s3_client(s3_settings["endpoint"], s3_settings)
+        self.path = os.path.join(work, "file")
+        digest = hashlib.sha256()
+        with open(self.path, "wb") as f:
+            for _ in range(file_size // MiB):
+                block = os.urandom(MiB)
+                f.write(block)
+                digest.update(block)
+        self.size = file_size
+        self.sha256 = digest.hexdigest()
+
+    # -- processes ------------------------------------------------------------------------
+
+    def start_server(self, data_dir, port, bucket, s3_endpoint=None, extra=()):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.settings["access_key"],
+                   AWS_SECRET_ACCESS_KEY=self.settings["secret_key"],
+                   AWS_ENDPOINT_URL_S3=s3_endpoint or self.settings["endpoint"])
+        return ServerProcess(["--s3-bucket", bucket, *extra], data_dir, env,
+                             os.path.join(self.work, f"server-{uuid.uuid4().hex[:6]}.log"),
+                             listen=f"127.0.0.1:{port}")
+
+    def cli(self, args, server, state):
+        return subprocess.Popen([self.cli_bin, *args, "--server", server, "--state-dir", state],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def upload(self, key, server, state, rate="16MiB"):
+        return self.cli(["upload", self.path, "--key", key, "--no-progress", "--limit-rate", rate], server, state)
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def check(self, bucket, key, data_dir):
+        problems = []
+        try:
+            if object_sha256(self.s3, bucket, key) != self.sha256:
+                problems.append("object differs")
+        except Exception as error:  # missing object
+            problems.append(f"object unreadable: {error}")
+        if self.s3.list_multipart_uploads(Bucket=bucket).get("Uploads"):
+            problems.append("multipart upload left in the bucket")
+        sessions = os.path.join(data_dir, "spool", "sessions")
+        if os.path.isdir(sessions) and os.listdir(sessions):
+            problems.append("spool not empty after completion")
+        return problems
+
+    def fresh(self, name):
+        bucket = f"chaos-{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+        self.s3.create_bucket(Bucket=bucket)
+        trial_dir = os.path.join(self.work, bucket)
+        os.makedirs(trial_dir)
+        return bucket, trial_dir
+
+    # -- scenarios ------------------------------------------------------------------------
+
+    def client_crash(self):
+        bucket, trial = self.fresh("client")
+        port = free_port()
+        server = self.start_server(os.path.join(trial, "data"), port, bucket)
+        proxy = TCPProxy("127.0.0.1", port)
+        state = os.path.join(trial, "state")
+        try:
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", state)
+            time.sleep(self.random.uniform(0.2, 1.2))
+            upload.kill()
+            upload.wait()
+            listed = json.loads(subprocess.run([self.cli_bin, "status", "--json", "--state-dir", state],
+                                               capture_output=True, text=True, check=True).stdout)
+            if listed:
+                again = self.cli(["resume", listed[0]["id"], "--no-progress"], f"127.0.0.1:{proxy.port}", state)
+            else:  # killed while hashing, before the journal knew it
+                again = self.upload("object", f"127.0.0.1:{proxy.port}", state)
+            _, stderr = again.communicate(timeout=180)
+            problems = [] if again.returncode == 0 else [f"resume exited {again.returncode}: {stderr.strip()[-200:]}"]
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+
+    def server_crash(self, graceful=False):
+        bucket, trial = self.fresh("sigterm" if graceful else "server")
+        port = free_port()
+        data = os.path.join(trial, "data")
+        server = self.start_server(data, port, bucket, extra=("--drain-timeout", "1s"))
+        proxy = TCPProxy("127.0.0.1", port)
+        problems = []
+        try:
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"))
+            time.sleep(self.random.uniform(0.3, 1.5))
+            if graceful:
+                server.process.send_signal(signal.SIGTERM)
+                code = server.process.wait(timeout=20)
+                if code != 0:
+                    problems.append(f"server exited {code} after SIGTERM")
+            else:
+                server.kill()
+            time.sleep(0.3)
+            server = self.start_server(data, port, bucket, extra=("--drain-timeout", "1s"))
+            _, stderr = upload.communicate(timeout=180)
+            if upload.returncode != 0:
+                problems.append(f"upload exited {upload.returncode}: {stderr.strip()[-200:]}")
+            return problems + self.check(bucket, "object", data), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+
+    def sigterm(self):
+        return self.server_crash(graceful=True)
+
+    def flaky_link(self):
+        bucket, trial = self.fresh("flaky")
+        port = free_port()
+        server = self.start_server(os.path.join(trial, "data"), port, bucket)
+        proxy = TCPProxy("127.0.0.1", port, cut_between=(1 * MiB, 8 * MiB), seed=self.random.random())
+        try:
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="64MiB")
+            _, stderr = upload.communicate(timeout=300)
+            problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
+            if proxy.cuts == 0:
+                problems.append("the proxy never cut the link")
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+
+    def corruption(self):
+        bucket, trial = self.fresh("corrupt")
+        port = free_port()
+        server = self.start_server(os.path.join(trial, "data"), port, bucket)
+        proxy = TCPProxy("127.0.0.1", port, corrupt_after=self.random.randint(2 * MiB, 12 * MiB))
+        try:
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="64MiB")
+            _, stderr = upload.communicate(timeout=300)
+            problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+
+    def s3_outage(self, outage=(10, 20)):
+        bucket, trial = self.fresh("outage")
+        port = free_port()
+        upstream = int(self.settings["endpoint"].rsplit(":", 1)[1])
+        s3_proxy = TCPProxy("127.0.0.1", upstream)
+        server = self.start_server(os.path.join(trial, "data"), port, bucket, s3_endpoint=s3_proxy.endpoint,
+                                   extra=("--s3-max-attempts", "3"))
+        proxy = TCPProxy("127.0.0.1", port)
+        try:
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"))
+            time.sleep(self.random.uniform(0.3, 1.0))
+            s3_proxy.down()
+            time.sleep(self.random.uniform(*outage))
+            s3_proxy.up()
+            _, stderr = upload.communicate(timeout=300)
+            problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+            s3_proxy.close()
+
+
+SCENARIOS = [
+    ("client crash (kill -9, then resume)", "client_crash"),
+    ("server crash (kill -9, restart)", "server_crash"),
+    ("flaky link (cut every 1-8 MiB)", "flaky_link"),
+    ("S3 outage (10-20 s)", "s3_outage"),
+    ("corruption in flight (one byte flipped)", "corruption"),
+    ("SIGTERM during upload, restart", "sigterm"),
+]
+
+
+def run(harness, trials, outage=(10, 20), only=None):
+    """Runs every scenario `trials` times; returns table rows and the failures."""
+    rows, failures = [], []
+    for title, method in SCENARIOS:
+        if only and method not in only:
+            continue
+        successes, extra, started = 0, [], time.time()
+        for trial in range(trials):
+            scenario = getattr(harness, method)
+            problems, extra_bytes = scenario(outage) if method == "s3_outage" else scenario()
+            extra.append(max(0, extra_bytes))
+            if problems:
+                failures.append(f"{title}, trial {trial + 1}: {'; '.join(problems)}")
+            else:
+                successes += 1
+        rows.append((title, trials, successes, sum(extra) / len(extra) / MiB, max(extra) / MiB, time.time() - started))
+    return rows, failures
+
+
+def table(rows):
+    lines = ["| scenario | trials | successes | extra bytes sent, mean | max | time |", "|---|---|---|---|---|---|"]
+    for title, trials, successes, mean, most, seconds in rows:
+        lines.append(f"| {title} | {trials} | {successes} | {mean:.1f} MiB | {most:.1f} MiB | {seconds:.0f} s |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+    import tempfile
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--report")
+    options = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="uploader-chaos-", dir="/var/tmp")
+    settings = {"endpoint": os.environ["UPLOADER_TEST_S3_ENDPOINT"],
+                "access_key": os.environ["UPLOADER_TEST_S3_ACCESS_KEY"],
+                "secret_key": os.environ["UPLOADER_TEST_S3_SECRET_KEY"]}
+    os.environ["UPLOADER_SERVER_BIN"] = os.path.join(options.bin, "uploader-server")
+    harness = Harness(work, settings, os.path.join(options.bin, "uploader-server"), os.path.join(options.bin, "uploader"))
+    rows, failures = run(harness, options.trials)
+    report = table(rows)
+    print(report)
+    for failure in failures:
+        print("FAILED:", failure)
+    if options.report:
+        with open(options.report, "w") as f:
+            f.write(report + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+    sys.exit(1 if failures else 0)
