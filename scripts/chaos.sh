@@ -34,7 +34,8 @@ status=0
   echo "reconnects by itself; a proxy that cuts the client's connection after a random 1-8 MiB, again"
   echo "and again; S3 unreachable for 10-20 s (a proxy between server and SeaweedFS refusing"
   echo "connections); one byte flipped in the client's stream (caught by the part's SHA-256, or by"
-  echo "HTTP/2 framing); SIGTERM with a 1 s drain, then a restart. Not covered yet: a full spool disk."
+  echo "HTTP/2 framing); SIGTERM with a 1 s drain, then a restart; a spool limited to 12 MiB while S3"
+  echo "is away, so the server answers RESOURCE_EXHAUSTED until parts can leave it."
 } > docs/RELIABILITY.md
 cat docs/RELIABILITY.md
 exit $status

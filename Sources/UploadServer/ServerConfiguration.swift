@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
   /// Waits between background retries of aborts that failed (the store was unreachable).
   public var abortRetryPolicy = RetryPolicy(
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
+  /// The most bytes the spool may hold; a write past it is refused with RESOURCE_EXHAUSTED.
+  public var spoolLimit: Int64 = .max
   /// Resumable sessions: TTL, limits, acknowledgement batching, clock and ids.
   public var sessions = SessionSettings()
   /// Where `/metrics` is served (Prometheus text); nil serves no metrics.

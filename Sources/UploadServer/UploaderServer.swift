@@ -28,7 +28,6 @@ public final class UploaderServer: Service, Sendable {
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let httpClient: HTTPClient?
   private let aborts: AbortRetrier
-  private let recovered: [(SessionRecord, [Int])]
   private let logger: Logger
 
   /// Prepares the data directory and checks the object store, so a wrong S3 configuration is
@@ -57,7 +56,7 @@ public final class UploaderServer: Service, Sendable {
     }
     do {
       try await store.checkAvailability()
-      let spool = Spool(root: configuration.spoolDirectory)
+      let spool = Spool(root: configuration.spoolDirectory, limit: configuration.spoolLimit)
       do {
         try await spool.prepare()
       } catch {
@@ -68,7 +67,7 @@ public final class UploaderServer: Service, Sendable {
       let sessions = SessionCoordinator(
         store: try SQLiteSessionStore.open(path: configuration.databasePath), objectStore: store, spool: spool,
         settings: configuration.sessions, metrics: metrics, logger: logger)
-      self.recovered = try await sessions.recover()
+      try await sessions.recover()
       self.sessions = sessions
       self.httpClient = httpClient
       self.store = store
@@ -126,7 +125,7 @@ public final class UploaderServer: Service, Sendable {
   private func serve() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
       group.addTask { await self.aborts.run() }
-      group.addTask { await self.sessions.commitRecovered(self.recovered) }
+      group.addTask { await self.sessions.runCommitter() }
       group.addTask { await self.sessions.runExpiry() }
       group.addTask { await self.probeDependencies() }
       if let endpoint = self.metricsEndpoint {
@@ -165,7 +164,9 @@ public final class UploaderServer: Service, Sendable {
       }
       health.setDependencies(healthy: healthy)
       if let counts = try? await sessions.countsByState() { metrics.setSessions(counts) }
-      metrics.spoolBytes.set(await sessions.spool.size())
+      let spoolSize = await sessions.spool.size()
+      metrics.spoolBytes.set(spoolSize)
+      sessions.spool.budget.measured(spoolSize)
       try? await Task.sleep(for: configuration.healthCheckInterval)
     }
   }

@@ -52,6 +52,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "The largest object a session may hold (for example 100GiB; at most 5TiB).")
   var maxObjectSize = ByteSize.format(PartSizing.maximumObjectSize)
 
+  @Option(help: "The most bytes staged on local disk; past it uploads get RESOURCE_EXHAUSTED until parts reach the object store (for example 20GiB). (default: no limit)")
+  var spoolLimit: String?
+
   @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
   var ackBytes = ByteSize.format(SessionSettings().acknowledgementBytes)
 
@@ -77,7 +80,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Options that `UPLOADER_*` variables can set.
   static let environmentOptions = [
     "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
-    "max-object-size", "ack-bytes", "ack-interval", "metrics-listen", "drain-timeout", "log-level", "log-format",
+    "max-object-size", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
   ]
 
   /// Parses the command line completed from the environment, then runs.
@@ -119,6 +122,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError("--max-object-size \"\(maxObjectSize)\" is not a size from 1 byte to 5TiB, such as 100GiB")
     }
     configuration.sessions.maximumObjectSize = maximum
+    if let spoolLimit {
+      guard let limit = ByteSize.parse(spoolLimit), limit > 0 else {
+        throw ValidationError("--spool-limit \"\(spoolLimit)\" is not a size such as 20GiB")
+      }
+      configuration.spoolLimit = limit
+    }
     guard let bytes = ByteSize.parse(ackBytes), bytes >= 64 << 10 else {
       throw ValidationError("--ack-bytes \"\(ackBytes)\" is not a size of at least 64KiB, such as 4MiB")
     }

@@ -201,6 +201,29 @@ class Harness:
             server.stop()
             s3_proxy.close()
 
+    def spool_full(self):
+        bucket, trial = self.fresh("spool")
+        port = free_port()
+        upstream = int(self.settings["endpoint"].rsplit(":", 1)[1])
+        s3_proxy = TCPProxy("127.0.0.1", upstream)
+        server = self.start_server(os.path.join(trial, "data"), port, bucket, s3_endpoint=s3_proxy.endpoint,
+                                   extra=("--s3-max-attempts", "2", "--spool-limit", "12MiB"))
+        proxy = TCPProxy("127.0.0.1", port)
+        try:
+            s3_proxy.down()  # parts cannot leave the spool: it fills up
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="64MiB")
+            time.sleep(self.random.uniform(6, 9))
+            s3_proxy.up()
+            _, stderr = upload.communicate(timeout=300)
+            problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
+            if "resourceExhausted" not in stderr:
+                problems.append("the client never saw RESOURCE_EXHAUSTED")
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+        finally:
+            proxy.close()
+            server.stop()
+            s3_proxy.close()
+
 
 SCENARIOS = [
     ("client crash (kill -9, then resume)", "client_crash"),
@@ -209,6 +232,7 @@ SCENARIOS = [
     ("S3 outage (10-20 s)", "s3_outage"),
     ("corruption in flight (one byte flipped)", "corruption"),
     ("SIGTERM during upload, restart", "sigterm"),
+    ("spool full (12 MiB limit, S3 away 6-9 s)", "spool_full"),
 ]
 
 

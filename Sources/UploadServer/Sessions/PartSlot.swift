@@ -28,6 +28,7 @@ actor PartSlot {
   private let store: any SessionStore
   private let settings: SessionSettings
   private let metrics: ServerMetrics
+  private let budget: SpoolBudget
   private let lock = AsyncLock()
   private var owner: UInt64 = 0
   private var closed = false
@@ -44,9 +45,10 @@ actor PartSlot {
   }
 
   init(sessionID: SessionID, number: Int, size: Int64, path: FilePath, store: any SessionStore,
-    settings: SessionSettings, metrics: ServerMetrics)
+    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget)
   {
     self.metrics = metrics
+    self.budget = budget
     self.sessionID = sessionID
     self.number = number
     self.size = size
@@ -54,6 +56,9 @@ actor PartSlot {
     self.store = store
     self.settings = settings
   }
+
+  /// This part's reservation in the spool budget.
+  private var budgetKey: String { path.string }
 
   /// Makes the caller the part's writer and returns its generation.
   func claim() -> UInt64 {
@@ -153,6 +158,7 @@ actor PartSlot {
       await closeFile(part.handle)
       open = nil
     }
+    budget.release(budgetKey)
   }
 
   /// Opens the spool file of a part still receiving: truncates bytes written past the durable
@@ -169,6 +175,7 @@ actor PartSlot {
     let handle = try await FileSystem.shared.openFile(
       forReadingAndWritingAt: path, options: .modifyFile(createIfNecessary: true))
     do {
+      try budget.admit(budgetKey, bytes: size - record.receivedBytes)
       let onDisk = try await handle.info().size
       let durable = min(record.receivedBytes, onDisk)
       if onDisk != durable { try await handle.resize(to: .bytes(durable)) }
@@ -184,6 +191,7 @@ actor PartSlot {
         lastDurableAt: .now)
     } catch {
       await closeFile(handle)
+      budget.release(budgetKey)
       throw error
     }
   }
@@ -206,6 +214,7 @@ actor PartSlot {
       try await record(part.ledger, sha256: actual)
       await closeFile(part.handle)
       part.finished = true
+      budget.release(budgetKey)
       return .received
     case .awaitingDigest:
       if part.ledger.pendingBytes > 0 { try await makeDurable(&part) }

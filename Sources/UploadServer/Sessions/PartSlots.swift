@@ -33,7 +33,7 @@ final class PartSlots: Sendable {
       let slot = PartSlot(
         sessionID: session.id, number: number, size: session.plan.size(ofPart: number),
         path: spool.partFile(session: session.id, number: number), store: store, settings: settings,
-        metrics: metrics)
+        metrics: metrics, budget: spool.budget)
       slots.byKey[key] = slot
       return slot
     }

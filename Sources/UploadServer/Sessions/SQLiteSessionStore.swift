@@ -137,6 +137,24 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
+  public func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])] {
+    try await read { db in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT parts.session_id, parts.number FROM parts JOIN sessions ON sessions.id = parts.session_id
+          WHERE parts.state = 'received' AND sessions.state IN ('open', 'completing')
+          ORDER BY parts.session_id, parts.number
+          """)
+      var numbers: [String: [Int]] = [:]
+      for row in rows { numbers[row["session_id"], default: []].append(row["number"]) }
+      return try numbers.keys.sorted().compactMap { id in
+        try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id])
+          .map { (try Self.session(from: $0), numbers[id] ?? []) }
+      }
+    }
+  }
+
   public func countsByState() async throws(UploadError) -> [SessionState: Int] {
     try await read { db in
       var counts: [SessionState: Int] = [:]

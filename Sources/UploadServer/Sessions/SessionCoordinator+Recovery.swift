@@ -10,10 +10,8 @@ extension SessionCoordinator {
   /// - a committed part the object store does not list is received again from 0;
   /// - a session whose multipart upload is gone is marked aborted.
   ///
-  /// - Returns: the received parts to commit, by session.
-  @discardableResult
-  public func recover() async throws(UploadError) -> [(SessionRecord, [Int])] {
-    var pending: [(SessionRecord, [Int])] = []
+  /// Received parts are then committed by `runCommitter`.
+  public func recover() async throws(UploadError) {
     for session in try await store.sessions(in: [.open, .completing]) {
       var listed: [Int: String]?
       if let uploadID = session.storageUploadID {
@@ -25,7 +23,6 @@ extension SessionCoordinator {
           continue
         }
       }
-      var toCommit: [Int] = []
       for var part in try await store.parts(of: session.id) {
         let onDisk = try await spoolSize(session.id, part.number)
         var reset = false
@@ -39,8 +36,6 @@ extension SessionCoordinator {
         case .received where onDisk != part.size:
           part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
           reset = true
-        case .received:
-          toCommit.append(part.number)
         case .committed where listed.map { $0[part.number] == nil } ?? false:
           part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
           reset = true
@@ -52,13 +47,14 @@ extension SessionCoordinator {
           try await store.update(part, sessionUpdatedAt: session.updatedAt, expiresAt: session.expiresAt)
         }
       }
-      if !toCommit.isEmpty { pending.append((session, toCommit)) }
     }
-    return pending
   }
 
-  /// Commits parts that were received before a restart but not committed.
-  public func commitRecovered(_ pending: [(SessionRecord, [Int])]) async {
+  /// Commits received parts whose upload to the object store has not happened: after a
+  /// restart, or after the object store failed while a stream was committing them. Frees their
+  /// spool space, so a spool filled during an outage empties once the store is back.
+  public func commitReceivedParts() async {
+    guard let pending = try? await store.sessionsWithReceivedParts() else { return }
     for (session, numbers) in pending {
       guard let uploadID = session.storageUploadID else { continue }
       for number in numbers {
@@ -67,10 +63,19 @@ extension SessionCoordinator {
             to: objectStore, key: session.key, uploadID: uploadID)
         } catch {
           logger.warning(
-            "could not commit a recovered part; CompleteSession will try again",
+            "could not commit a received part; trying again shortly",
             metadata: ["session": "\(session.id)", "part": "\(number)", "error": "\(error)"])
+          return
         }
       }
+    }
+  }
+
+  /// Runs `commitReceivedParts` at start and then every `commitRetryInterval`.
+  func runCommitter() async {
+    while !Task.isCancelled {
+      await commitReceivedParts()
+      try? await Task.sleep(for: settings.commitRetryInterval)
     }
   }
 

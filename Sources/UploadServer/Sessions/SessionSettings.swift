@@ -15,6 +15,8 @@ public struct SessionSettings: Sendable {
   public var maximumConcurrentCommits = 4
   /// The largest metadata map (keys and values, in UTF-8 bytes).
   public var maximumMetadataBytes = 8 << 10
+  /// How often received parts whose commit failed are committed again.
+  public var commitRetryInterval: Duration = .seconds(5)
   /// How often idle sessions are looked for.
   public var expiryCheckInterval: Duration = .seconds(60)
   /// Wall-clock time (session timestamps, expiry). Tests pin it.

@@ -30,6 +30,9 @@ public protocol SessionStore: Sendable {
   /// Open or completing sessions whose expiry time is at or before `time`.
   func sessionsExpiring(before time: Int64) async throws(UploadError) -> [SessionRecord]
 
+  /// Open or completing sessions that have received parts not yet committed, with those parts.
+  func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])]
+
   /// The number of sessions in each state.
   func countsByState() async throws(UploadError) -> [SessionState: Int]
 

@@ -17,22 +17,35 @@ final class PartWriter {
   private(set) var size: Int64 = 0
 
   private let handle: WriteFileHandle
+  private let budget: SpoolBudget
   private var hasher = SHA256()
   private var closed = false
 
-  private init(number: Int, capacity: Int64, path: FilePath, handle: WriteFileHandle) {
+  private init(number: Int, capacity: Int64, path: FilePath, handle: WriteFileHandle, budget: SpoolBudget) {
+    self.budget = budget
     self.number = number
     self.capacity = capacity
     self.path = path
     self.handle = handle
   }
 
-  /// Creates (or truncates) the spool file of part `number` in `directory`.
-  static func create(in directory: FilePath, number: Int, capacity: Int64) async throws -> PartWriter {
+  /// Creates (or truncates) the spool file of part `number` in `directory`, once the spool
+  /// has room for the whole part.
+  ///
+  /// - Throws: `.spoolFull` when it has not.
+  static func create(in directory: FilePath, number: Int, capacity: Int64, budget: SpoolBudget) async throws
+    -> PartWriter
+  {
     let path = directory.appending("part-\(number)")
-    let handle = try await FileSystem.shared.openFile(
-      forWritingAt: path, options: .newFile(replaceExisting: true))
-    return PartWriter(number: number, capacity: capacity, path: path, handle: handle)
+    try budget.admit(path.string, bytes: capacity)
+    do {
+      let handle = try await FileSystem.shared.openFile(
+        forWritingAt: path, options: .newFile(replaceExisting: true))
+      return PartWriter(number: number, capacity: capacity, path: path, handle: handle, budget: budget)
+    } catch {
+      budget.release(path.string)
+      throw error
+    }
   }
 
   /// Room left before the part is full.
@@ -49,6 +62,7 @@ final class PartWriter {
   /// Closes the file and describes the finished part.
   func finish() async throws -> SpooledPart {
     closed = true
+    budget.release(path.string)
     await closeFile(handle)
     return SpooledPart(
       number: number, path: path.string, size: size, sha256: ContentHash(hasher.finalize()))
@@ -56,6 +70,7 @@ final class PartWriter {
 
   /// Closes the file, if still open, and deletes it.
   func discard() async {
+    budget.release(path.string)
     if !closed {
       closed = true
       await closeFile(handle)

@@ -6,10 +6,13 @@ import UploadCore
 public struct Spool: Sendable {
   /// The spool's root directory.
   public let root: FilePath
+  /// What keeps it under its size limit.
+  let budget: SpoolBudget
 
-  /// A spool rooted at `root`.
-  public init(root: String) {
+  /// A spool rooted at `root` that may hold at most `limit` bytes.
+  public init(root: String, limit: Int64 = .max) {
     self.root = FilePath(root)
+    self.budget = SpoolBudget(limit: limit)
   }
 
   /// Creates the root if needed and removes what interrupted streams left behind: streams of the

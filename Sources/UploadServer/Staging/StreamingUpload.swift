@@ -63,7 +63,8 @@ struct StreamingUpload {
   ) async throws -> Result {
     var whole = SHA256()
     var total: Int64 = 0
-    var part = try await PartWriter.create(in: directory, number: 1, capacity: sizing.partSize(forPart: 1))
+    var part = try await PartWriter.create(
+      in: directory, number: 1, capacity: sizing.partSize(forPart: 1), budget: spool.budget)
 
     return try await withThrowingTaskGroup(of: CommittedPart.self) { group in
       var committed: [CommittedPart] = []
@@ -93,7 +94,8 @@ struct StreamingUpload {
             guard next <= PartSizing.maximumPartCount else {
               throw UploadError(.objectTooLarge, "\"\(key)\" is larger than \(PartSizing.maximumPartCount) parts can hold")
             }
-            part = try await PartWriter.create(in: directory, number: next, capacity: sizing.partSize(forPart: next))
+            part = try await PartWriter.create(
+              in: directory, number: next, capacity: sizing.partSize(forPart: next), budget: spool.budget)
           }
         }
       } catch {
