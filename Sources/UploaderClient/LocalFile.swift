@@ -56,6 +56,14 @@ public enum LocalFile {
 /// A failure the CLI reports as it is, with a non-zero exit code.
 public struct ClientError: Error, CustomStringConvertible, Sendable {
   public let message: String
-  public init(_ message: String) { self.message = message }
+  /// What the journal records for the upload when this error stops it; nil leaves the journal
+  /// as it is (the upload can still be resumed once the cause is gone).
+  public let journalState: JournalUpload.State?
+
+  public init(_ message: String, journalState: JournalUpload.State? = .failed) {
+    self.message = message
+    self.journalState = journalState
+  }
+
   public var description: String { message }
 }

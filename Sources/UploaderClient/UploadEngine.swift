@@ -64,7 +64,8 @@ public struct UploadEngine: Sendable {
   public func run(_ upload: JournalUpload) async throws -> Uploader_V1_Session {
     let identity = try await LocalFile.identity(of: upload.filePath)
     if let change = upload.identity.changes(to: identity) {
-      throw ClientError("\(upload.filePath) changed since the upload started: \(change); start a new upload")
+      throw ClientError(
+        "\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
     }
     let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
     var attempt = 0
@@ -83,7 +84,8 @@ public struct UploadEngine: Sendable {
         attempt += 1
         guard options.retry.allowsRetry(after: attempt) else {
           throw ClientError(
-            "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)")
+            "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
+            journalState: nil)
         }
         let delay = options.retry.delay(after: attempt, unitRandom: Double.random(in: 0.5...1))
         onEvent(.retrying(after: delay, reason: reason))
@@ -111,8 +113,8 @@ public struct UploadEngine: Sendable {
     let session = try await client.getSession(.with { $0.sessionID = id }, metadata: options.metadata)
     switch session.state {
     case .completed: return session
-    case .aborted: throw ClientError("the server's session \(id) was aborted")
-    case .expired: throw ClientError("the server's session \(id) expired; start a new upload")
+    case .aborted: throw ClientError("the server's session \(id) was aborted", journalState: .aborted)
+    case .expired: throw ClientError("the server's session \(id) expired; start a new upload", journalState: .expired)
     default: break
     }
 
@@ -222,22 +224,16 @@ public struct UploadEngine: Sendable {
   }
 
   private func permanent(_ error: any Error, _ upload: JournalUpload) async throws -> any Error {
-    let message: String
-    var state = JournalUpload.State.failed
-    switch error {
-    case let error as ClientError:
-      message = error.message
-      if message.contains("expired") { state = .expired }
-      if message.contains("was aborted") { state = .aborted }
-    case let error as RPCError:
-      message = "the server refused: \(error.message) (\(error.code))"
-    default:
-      message = "\(error)"
+    let stop =
+      switch error {
+      case let error as ClientError: error
+      case let error as RPCError: ClientError("the server refused: \(error.message) (\(error.code))")
+      default: ClientError("\(error)")
+      }
+    if let state = stop.journalState {
+      try await journal.finish(upload.id, state: state, error: stop.message, at: now())
     }
-    if !(error is ClientError && message.contains("changed since")) {
-      try await journal.finish(upload.id, state: state, error: message, at: now())
-    }
-    return ClientError(message)
+    return stop
   }
 }
 

@@ -328,4 +328,38 @@ import UploadServer
     }
     #expect(try storedObject(data, "empty-0").isEmpty)
   }
+
+  @Test func recoveryResumesFromWhatTheSpoolHolds() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 9, seed: 17), partSize: Self.partSize)
+    let session = try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: "truncated")
+      let log = StreamLog()
+      await #expect(throws: (any Error).self) {
+        try await client.stream(
+          file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), log: log, waitAfter: 8,
+          resume: {
+            let acknowledged = try await eventually { log.acknowledged(part: 1) >= 2 << 20 }
+            #expect(acknowledged)
+            throw ProducerGaveUp()
+          })
+      }
+      return session.id
+    }
+    // The disk lost the tail of what SQLite recorded (say, a restored backup).
+    let spoolFile = data.path + "/spool/sessions/\(session)/part-1"
+    let handle = try #require(FileHandle(forWritingAtPath: spoolFile))
+    try handle.truncate(atOffset: 512 << 10)
+    try handle.close()
+
+    try await withSessionsServer(configuration(data)) { client, _ in
+      #expect(try await client.get(session).parts[0].receivedBytes == 512 << 10)
+      var rest = SessionsClient.chunks(of: file, part: 1, from: 512 << 10)
+      rest[0].digest = Data(file.digest(ofPart: 1).bytes)
+      try await client.stream(file, session: session, chunks: rest + SessionsClient.chunks(of: file, part: 2))
+      #expect(try await client.complete(file, session: session).state == .completed)
+    }
+    #expect(try storedObject(data, "truncated") == file.bytes)
+  }
 }

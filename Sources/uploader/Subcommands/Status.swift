@@ -56,8 +56,7 @@ struct Status: AsyncParsableCommand {
       try await client.getSession(.with { $0.sessionID = sessionID }, metadata: metadata)
     }
     guard let session else { return StatusJSON(upload, parts: parts) }
-    let durable = session.parts.reduce(Int64(0)) { $0 + Int64($1.state.rawValue >= 2 ? $1.size : $1.receivedBytes) }
-    var row = StatusJSON(upload, parts: parts, committedBytes: durable)
+    var row = StatusJSON(upload, parts: parts, committedBytes: session.durableBytes)
     switch session.state {
     case .expired: row.state = "expired"
     case .aborted: row.state = "aborted"
@@ -71,7 +70,7 @@ struct Status: AsyncParsableCommand {
     let session = try await withSessionsClient(global) { client, metadata in
       try await client.getSession(.with { $0.sessionID = sessionID }, metadata: metadata)
     }
-    let durable = session.parts.reduce(Int64(0)) { $0 + Int64($1.state.rawValue >= 2 ? $1.size : $1.receivedBytes) }
+    let durable = session.durableBytes
     if json {
       struct Remote: Encodable {
         var session_id: String, key: String, state: String, size: UInt64, committed_bytes: Int64, sha256: String?
