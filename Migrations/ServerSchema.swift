@@ -11,6 +11,9 @@ public enum ServerSchema {
     migrator.registerMigration(V1CreateSessionsAndParts.identifier) { db in
       try db.execute(sql: V1CreateSessionsAndParts.sql)
     }
+    migrator.registerMigration(V2IndexSessionsByOwner.identifier) { db in
+      try db.execute(sql: V2IndexSessionsByOwner.sql)
+    }
     return migrator
   }
 }

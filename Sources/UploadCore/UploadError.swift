@@ -32,6 +32,14 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     case partsMissing = "PARTS_MISSING"
     /// An idempotency key was reused for a different object.
     case idempotencyConflict = "IDEMPOTENCY_CONFLICT"
+    /// The call carries no token, or one the server does not know.
+    case unauthenticated = "UNAUTHENTICATED"
+    /// The caller has as many open sessions as the server allows one principal.
+    case tooManySessions = "TOO_MANY_SESSIONS"
+    /// The server runs as many upload streams as it allows.
+    case tooManyStreams = "TOO_MANY_STREAMS"
+    /// The client sent nothing for longer than the server's idle stream timeout.
+    case idleTimeout = "IDLE_TIMEOUT"
     /// The client went away or cancelled the call.
     case cancelled = "CANCELLED"
     /// A bug or an unexpected local failure (disk I/O, ...).

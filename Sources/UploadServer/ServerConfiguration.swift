@@ -34,9 +34,55 @@ public struct ServerConfiguration: Sendable {
   public var healthCheckInterval: Duration = .seconds(5)
   /// The largest gRPC message accepted.
   public var maximumMessageSize = 4 << 20
+  /// Serve TLS with this certificate and key (and, with a client CA, require client
+  /// certificates); nil serves plaintext.
+  public var tls: TLSFiles?
+  /// The `PRINCIPAL SHA256HEX` tokens file; nil accepts every caller as the anonymous principal.
+  public var tokensFile: String?
+  /// Listen on a non-loopback address without tokens. Off: such a server refuses to start.
+  public var allowUnauthenticated = false
+  /// The most upload streams (original and resumable) served at once. One connection may open
+  /// 16 more HTTP/2 streams than that, so that unary calls still pass when uploads are at the limit.
+  public var maximumStreams = 256
+  /// A call that keeps the server waiting this long for its next message is ended with
+  /// DEADLINE_EXCEEDED.
+  public var idleStreamTimeout: Duration = .seconds(300)
+
+  /// PEM files for TLS.
+  public struct TLSFiles: Sendable, Hashable {
+    /// The server's certificate chain.
+    public var certificate: String
+    /// The certificate's private key.
+    public var privateKey: String
+    /// CA certificate(s) client certificates must chain to; nil asks for none.
+    public var clientCA: String?
+
+    public init(certificate: String, privateKey: String, clientCA: String? = nil) {
+      self.certificate = certificate
+      self.privateKey = privateKey
+      self.clientCA = clientCA
+    }
+  }
 
   /// The embedded defaults.
   public init() {}
+
+  /// Checks the combination of settings that no single setting can: a server reachable from other
+  /// machines must check tokens, unless told otherwise.
+  ///
+  /// - Throws: `UploadError` `.invalidRequest` naming the flag that fixes it.
+  public func validate() throws(UploadError) {
+    if tokensFile == nil, !allowUnauthenticated, !Self.isLoopback(host) {
+      throw UploadError(
+        .invalidRequest,
+        "refusing to listen on \(host) without authentication: give --auth-tokens FILE, or --allow-unauthenticated to accept anyone who can reach this address")
+    }
+  }
+
+  /// Whether `host` is reachable only from this machine.
+  static func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host.hasPrefix("127.")
+  }
 
   /// `dataDirectory/spool`.
   public var spoolDirectory: String { dataDirectory + "/spool" }

@@ -6,6 +6,7 @@ import NIOFileSystem
 import S3
 import ServiceLifecycle
 import UploadCore
+import UploadProtocol
 
 /// The upload service, wired from a configuration. Used by the executable and by the tests,
 /// so the executable holds no logic the tests cannot reach.
@@ -21,6 +22,8 @@ public final class UploaderServer: Service, Sendable {
   public let sessions: SessionCoordinator
   /// What the health service reports.
   public let health = HealthStatus()
+  /// The accepted tokens; `reload()` re-reads them.
+  public let access: AccessControl
   /// The Prometheus metrics, served at `--metrics-listen`.
   public let metrics: ServerMetrics
   private let metricsEndpoint: MetricsEndpoint?
@@ -35,8 +38,10 @@ public final class UploaderServer: Service, Sendable {
   ///
   /// - Throws: `UploadError` saying which part of the configuration does not work.
   public init(configuration: ServerConfiguration, logger: Logger) async throws {
+    try configuration.validate()
     self.configuration = configuration
     self.logger = logger
+    self.access = try await AccessControl(tokensFile: configuration.tokensFile)
 
     let httpClient: HTTPClient?
     let baseStore: any ObjectStore
@@ -73,15 +78,18 @@ public final class UploaderServer: Service, Sendable {
       self.store = store
       self.transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: configuration.host, port: configuration.port),
-        transportSecurity: .plaintext,
+        transportSecurity: configuration.transportSecurity,
         config: .defaults {
           $0.http2.targetWindowSize = configuration.http2TargetWindowSize
+          $0.http2.maxConcurrentStreams = configuration.maximumStreams + 16
           $0.rpc.maxRequestPayloadSize = configuration.maximumMessageSize
         })
       self.aborts = AbortRetrier(store: store, policy: configuration.abortRetryPolicy, logger: logger)
       let uploads = StreamingUploadFactory(
         store: store, spool: spool, sizing: configuration.partSizing,
-        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream, aborts: aborts,
+        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream,
+        maximumSize: configuration.sessions.maximumObjectSize, placement: configuration.sessions.keyPlacement,
+        aborts: aborts,
         metrics: metrics, logger: logger)
       self.server = GRPCServer(
         transport: transport,
@@ -89,6 +97,12 @@ public final class UploaderServer: Service, Sendable {
           FileUploaderService(uploads: uploads, metrics: metrics, logger: logger),
           ResumableUploadsService(coordinator: sessions, metrics: metrics),
           HealthService(health: health),
+        ],
+        interceptors: [
+          AuthenticationInterceptor(access: access, exemptServices: [Grpc_Health_V1_Health.descriptor.fullyQualifiedService]),
+          StreamLimitInterceptor(
+            limitedMethods: [Uploader_FileUploader.Method.Upload.descriptor, Uploader_V1_ResumableUploads.Method.UploadParts.descriptor],
+            maximumStreams: configuration.maximumStreams, idleTimeout: configuration.idleStreamTimeout),
         ])
     } catch {
       try? await httpClient?.shutdown()
@@ -135,7 +149,11 @@ public final class UploaderServer: Service, Sendable {
         let (host, port) = try await self.listeningAddress
         self.logger.notice(
           "uploader-server listening on \(host):\(port)",
-          metadata: ["store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)"])
+          metadata: [
+            "store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)",
+            "tls": "\(self.configuration.tls == nil ? "off" : self.configuration.tls?.clientCA == nil ? "on" : "mutual")",
+            "auth": "\(self.access.isEnabled ? "\(self.access.count) token(s)" : "off")",
+          ])
       }
       try await withGracefulShutdownHandler {
         try await self.server.serve()

@@ -23,7 +23,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
 
       Examples:
         uploader-server
-        uploader-server --listen 0.0.0.0:50051 --data-dir /var/lib/uploader
+        uploader-server --listen 0.0.0.0:50051 --data-dir /var/lib/uploader \\
+          --tls-cert server.pem --tls-key server.key --auth-tokens tokens.txt
+        echo "alice $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" >> tokens.txt; kill -HUP <pid>
         AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
           uploader-server --s3-bucket uploads --s3-endpoint http://127.0.0.1:8333
       """)
@@ -67,6 +69,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
   var drainTimeout = "30s"
 
+  @OptionGroup(title: "Access and limits")
+  var access: AccessOptions
+
   @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
   var logLevel: Logger.Level = .info
 
@@ -81,12 +86,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
   static let environmentOptions = [
     "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
     "max-object-size", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
-  ]
+  ] + AccessOptions.environmentOptions
 
   /// Parses the command line completed from the environment, then runs.
   static func main() async {
     let arguments = EnvironmentOptions.merge(
-      Array(CommandLine.arguments.dropFirst()), names: environmentOptions,
+      Array(CommandLine.arguments.dropFirst()), names: environmentOptions, flags: AccessOptions.environmentFlags,
       environment: ProcessInfo.processInfo.environment)
     do {
       var command = try parseAsRoot(arguments)
@@ -149,6 +154,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
     }
 
+    try access.apply(to: &configuration)
+    do {
+      try configuration.validate()
+    } catch {
+      throw ValidationError(error.message)
+    }
+
     guard let drain = DurationText.parse(drainTimeout) else {
       throw ValidationError("--drain-timeout \"\(drainTimeout)\" is not a duration such as 30s")
     }
@@ -173,7 +185,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ExitCode(1)
     }
     var group = ServiceGroupConfiguration(
-      services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+      services: [.init(service: server), .init(service: TokenReloader(access: server.access, logger: logger))],
+      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     group.maximumGracefulShutdownDuration = drain
     try await ServiceGroup(configuration: group).run()
     logger.notice("stopped")

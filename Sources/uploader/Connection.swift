@@ -12,10 +12,24 @@ func withSessionsClient<T: Sendable>(
   var metadata: Metadata = [:]
   if let token = options.bearerToken { metadata.addString("Bearer \(token)", forKey: "authorization") }
   let transport = try HTTP2ClientTransport.Posix(
-    target: .dns(host: host, port: port), transportSecurity: .plaintext,
+    target: .dns(host: host, port: port), transportSecurity: options.transportSecurity,
     config: .defaults { $0.http2.targetWindowSize = 8 << 20 })
   return try await withGRPCClient(transport: transport) { client in
     try await body(Uploader_V1_ResumableUploads.Client(wrapping: client), metadata)
+  }
+}
+
+extension GlobalOptions {
+  /// Plaintext, or TLS with the CA and client certificate given.
+  var transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity {
+    guard usesTLS else { return .plaintext }
+    return .tls { config in
+      if let ca = caCertificate { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+      if let certificate = clientCertificate, let key = clientPrivateKey {
+        config.certificateChain = [.file(path: certificate, format: .pem)]
+        config.privateKey = .file(path: key, format: .pem)
+      }
+    }
   }
 }
 

@@ -11,6 +11,18 @@ struct GlobalOptions: ParsableArguments {
   @Option(help: "Sent as 'authorization: Bearer TOKEN'. (default: $UPLOADER_TOKEN)")
   var token: String?
 
+  @Flag(help: "Connect with TLS, verifying the server against --ca-cert (or the system's roots). (default: $UPLOADER_TLS=1)")
+  var tls = false
+
+  @Option(help: ArgumentHelp("PEM CA certificate(s) to verify the server with; implies --tls. (default: $UPLOADER_CA_CERT)", valueName: "file"))
+  var caCert: String?
+
+  @Option(help: ArgumentHelp("PEM client certificate, for servers that require mutual TLS; implies --tls. (default: $UPLOADER_CLIENT_CERT)", valueName: "file"))
+  var clientCert: String?
+
+  @Option(help: ArgumentHelp("PEM private key of --client-cert. (default: $UPLOADER_CLIENT_KEY)", valueName: "file"))
+  var clientKey: String?
+
   @Option(help: "Where the journal lives. (default: $UPLOADER_STATE_DIR, else $XDG_STATE_HOME/uploader, else ~/.local/state/uploader)")
   var stateDir: String?
 
@@ -27,8 +39,25 @@ struct GlobalOptions: ParsableArguments {
     return NSHomeDirectory() + "/.local/state/uploader"
   }
 
+  var caCertificate: String? { caCert ?? environment["UPLOADER_CA_CERT"] }
+  var clientCertificate: String? { clientCert ?? environment["UPLOADER_CLIENT_CERT"] }
+  var clientPrivateKey: String? { clientKey ?? environment["UPLOADER_CLIENT_KEY"] }
+
+  /// Whether to connect with TLS: asked for, or implied by a certificate option.
+  var usesTLS: Bool {
+    tls || environment["UPLOADER_TLS"] == "1" || caCertificate != nil || clientCertificate != nil
+  }
+
   func validate() throws {
     _ = try endpoint()
+    guard (clientCertificate == nil) == (clientPrivateKey == nil) else {
+      throw ValidationError("--client-cert and --client-key go together")
+    }
+    for (flag, path) in [("--ca-cert", caCertificate), ("--client-cert", clientCertificate), ("--client-key", clientPrivateKey)] {
+      if let path, !FileManager.default.isReadableFile(atPath: path) {
+        throw ValidationError("\(flag) \(path): no such readable file")
+      }
+    }
   }
 
   /// The server's host and port.

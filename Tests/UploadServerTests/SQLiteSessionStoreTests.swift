@@ -22,9 +22,11 @@ import UploadServer
     }
   }
 
-  func session(_ n: Int, idempotencyKey: String? = nil, createdAt: Int64 = 1_000) throws -> SessionRecord {
+  func session(_ n: Int, owner: String = "", idempotencyKey: String? = nil, createdAt: Int64 = 1_000) throws
+    -> SessionRecord
+  {
     SessionRecord(
-      id: SessionID(unchecked: String(format: "%032x", n)), idempotencyKey: idempotencyKey,
+      id: SessionID(unchecked: String(format: "%032x", n)), owner: owner, idempotencyKey: idempotencyKey,
       key: try ObjectKey(validating: "k\(n)"), plan: PartPlan(size: 12 << 20, partSize: 5 << 20),
       contentType: "application/octet-stream", metadata: ["a": "b"], storageUploadID: "u\(n)", state: .open,
       createdAt: createdAt, updatedAt: createdAt, expiresAt: createdAt + 100)
@@ -76,18 +78,23 @@ import UploadServer
   }
 
   @Test(arguments: Backing.allCases)
-  func pagesNewestFirstAndFindsExpiredSessions(_ backing: Backing) async throws {
+  func pagesAnOwnersSessionsNewestFirstAndFindsExpiredSessions(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       for n in 1...5 {
-        let s = try session(n, createdAt: Int64(n) * 10)
+        let s = try session(n, owner: "alice", createdAt: Int64(n) * 10)
         _ = try await store.create(s, parts: parts(of: s))
       }
-      let firstPage = try await store.sessions(after: nil, limit: 2)
+      let bobs = try session(6, owner: "bob", createdAt: 45)
+      _ = try await store.create(bobs, parts: parts(of: bobs))
+      let firstPage = try await store.sessions(owner: "alice", after: nil, limit: 2)
       #expect(firstPage.map(\.createdAt) == [50, 40])
-      let secondPage = try await store.sessions(after: (40, firstPage[1].id), limit: 2)
+      let secondPage = try await store.sessions(owner: "alice", after: (40, firstPage[1].id), limit: 2)
       #expect(secondPage.map(\.createdAt) == [30, 20])
+      #expect(try await store.sessions(owner: "bob", after: nil, limit: 10).map(\.id) == [bobs.id])
+      #expect(try await store.openSessionCount(owner: "alice") == 5)
+      #expect(try await store.openSessionCount(owner: "carol") == 0)
       #expect(try await store.sessionsExpiring(before: 130).map(\.createdAt) == [10, 20, 30])
-      #expect(try await store.sessions(in: [.open]).count == 5)
+      #expect(try await store.sessions(in: [.open]).count == 6)
       #expect(try await store.sessions(in: [.completed]).isEmpty)
     }
   }

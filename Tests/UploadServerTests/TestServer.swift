@@ -67,16 +67,8 @@ private func withServerAndClient<T: Sendable>(
   _ configuration: ServerConfiguration,
   _ body: (GRPCClient<HTTP2ClientTransport.Posix>, UploaderServer) async throws -> T
 ) async throws -> T {
-  let server = try await UploaderServer(configuration: configuration, logger: quietLogger)
-  return try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await server.run() }
-    defer { group.cancelAll() }
-    let (_, port) = try await server.listeningAddress
-    return try await withGRPCClient(
-      transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-    ) { client in
-      try await body(client, server)
-    }
+  try await withRunningServer(configuration) { server in
+    try await withClient(of: server, token: nil) { client in try await body(client, server) }
   }
 }
 

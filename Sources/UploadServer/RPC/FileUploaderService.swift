@@ -41,7 +41,7 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
     } catch {
       throw Self.streamError(error)
     }
-    let key = try ObjectKey(validating: first.filename)
+    let key = try uploads.placement.key(first.filename, for: Caller.principal)
     var pending: Data? = first.chunk
 
     let result = try await uploads.make(key: key).run {

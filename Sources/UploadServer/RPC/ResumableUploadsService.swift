@@ -17,7 +17,8 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     let session = try await coordinator.create(
       .init(
         key: request.key, size: Int64(request.size), partSize: Int64(request.partSize),
-        contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey))
+        contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey),
+      owner: Caller.principal)
     return Uploader_V1_Session(session, parts: try await coordinator.parts(of: session.id))
   }
 
@@ -33,14 +34,14 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
         data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256)
     }
-    try await coordinator.receive(chunks) { event in
+    try await coordinator.receive(chunks, owner: Caller.principal) { event in
       try await response.write(Uploader_V1_UploadEvent(event))
     }
   }
 
   func getSession(request: Uploader_V1_GetSessionRequest, context: ServerContext) async throws -> Uploader_V1_Session {
     let id = try SessionID(validating: request.sessionID)
-    let session = try await coordinator.session(id)
+    let session = try await coordinator.session(id, owner: Caller.principal)
     return Uploader_V1_Session(session, parts: try await coordinator.parts(of: id))
   }
 
@@ -49,7 +50,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   {
     let limit = request.pageSize == 0 ? 100 : Int(min(request.pageSize, 1_000))
     let cursor = try PageToken.decode(request.pageToken)
-    let page = try await coordinator.list(after: cursor, limit: limit)
+    let page = try await coordinator.list(owner: Caller.principal, after: cursor, limit: limit)
     return .with {
       $0.sessions = page.sessions.map { Uploader_V1_Session($0) }
       $0.nextPageToken = page.next.map(PageToken.encode) ?? ""
@@ -70,14 +71,14 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
       }
       digests.append(digest)
     }
-    let session = try await coordinator.complete(id, sha256: sha256, partSHA256s: digests)
+    let session = try await coordinator.complete(id, owner: Caller.principal, sha256: sha256, partSHA256s: digests)
     return .with { $0.session = Uploader_V1_Session(session) }
   }
 
   func abortSession(request: Uploader_V1_AbortSessionRequest, context: ServerContext) async throws
     -> Uploader_V1_AbortSessionResponse
   {
-    let session = try await coordinator.abort(try SessionID(validating: request.sessionID))
+    let session = try await coordinator.abort(try SessionID(validating: request.sessionID), owner: Caller.principal)
     return .with { $0.session = Uploader_V1_Session(session) }
   }
 }

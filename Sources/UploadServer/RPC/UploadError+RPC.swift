@@ -11,7 +11,9 @@ extension UploadError: RPCErrorConvertible {
     case .partTakenOver: .aborted
     case .objectTooLarge: .outOfRange
     case .digestMismatch: .dataLoss
-    case .spoolFull: .resourceExhausted
+    case .spoolFull, .tooManySessions, .tooManyStreams: .resourceExhausted
+    case .unauthenticated: .unauthenticated
+    case .idleTimeout: .deadlineExceeded
     case .storageUnavailable: .unavailable
     case .storageRejected: .failedPrecondition
     case .cancelled: .cancelled

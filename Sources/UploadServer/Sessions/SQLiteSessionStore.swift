@@ -97,8 +97,8 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  public func sessions(after cursor: (createdAt: Int64, id: SessionID)?, limit: Int) async throws(UploadError)
-    -> [SessionRecord]
+  public func sessions(owner: String, after cursor: (createdAt: Int64, id: SessionID)?, limit: Int)
+    async throws(UploadError) -> [SessionRecord]
   {
     try await read { db in
       let rows: [Row]
@@ -106,14 +106,23 @@ public struct SQLiteSessionStore: SessionStore {
         rows = try Row.fetchAll(
           db,
           sql: """
-            SELECT * FROM sessions WHERE created_at < ? OR (created_at = ? AND id < ?)
+            SELECT * FROM sessions WHERE owner = ? AND (created_at < ? OR (created_at = ? AND id < ?))
             ORDER BY created_at DESC, id DESC LIMIT ?
-            """, arguments: [cursor.createdAt, cursor.createdAt, cursor.id.rawValue, limit])
+            """, arguments: [owner, cursor.createdAt, cursor.createdAt, cursor.id.rawValue, limit])
       } else {
         rows = try Row.fetchAll(
-          db, sql: "SELECT * FROM sessions ORDER BY created_at DESC, id DESC LIMIT ?", arguments: [limit])
+          db, sql: "SELECT * FROM sessions WHERE owner = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+          arguments: [owner, limit])
       }
       return try rows.map(Self.session(from:))
+    }
+  }
+
+  public func openSessionCount(owner: String) async throws(UploadError) -> Int {
+    try await read { db in
+      try Int.fetchOne(
+        db, sql: "SELECT COUNT(*) FROM sessions WHERE owner = ? AND state IN ('open', 'completing')", arguments: [owner]
+      ) ?? 0
     }
   }
 

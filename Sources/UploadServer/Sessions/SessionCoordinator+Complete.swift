@@ -9,10 +9,10 @@ extension SessionCoordinator {
   /// - Throws: `.sessionNotFound`; `.sessionClosed` (aborted or expired); `.invalidRequest`
   ///   (wrong number of digests); `.partsMissing`; `.digestMismatch`; `.storageUnavailable`
   ///   (the session stays completing and may be completed again).
-  public func complete(_ id: SessionID, sha256: ContentHash, partSHA256s: [ContentHash]) async throws(UploadError)
-    -> SessionRecord
+  public func complete(_ id: SessionID, owner: Principal, sha256: ContentHash, partSHA256s: [ContentHash])
+    async throws(UploadError) -> SessionRecord
   {
-    var session = try await session(id)
+    var session = try await session(id, owner: owner)
     switch session.state {
     case .completed: return session
     case .aborted, .expired: throw UploadError(.sessionClosed, "session \(id) is \(session.state.rawValue)")

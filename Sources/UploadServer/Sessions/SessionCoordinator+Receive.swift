@@ -37,14 +37,14 @@ extension SessionCoordinator {
     var generation: UInt64
   }
 
-  /// Receives a stream of chunks: writes them through the part slots, sends progress once bytes
+  /// Receives a stream of chunks for `owner`'s sessions: writes them through the part slots, sends progress once bytes
   /// are durable, and commits each received part in a child task (a few at a time), sending
   /// `committed` when the object store has it. When the stream ends, normally or not, what was
   /// written is made durable.
   ///
   /// - Throws: `UploadError` (see `PartSlot.write`), `.sessionNotFound`, `.sessionClosed`.
   public func receive<Chunks: AsyncSequence & Sendable>(
-    _ chunks: Chunks, emit: @escaping @Sendable (Event) async throws -> Void
+    _ chunks: Chunks, owner: Principal, emit: @escaping @Sendable (Event) async throws -> Void
   ) async throws(UploadError) where Chunks.Element == Chunk {
     let sink = EventSink(emit)
     do {
@@ -59,7 +59,7 @@ extension SessionCoordinator {
             if let known = sessions[id] {
               session = known
             } else {
-              session = try await openSession(id)
+              session = try await openSession(id, owner: owner)
               sessions[id] = session
             }
             guard session.plan.contains(part: chunk.partNumber) else {
@@ -111,8 +111,8 @@ extension SessionCoordinator {
   }
 
   /// A session that accepts parts.
-  private func openSession(_ id: SessionID) async throws(UploadError) -> SessionRecord {
-    let session = try await session(id)
+  private func openSession(_ id: SessionID, owner: Principal) async throws(UploadError) -> SessionRecord {
+    let session = try await session(id, owner: owner)
     guard session.state.acceptsParts else {
       throw UploadError(.sessionClosed, "session \(id) is \(session.state.rawValue); it accepts no more parts")
     }

@@ -112,7 +112,7 @@ extension SessionCoordinator {
 
   /// Fails when the session database cannot be read.
   func checkDatabase() async throws(UploadError) {
-    _ = try await store.sessions(after: nil, limit: 1)
+    _ = try await store.openSessionCount(owner: "")
   }
 
   /// The number of sessions in each state.

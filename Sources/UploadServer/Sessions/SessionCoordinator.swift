@@ -51,12 +51,13 @@ public final class SessionCoordinator: Sendable {
     }
   }
 
-  /// Creates a session, or returns the one created earlier with the same idempotency key.
+  /// Creates a session owned by `owner`, or returns the one `owner` created earlier with the same
+  /// idempotency key. `settings.keyPlacement` may place the object key under `<owner>/`.
   ///
   /// - Throws: `UploadError`: `.invalidKey`, `.invalidRequest`, `.objectTooLarge`,
-  ///   `.idempotencyConflict`, `.storageUnavailable`.
-  public func create(_ request: CreateRequest) async throws(UploadError) -> SessionRecord {
-    let key = try ObjectKey(validating: request.key)
+  ///   `.idempotencyConflict`, `.tooManySessions`, `.storageUnavailable`.
+  public func create(_ request: CreateRequest, owner: Principal) async throws(UploadError) -> SessionRecord {
+    let key = try settings.keyPlacement.key(request.key, for: owner)
     let plan = try PartPlan.make(
       size: request.size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
     let metadataBytes = request.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
@@ -72,11 +73,17 @@ public final class SessionCoordinator: Sendable {
     let id = settings.makeSessionID()
     let now = settings.nowMilliseconds
     var session = SessionRecord(
-      id: id, idempotencyKey: idempotencyKey, key: key, plan: plan, contentType: request.contentType,
+      id: id, owner: owner.name, idempotencyKey: idempotencyKey, key: key, plan: plan, contentType: request.contentType,
       metadata: request.metadata, storageUploadID: nil, state: .open, createdAt: now, updatedAt: now,
       expiresAt: settings.expiryFromNow)
     if let idempotencyKey, let existing = try await existingSession(idempotencyKey: idempotencyKey, like: session) {
       return existing
+    }
+    let open = try await store.openSessionCount(owner: owner.name)
+    guard open < settings.maximumOpenSessionsPerPrincipal else {
+      throw UploadError(
+        .tooManySessions,
+        "\(owner) has \(open) open sessions, the most this server allows (--max-sessions-per-principal); complete or abort some first")
     }
     if plan.partCount > 0 {
       session.storageUploadID = try await objectStore.createUpload(key: key)
@@ -96,9 +103,10 @@ public final class SessionCoordinator: Sendable {
     return stored
   }
 
-  /// The session, or `.sessionNotFound`.
-  public func session(_ id: SessionID) async throws(UploadError) -> SessionRecord {
-    guard let session = try await store.session(id) else {
+  /// The session, if `owner` owns it; otherwise `.sessionNotFound`, the same answer as for an id
+  /// that names no session, so other principals' sessions cannot even be detected.
+  public func session(_ id: SessionID, owner: Principal) async throws(UploadError) -> SessionRecord {
+    guard let session = try await store.session(id), session.owner == owner.name else {
       throw UploadError(.sessionNotFound, "no session \(id)")
     }
     return session
@@ -109,11 +117,11 @@ public final class SessionCoordinator: Sendable {
     try await store.parts(of: id)
   }
 
-  /// A page of sessions, newest first, and the cursor of the next page.
-  public func list(after cursor: (createdAt: Int64, id: SessionID)?, limit: Int) async throws(UploadError)
-    -> (sessions: [SessionRecord], next: (createdAt: Int64, id: SessionID)?)
+  /// A page of `owner`'s sessions, newest first, and the cursor of the next page.
+  public func list(owner: Principal, after cursor: (createdAt: Int64, id: SessionID)?, limit: Int)
+    async throws(UploadError) -> (sessions: [SessionRecord], next: (createdAt: Int64, id: SessionID)?)
   {
-    let page = try await store.sessions(after: cursor, limit: limit + 1)
+    let page = try await store.sessions(owner: owner.name, after: cursor, limit: limit + 1)
     let sessions = Array(page.prefix(limit))
     let next = page.count > limit ? sessions.last.map { ($0.createdAt, $0.id) } : nil
     return (sessions, next)
@@ -123,8 +131,8 @@ public final class SessionCoordinator: Sendable {
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` for a completed session;
   ///   `.storageUnavailable` (the session stays as it was).
-  public func abort(_ id: SessionID) async throws(UploadError) -> SessionRecord {
-    let session = try await session(id)
+  public func abort(_ id: SessionID, owner: Principal) async throws(UploadError) -> SessionRecord {
+    let session = try await session(id, owner: owner)
     switch session.state {
     case .aborted, .expired: return session
     case .completed: throw UploadError(.sessionClosed, "session \(id) is completed; there is nothing to abort")

@@ -7,6 +7,11 @@ public struct SessionSettings: Sendable {
   public var sessionTTL: Duration = .seconds(24 * 3600)
   /// The largest object a session may hold.
   public var maximumObjectSize: Int64 = PartSizing.maximumObjectSize
+  /// The most open (or completing) sessions one principal may have.
+  public var maximumOpenSessionsPerPrincipal = 1_000
+  /// Where a principal's keys land (`--key-prefix-per-principal`); the original Upload RPC
+  /// follows it too.
+  public var keyPlacement = KeyPlacement()
   /// A progress acknowledgement (fdatasync + SQLite commit) is sent after this many bytes...
   public var acknowledgementBytes: Int64 = 4 << 20
   /// ... or this long after the previous one, whichever comes first, and at the end of a part.

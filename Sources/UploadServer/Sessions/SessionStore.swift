@@ -20,9 +20,13 @@ public protocol SessionStore: Sendable {
   /// One part, or nil.
   func part(of id: SessionID, number: Int) async throws(UploadError) -> PartRecord?
 
-  /// Sessions newest first, after the cursor `(createdAt, id)` of the previous page's last one.
-  func sessions(after cursor: (createdAt: Int64, id: SessionID)?, limit: Int) async throws(UploadError)
-    -> [SessionRecord]
+  /// `owner`'s sessions newest first, after the cursor `(createdAt, id)` of the previous page's
+  /// last one.
+  func sessions(owner: String, after cursor: (createdAt: Int64, id: SessionID)?, limit: Int)
+    async throws(UploadError) -> [SessionRecord]
+
+  /// The number of `owner`'s sessions that are open or completing.
+  func openSessionCount(owner: String) async throws(UploadError) -> Int
 
   /// Sessions in `states`, oldest first.
   func sessions(in states: Set<SessionState>) async throws(UploadError) -> [SessionRecord]

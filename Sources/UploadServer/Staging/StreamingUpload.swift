@@ -20,6 +20,8 @@ struct StreamingUpload {
   let spool: Spool
   let sizing: PartSizing
   let maximumConcurrentParts: Int
+  /// The largest object accepted (`--max-object-size`).
+  let maximumSize: Int64
   let aborts: AbortRetrier
   let metrics: ServerMetrics
   let logger: Logger
@@ -71,6 +73,10 @@ struct StreamingUpload {
       var inFlight = 0
       do {
         while let chunk = try await nextChunk() {
+          guard Int64(chunk.count) <= maximumSize - total else {
+            throw UploadError(
+              .objectTooLarge, "\"\(key)\" is larger than \(maximumSize) bytes, the most this server accepts")
+          }
           var rest = chunk[...]
           while !rest.isEmpty {
             let piece = rest.prefix(Int(min(Int64(rest.count), part.remaining)))

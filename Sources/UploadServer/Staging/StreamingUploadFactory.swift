@@ -7,15 +7,19 @@ struct StreamingUploadFactory: Sendable {
   let spool: Spool
   let sizing: PartSizing
   let maximumConcurrentParts: Int
+  let maximumSize: Int64
+  /// Where a caller's filename lands.
+  let placement: KeyPlacement
   let aborts: AbortRetrier
   let metrics: ServerMetrics
   let logger: Logger
 
+  /// The upload of one stream into `key`.
   func make(key: ObjectKey) -> StreamingUpload {
     var logger = logger
     logger[metadataKey: "key"] = "\(key)"
     return StreamingUpload(
       key: key, store: store, spool: spool, sizing: sizing,
-      maximumConcurrentParts: maximumConcurrentParts, aborts: aborts, metrics: metrics, logger: logger)
+      maximumConcurrentParts: maximumConcurrentParts, maximumSize: maximumSize, aborts: aborts, metrics: metrics, logger: logger)
   }
 }

@@ -1,0 +1,132 @@
+import GRPCCore
+import Synchronization
+import UploadCore
+
+/// Bounds the upload streams a server runs at once, and ends any call that keeps the server
+/// waiting for its next message longer than the idle timeout.
+///
+/// A stream over the limit gets RESOURCE_EXHAUSTED before any of its data is read; an idle call
+/// gets DEADLINE_EXCEEDED, and whatever it had sent stays as durable as it was.
+final class StreamLimitInterceptor: ServerInterceptor {
+  /// The methods that count as upload streams.
+  let limitedMethods: Set<MethodDescriptor>
+  /// The most upload streams running at once.
+  let maximumStreams: Int
+  /// How long the server waits for a client's next message.
+  let idleTimeout: Duration
+  private let running = Mutex(0)
+
+  init(limitedMethods: Set<MethodDescriptor>, maximumStreams: Int, idleTimeout: Duration) {
+    self.limitedMethods = limitedMethods
+    self.maximumStreams = maximumStreams
+    self.idleTimeout = idleTimeout
+  }
+
+  func intercept<Input: Sendable, Output: Sendable>(
+    request: StreamingServerRequest<Input>,
+    context: ServerContext,
+    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+  ) async throws -> StreamingServerResponse<Output> {
+    let counted = limitedMethods.contains(context.descriptor)
+    if counted {
+      let admitted = running.withLock { running in
+        guard running < maximumStreams else { return false }
+        running += 1
+        return true
+      }
+      guard admitted else {
+        throw UploadError(
+          .tooManyStreams,
+          "the server is running its limit of \(maximumStreams) upload streams (--max-streams); retry later")
+      }
+    }
+    let watch = IdleWatch()
+    let request = StreamingServerRequest(
+      metadata: request.metadata,
+      messages: RPCAsyncSequence(wrapping: WatchedMessages(base: request.messages, watch: watch)))
+    let timeout = idleTimeout
+    var response: StreamingServerResponse<Output>
+    do {
+      // The unary handlers read their one message here; `enforce` waits for the body to end.
+      response = try await withoutActuallyEscaping(next) { next in
+        try await watch.enforce(timeout) { try await next(request, context) }
+      }
+    } catch {
+      if counted { release() }
+      throw error
+    }
+    guard case .success(var contents) = response.accepted else {
+      if counted { release() }
+      return response
+    }
+    let producer = contents.producer
+    contents.producer = { writer in
+      defer { if counted { self.release() } }
+      return try await watch.enforce(timeout) { try await producer(writer) }
+    }
+    response.accepted = .success(contents)
+    return response
+  }
+
+  private func release() {
+    running.withLock { $0 -= 1 }
+  }
+}
+
+/// When a call started waiting for its client's next message, if it is waiting.
+final class IdleWatch: Sendable {
+  private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
+
+  func beginWaiting() { waitingSince.withLock { $0 = .now } }
+  func endWaiting() { waitingSince.withLock { $0 = nil } }
+
+  /// How long the call has been waiting, or zero.
+  var waited: Duration { waitingSince.withLock { $0.map { .now - $0 } ?? .zero } }
+
+  /// Runs `body`; if it waits for a message longer than `timeout`, cancels it and throws
+  /// DEADLINE_EXCEEDED.
+  func enforce<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        let check = min(timeout / 4, .seconds(1))
+        while true {
+          try await Task.sleep(for: check)
+          if self.waited >= timeout {
+            throw UploadError(
+              .idleTimeout,
+              "the client sent nothing for \(timeout) (the server's idle stream timeout); what it sent before is kept")
+          }
+        }
+      }
+      defer { group.cancelAll() }
+      while let result = try await group.next() {
+        if let value = result { return value }
+      }
+      throw CancellationError()
+    }
+  }
+}
+
+/// A call's request messages, recording in an `IdleWatch` while the server waits for the next.
+struct WatchedMessages<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Failure == any Error {
+  typealias Element = Base.Element
+  typealias Failure = any Error
+  let base: Base
+  let watch: IdleWatch
+
+  struct AsyncIterator: AsyncIteratorProtocol {
+    var base: Base.AsyncIterator
+    let watch: IdleWatch
+
+    mutating func next() async throws -> Base.Element? {
+      watch.beginWaiting()
+      defer { watch.endWaiting() }
+      return try await base.next()
+    }
+  }
+
+  func makeAsyncIterator() -> AsyncIterator {
+    AsyncIterator(base: base.makeAsyncIterator(), watch: watch)
+  }
+}
