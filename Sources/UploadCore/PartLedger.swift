@@ -42,20 +42,21 @@ public struct PartLedger: Hashable, Sendable {
 
   /// Places a chunk of `length` bytes at `offset` within the part.
   ///
-  /// - Throws: `.offsetGap` (with the expected offset) when the chunk starts past the received
-  ///   bytes; `.invalidRequest` when it runs past the end of the part.
+  /// - Throws: `.invalidRequest` when the chunk does not lie within the part (no retry can fix
+  ///   that); `.offsetGap` (with the expected offset) when it starts past the received bytes.
   public func place(offset: Int64, length: Int) throws(UploadError) -> Placement {
-    guard offset >= 0, offset <= receivedBytes || state != .receiving else {
+    let sum = offset.addingReportingOverflow(Int64(length))
+    guard offset >= 0, !sum.overflow, sum.partialValue <= size else {
+      throw UploadError(
+        .invalidRequest, "part \(number) is \(size) bytes; a chunk at offset \(offset) of \(length) bytes runs past it")
+    }
+    guard offset <= receivedBytes || state != .receiving else {
       throw UploadError(
         .offsetGap,
         "part \(number): a chunk at offset \(offset) leaves a gap; send from offset \(receivedBytes)",
         expectedOffset: receivedBytes)
     }
-    let end = offset + Int64(length)
-    guard end <= size else {
-      throw UploadError(
-        .invalidRequest, "part \(number) is \(size) bytes; a chunk at offset \(offset) of \(length) bytes runs past it")
-    }
+    let end = sum.partialValue
     guard state == .receiving, end > receivedBytes else { return .duplicate }
     return .append(skip: Int(receivedBytes - offset), at: receivedBytes)
   }

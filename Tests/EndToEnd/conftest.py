@@ -66,6 +66,21 @@ def proto(tmp_path_factory):
     return pb2, grpc_mod
 
 
+@pytest.fixture(scope="session")
+def health(tmp_path_factory):
+    # The proto's path would make a Python package named `grpc`, shadowing grpcio: generate it
+    # under another directory (the proto package, and so the wire names, stay grpc.health.v1).
+    out = tmp_path_factory.mktemp("stubs-health")
+    source = out / "src" / "healthcheck"
+    source.mkdir(parents=True)
+    (source / "health.proto").write_text(open(f"{ROOT}/Protos/grpc/health/v1/health.proto").read())
+    from grpc_tools import protoc
+    assert protoc.main(["protoc", f"-I{out / 'src'}", f"--python_out={out}", f"--grpc_python_out={out}",
+                        "healthcheck/health.proto"]) == 0
+    sys.path.insert(0, str(out))
+    return importlib.import_module("healthcheck.health_pb2"), importlib.import_module("healthcheck.health_pb2_grpc")
+
+
 class ServerProcess:
     def __init__(self, args, data_dir, env, log_path, listen="127.0.0.1:0"):
         self.data_dir = data_dir

@@ -77,7 +77,6 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
 
   /// A failure reading the request stream: the client cancelled or the connection broke.
   private static func streamError(_ error: any Error) -> UploadError {
-    if let error = error as? UploadError { return error }
-    return UploadError(.cancelled, "the request stream ended abnormally: \(error)")
+    UploadError.fromRequestStream(error)
   }
 }

@@ -29,7 +29,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   ) async throws {
     metrics.activeStreams.increment()
     defer { metrics.activeStreams.decrement() }
-    let chunks = request.map { chunk in
+    let chunks = RequestMessages(base: request).map { chunk in
       SessionCoordinator.Chunk(
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
         data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256)

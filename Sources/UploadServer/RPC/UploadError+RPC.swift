@@ -31,3 +31,19 @@ extension UploadError: RPCErrorConvertible {
     return metadata
   }
 }
+
+extension UploadError {
+  /// What a failure to read the next request message means for the client: a message that does
+  /// not decode is INVALID_ARGUMENT; anything else (reset, disconnect) means the client went away.
+  static func fromRequestStream(_ error: any Error) -> UploadError {
+    switch error {
+    case let error as UploadError:
+      return error
+    case let error as RPCError where error.code == .invalidArgument:
+      let cause = error.cause.map { " (\($0))" } ?? ""
+      return UploadError(.invalidRequest, "a request message is malformed: \(error.message)\(cause)")
+    default:
+      return UploadError(.cancelled, "the request stream ended abnormally: \(error)")
+    }
+  }
+}
