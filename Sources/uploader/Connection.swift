@@ -12,11 +12,20 @@ func withSessionsClient<T: Sendable>(
   var metadata: Metadata = [:]
   if let token = options.bearerToken { metadata.addString("Bearer \(token)", forKey: "authorization") }
   let transport = try HTTP2ClientTransport.Posix(
-    target: .dns(host: host, port: port), transportSecurity: options.transportSecurity,
+    target: target(host: host, port: port), transportSecurity: options.transportSecurity,
     config: .defaults { $0.http2.targetWindowSize = 8 << 20 })
   return try await withGRPCClient(transport: transport) { client in
     try await body(Uploader_V1_ResumableUploads.Client(wrapping: client), metadata)
   }
+}
+
+/// An IP literal as such (TLS sends no server name for it: SNI forbids IP addresses), else a DNS name.
+private func target(host: String, port: Int) -> any ResolvableTarget {
+  if host.split(separator: ".").count == 4, host.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) }) {
+    return .ipv4(address: host, port: port)
+  }
+  if host.contains(":") { return .ipv6(address: host, port: port) }
+  return .dns(host: host, port: port)
 }
 
 extension GlobalOptions {
