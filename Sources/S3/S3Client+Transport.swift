@@ -129,7 +129,7 @@ extension S3Client {
   }
 
   /// Turns an error response into an `S3Error`, reading S3's XML error document when there is one.
-  static func error(
+  package static func error(
     for operation: String, status: Int, headers: HTTPHeaders, body: ByteBuffer?
   ) -> S3Error {
     let document = body.flatMap { XMLNode.parse(Data($0.readableBytesView)) }

@@ -5,22 +5,22 @@ import Foundation
 #endif
 
 /// A minimal XML element tree, enough for S3's small response documents.
-struct XMLNode: Sendable {
-  var name: String
-  var text: String
-  var children: [XMLNode]
+package struct XMLNode: Sendable {
+  package var name: String
+  package var text: String
+  package var children: [XMLNode]
 
   /// The first child named `name`.
-  func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+  package func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
 
   /// Every child named `name`.
-  func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+  package func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
 
   /// The text of the first child named `name`.
-  func text(_ name: String) -> String? { child(name)?.text }
+  package func text(_ name: String) -> String? { child(name)?.text }
 
   /// Parses a document; nil when it is not well-formed XML.
-  static func parse(_ data: Data) -> XMLNode? {
+  package static func parse(_ data: Data) -> XMLNode? {
     let builder = TreeBuilder()
     let parser = XMLParser(data: data)
     parser.delegate = builder
