@@ -127,11 +127,14 @@ let package = Package(
     ),
     // libFuzzer targets, built by scripts/fuzz.sh with -sanitize=fuzzer,address; a plain build
     // makes executables that do nothing, which keeps them compiling.
-    .executableTarget(name: "FuzzObjectKey", dependencies: ["UploadCore"], path: "Sources/Fuzz/FuzzObjectKey"),
+    .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport"),
     .executableTarget(
-      name: "FuzzS3XML", dependencies: ["S3", .product(name: "NIOCore", package: "swift-nio")],
+      name: "FuzzObjectKey", dependencies: ["FuzzSupport", "UploadCore"], path: "Sources/Fuzz/FuzzObjectKey"),
+    .executableTarget(
+      name: "FuzzS3XML", dependencies: ["FuzzSupport", "S3", .product(name: "NIOCore", package: "swift-nio")],
       path: "Sources/Fuzz/FuzzS3XML"),
-    .executableTarget(name: "FuzzPartLedger", dependencies: ["UploadCore"], path: "Sources/Fuzz/FuzzPartLedger"),
+    .executableTarget(
+      name: "FuzzPartLedger", dependencies: ["FuzzSupport", "UploadCore"], path: "Sources/Fuzz/FuzzPartLedger"),
     // Helpers shared by the test targets (test S3 server, deterministic bytes).
     .target(
       name: "TestSupport",

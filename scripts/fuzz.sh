@@ -11,7 +11,7 @@ targets=(FuzzObjectKey FuzzS3XML FuzzPartLedger)
 echo "==> building the fuzz targets with -sanitize=fuzzer,address (first build: several minutes)"
 for target in "${targets[@]}"; do
   swift build --scratch-path .build-fuzz --product "$target" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
 done
 bin="$(swift build --scratch-path .build-fuzz --show-bin-path)"
 
@@ -20,7 +20,7 @@ for target in "${targets[@]}"; do
   work=".fuzz/$target"
   mkdir -p "$work/corpus"
   echo "==> $target for ${seconds}s"
-  if ! (cd "$work" && "$bin/$target" -max_total_time="$seconds" -print_final_stats=1 corpus 2> run.log); then
+  if ! (cd "$work" && SWIFT_BACKTRACE=enable=no "$bin/$target" -max_total_time="$seconds" -print_final_stats=1 corpus 2> run.log); then
     echo "    CRASH: see $work/run.log and the crash-* input in $work" >&2
     status=1
   fi

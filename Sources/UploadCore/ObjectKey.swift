@@ -21,8 +21,13 @@ public struct ObjectKey: Hashable, Sendable, CustomStringConvertible {
 
   public var description: String { rawValue }
 
-  /// The key's `/`-separated segments.
-  public var segments: [Substring] { rawValue.split(separator: "/", omittingEmptySubsequences: false) }
+  /// The key's `/`-separated segments. Split on the byte `/`, not on characters: a combining mark
+  /// after `/` joins it into one Swift `Character`, but the file system still sees a separator.
+  public var segments: [String] { Self.segments(of: rawValue) }
+
+  private static func segments(of key: String) -> [String] {
+    key.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+  }
 
   private static func problem(with key: String) -> String? {
     if key.isEmpty { return "the key is empty" }
@@ -33,8 +38,8 @@ public struct ObjectKey: Hashable, Sendable, CustomStringConvertible {
     if key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
       return "the key contains a control character (NUL, newline, ...)"
     }
-    if key.hasPrefix("/") { return "the key starts with '/'" }
-    for segment in key.split(separator: "/", omittingEmptySubsequences: false) {
+    if key.utf8.first == UInt8(ascii: "/") { return "the key starts with '/'" }
+    for segment in segments(of: key) {
       switch segment {
       case "..": return "the key has a '..' segment"
       case ".": return "the key has a '.' segment"

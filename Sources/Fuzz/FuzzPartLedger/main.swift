@@ -1,5 +1,6 @@
 // libFuzzer target: the chunk and offset state machine of one part, driven by arbitrary
 // sequences of chunks, acknowledgements, digests and verifications. Built by scripts/fuzz.sh.
+import FuzzSupport
 import UploadCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -50,3 +51,10 @@ public func fuzzPartLedger(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   }
   return 0
 }
+
+#if FUZZING
+  @_cdecl("FuzzPartLedger_main")
+  func fuzzMain(argc: CInt, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runLibFuzzer(argc: argc, argv: argv) { fuzzPartLedger($0, $1) }
+  }
+#endif

@@ -1,5 +1,6 @@
 // libFuzzer target: the S3 XML response parser and the error-document reader, on arbitrary bytes
 // as a hostile or broken S3 endpoint could send them. Built by scripts/fuzz.sh.
+import FuzzSupport
 import Foundation
 import NIOCore
 import S3
@@ -21,3 +22,10 @@ public func fuzzS3XML(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
   precondition(error.httpStatus == 500)
   return 0
 }
+
+#if FUZZING
+  @_cdecl("FuzzS3XML_main")
+  func fuzzMain(argc: CInt, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runLibFuzzer(argc: argc, argv: argv) { fuzzS3XML($0, $1) }
+  }
+#endif

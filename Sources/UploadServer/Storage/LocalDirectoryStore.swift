@@ -120,7 +120,7 @@ public struct LocalDirectoryStore: ObjectStore {
 
   /// The path of an object. Safe because `ObjectKey` has no `.`, `..` or empty segments.
   func path(of key: ObjectKey) -> FilePath {
-    key.segments.reduce(objectsDirectory) { $0.appending(String($1)) }
+    key.segments.reduce(objectsDirectory) { $0.appending($1) }
   }
 
   private func moveIntoPlace(_ file: FilePath, key: ObjectKey) async throws {
