@@ -97,12 +97,14 @@ let package = Package(
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOFoundationCompat", package: "swift-nio"),
         .product(name: "_NIOFileSystem", package: "swift-nio"),
       ]
     ),
     .executableTarget(
       name: "uploader",
       dependencies: [
+        "CMemoryTuning",
         "UploaderClient",
         "UploadCore",
         "UploadProtocol",
@@ -111,7 +113,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    // glibc malloc tuning for the server executable.
+    // glibc malloc tuning for both executables.
     .target(name: "CMemoryTuning"),
     .executableTarget(
       name: "uploader-server",

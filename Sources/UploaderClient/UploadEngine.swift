@@ -1,7 +1,9 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import NIOFileSystem
+import NIOFoundationCompat
 import Synchronization
 import UploadCore
 import UploadProtocol
@@ -185,7 +187,8 @@ public struct UploadEngine: Sendable {
           $0.sessionID = session
           $0.partNumber = UInt32(part.number)
           $0.offset = UInt64(offset)
-          $0.data = Data(buffer.readableBytesView)
+          // The buffer was just read and is not shared: hand its storage over instead of copying.
+          $0.data = buffer.getData(at: buffer.readerIndex, length: length, byteTransferStrategy: .noCopy) ?? Data()
           $0.last = offset + Int64(length) == part.size
           if offset == from { $0.partSha256 = Data(part.sha256.bytes) }
         }
