@@ -5,6 +5,7 @@
 # the script exits non-zero. Turn any crash into a regression test before fixing it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 seconds="${1:-60}"
 targets=(FuzzObjectKey FuzzS3XML FuzzPartLedger)
 
@@ -20,7 +21,7 @@ for target in "${targets[@]}"; do
   work=".fuzz/$target"
   mkdir -p "$work/corpus"
   echo "==> $target for ${seconds}s"
-  if ! (cd "$work" && SWIFT_BACKTRACE=enable=no "$bin/$target" -max_total_time="$seconds" -print_final_stats=1 corpus 2> run.log); then
+  if ! (cd "$work" && SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$root/scripts/fuzz-lsan.supp" "$bin/$target" -max_total_time="$seconds" -print_final_stats=1 corpus 2> run.log); then
     echo "    CRASH: see $work/run.log and the crash-* input in $work" >&2
     status=1
   fi
