@@ -104,6 +104,7 @@ let package = Package(
     .executableTarget(
       name: "uploader",
       dependencies: [
+        "CClientMemoryTuning",
         "CMemoryTuning",
         "UploaderClient",
         "UploadCore",
@@ -115,6 +116,7 @@ let package = Package(
     ),
     // glibc malloc tuning for both executables.
     .target(name: "CMemoryTuning"),
+    .target(name: "CClientMemoryTuning", dependencies: ["CMemoryTuning"]),
     .executableTarget(
       name: "uploader-server",
       dependencies: [

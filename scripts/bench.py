@@ -128,6 +128,7 @@ def main():
             os.remove(path)
     finally:
         seaweedfs.stop(s3dir)
+        shutil.rmtree(work, ignore_errors=True)  # the bucket holds several GiB by now
 
     lines = [
         "# Benchmarks", "",

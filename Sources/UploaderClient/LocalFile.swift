@@ -47,7 +47,7 @@ public enum LocalFile {
       for number in stride(from: 1, through: plan.partCount, by: 1) {
         var part = SHA256()
         let start = Int64(number - 1) * plan.partSize
-        for try await chunk in handle.readChunks(in: start..<(start + plan.size(ofPart: number)), chunkLength: .mebibytes(1)) {
+        for try await chunk in handle.readChunks(in: start..<(start + plan.size(ofPart: number)), chunkLength: .kibibytes(256)) {
           chunk.withUnsafeReadableBytes { part.update(bufferPointer: $0) }
           done += Int64(chunk.readableBytes)
           progress(done)
@@ -61,7 +61,7 @@ public enum LocalFile {
   private static func wholeDigest(of path: String, size: Int64) async throws -> ContentHash {
     var whole = SHA256()
     try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-      for try await chunk in handle.readChunks(in: 0..<size, chunkLength: .mebibytes(1)) {
+      for try await chunk in handle.readChunks(in: 0..<size, chunkLength: .kibibytes(256)) {
         chunk.withUnsafeReadableBytes { whole.update(bufferPointer: $0) }
       }
     }

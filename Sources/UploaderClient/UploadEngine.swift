@@ -31,7 +31,7 @@ public struct UploadEngine: Sendable {
     /// Part streams at once.
     public var parallel = 4
     /// Bytes per message.
-    public var chunkSize = 1 << 20
+    public var chunkSize = 256 << 10
     /// Bytes per second, or nil for no limit.
     public var rateLimit: Int64?
     /// Sent with every call (`authorization: Bearer ...`).
