@@ -36,10 +36,11 @@ struct AuthenticationInterceptor: ServerInterceptor {
       throw UploadError(
         .unauthenticated, "this server requires a token: send the metadata \"authorization: Bearer <token>\"")
     }
-    guard header.count == 1, value.hasPrefix("Bearer "), value.utf8.count <= 4096 else {
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    guard header.count == 1, value.utf8.count <= 4096, value.prefix(7).lowercased() == "bearer " else {
       throw UploadError(.unauthenticated, "the authorization metadata must be one \"Bearer <token>\"")
     }
-    guard let principal = access.principal(forToken: String(value.dropFirst("Bearer ".count))) else {
+    guard let principal = access.principal(forToken: String(value.dropFirst(7))) else {
       throw UploadError(.unauthenticated, "the token is not valid on this server")
     }
     return principal
