@@ -16,6 +16,11 @@ public struct ServerConfiguration: Sendable {
   public var partSizing = PartSizing()
   /// Parts of one stream uploaded to the store at the same time.
   public var maximumConcurrentPartsPerStream = 4
+  /// Parts (and single objects) uploaded to the store at the same time by the whole server, so
+  /// that memory and connections to the store do not grow with the number of clients. 16 does
+  /// not slow one client with 4 streams; 4 cost it 8% (1 GiB to SeaweedFS: 10.1 s against 9.3 s)
+  /// and saved 9 MiB of server RSS.
+  public var maximumConcurrentPartUploads = 16
   /// The HTTP/2 flow-control window per stream. The 64 KiB default caps a loopback stream at
   /// about 90 MiB/s here, and a 10 ms link at about 6 MiB/s. It is also how much a client may
   /// have in flight per stream: 8 MiB cost the CLI 14 MiB of RSS more than 2 MiB with 4

@@ -55,7 +55,10 @@ public final class UploaderServer: Service, Sendable {
     }
     let metrics = ServerMetrics()
     self.metrics = metrics
-    let store = MeasuredObjectStore(base: baseStore, metrics: metrics)
+    // Timed inside the bound, so store timings do not include waiting for a turn.
+    let store = BoundedObjectStore(
+      base: MeasuredObjectStore(base: baseStore, metrics: metrics),
+      maximumConcurrentUploads: configuration.maximumConcurrentPartUploads)
     metricsEndpoint = configuration.metricsHost.map {
       MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry)
     }

@@ -1,0 +1,45 @@
+import UploadCore
+
+/// An `ObjectStore` that uploads at most a fixed number of parts (and single objects) at a time
+/// for the whole server, whatever the number of streams and sessions, so memory and open
+/// connections to the store do not grow with the number of uploads.
+struct BoundedObjectStore: ObjectStore {
+  let base: any ObjectStore
+  let uploads: AsyncSemaphore
+
+  /// Bounds `base` to `maximumConcurrentUploads` part uploads at once.
+  init(base: any ObjectStore, maximumConcurrentUploads: Int) {
+    self.base = base
+    self.uploads = AsyncSemaphore(permits: maximumConcurrentUploads)
+  }
+
+  var name: String { base.name }
+
+  func checkAvailability() async throws(UploadError) { try await base.checkAvailability() }
+
+  func createUpload(key: ObjectKey) async throws(UploadError) -> String { try await base.createUpload(key: key) }
+
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
+    try await uploads.withPermit { () async throws(UploadError) in
+      try await base.uploadPart(key: key, uploadID: uploadID, part: part)
+    }
+  }
+
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
+    -> StoredObject
+  {
+    try await base.completeUpload(key: key, uploadID: uploadID, parts: parts)
+  }
+
+  func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
+    try await base.abortUpload(key: key, uploadID: uploadID)
+  }
+
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+    try await base.listParts(key: key, uploadID: uploadID)
+  }
+
+  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    try await uploads.withPermit { () async throws(UploadError) in try await base.putObject(key: key, part: part) }
+  }
+}
