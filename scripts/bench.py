@@ -20,15 +20,41 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 import seaweedfs  # noqa: E402
 
 
-def run_timed(command, env):
-    """Runs `command`; returns (seconds, peak RSS KiB)."""
-    start = time.perf_counter()
-    result = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return elapsed, rss
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def weed_pids():
+    return [int(p) for p in subprocess.run(["pgrep", "-x", "weed"], capture_output=True, text=True).stdout.split()]
+
+
+class Run:
+    """One timed run: wall time, the client's peak RSS and CPU, and the CPU the upload server and
+    the S3 server spent meanwhile."""
+
+    def __init__(self, command, env, server_pid=None):
+        watched = {"server": [server_pid] if server_pid else [], "s3": weed_pids()}
+        before = {name: cpu_seconds(pids) for name, pids in watched.items()}
+        start = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
+        self.seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+        time.sleep(0.3)  # let the servers finish what the upload left behind
+        self.rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
+        user = float(re.search(r"User time \(seconds\): ([\d.]+)", result.stderr).group(1))
+        system = float(re.search(r"System time \(seconds\): ([\d.]+)", result.stderr).group(1))
+        self.client_cpu = user + system
+        self.server_cpu = cpu_seconds(watched["server"]) - before["server"]
+        self.s3_cpu = cpu_seconds(watched["s3"]) - before["s3"]
 
 
 class Server:
@@ -87,7 +113,7 @@ def main():
                    env=env, check=True, capture_output=True)
     uploader = os.path.join(options.bin, "uploader")
     server_binary = os.path.join(options.bin, "uploader-server")
-    results = {}  # (size, tool) -> [(seconds, client rss)]
+    results = {}  # (size, tool) -> [Run]
     server_rss = {}
     try:
         for size in sizes:
@@ -114,12 +140,14 @@ def main():
             }
             for _ in range(options.repeat):
                 for tool, command in tools.items():
-                    results.setdefault((size, tool), []).append(run_timed(command, env))
+                    server = local_server if tool.startswith("uploader, local") else s3_server
+                    pid = server.process.pid if tool.startswith("uploader") else None
+                    results.setdefault((size, tool), []).append(Run(command, env, pid))
                     if tool.startswith("uploader, local"):
                         shutil.rmtree(os.path.join(ceiling_dir, "store"), ignore_errors=True)
             hashing = []
             for _ in range(options.repeat):
-                hashing.append(run_timed(["openssl", "dgst", "-sha256", path], env))
+                hashing.append(Run(["openssl", "dgst", "-sha256", path], env))
             results[(size, "openssl dgst -sha256 (hashing floor)")] = hashing
             server_rss[size] = s3_server.peak_rss()
             s3_server.stop()
@@ -136,18 +164,23 @@ def main():
         f"SeaweedFS on loopback, every tool uploading the same random file to the same bucket, "
         f"alternating, {options.repeat} runs each; median time. Release build of `uploader` and "
         "`uploader-server` (server with the S3 store, 8 MiB parts; the client hashes the file "
-        "before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`.", "",
+        "before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`. CPU: "
+        "median seconds of CPU (user + system) of the client, of `uploader-server`, and of SeaweedFS "
+        "during the run; on 2 cores the sum bounds the time from below at half its value.", "",
     ]
     for size in sizes:
-        s5 = statistics.median(t for t, _ in results[(size, "s5cmd")])
-        lines += [f"## {size} MiB", "", "| tool | median time | throughput | time vs s5cmd | client peak RSS |",
-                  "|---|---|---|---|---|"]
+        s5 = statistics.median(r.seconds for r in results[(size, "s5cmd")])
+        lines += [f"## {size} MiB", "",
+                  "| tool | median time | throughput | time vs s5cmd | client peak RSS | CPU s: client / server / SeaweedFS |",
+                  "|---|---|---|---|---|---|"]
         for (s, tool), runs in results.items():
             if s != size:
                 continue
-            median = statistics.median(t for t, _ in runs)
-            rss = max(r for _, r in runs)
-            lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB |")
+            median = statistics.median(r.seconds for r in runs)
+            rss = max(r.rss for r in runs)
+            cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
+                             for k in ("client_cpu", "server_cpu", "s3_cpu"))
+            lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
         lines += ["", f"Server peak RSS (VmHWM) over the {size} MiB runs: {server_rss[size] / 1024:.0f} MiB.", ""]
     report = "\n".join(lines)
     print(report)
