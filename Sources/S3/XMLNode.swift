@@ -21,6 +21,10 @@ package struct XMLNode: Sendable {
 
   /// Parses a document; nil when it is not well-formed XML.
   package static func parse(_ data: Data) -> XMLNode? {
+    // FoundationXML traps on an element name that is not UTF-8 (found by FuzzS3XML on
+    // "<\xff\xff\xff\x06\nJ"), which a broken or hostile endpoint could send. S3 documents are
+    // UTF-8, so anything else is malformed.
+    guard String(validating: data, as: UTF8.self) != nil else { return nil }
     let builder = TreeBuilder()
     let parser = XMLParser(data: data)
     parser.delegate = builder
