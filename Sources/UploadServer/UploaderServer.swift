@@ -39,6 +39,7 @@ public final class UploaderServer: Service, Sendable {
   /// - Throws: `UploadError` saying which part of the configuration does not work.
   public init(configuration: ServerConfiguration, logger: Logger) async throws {
     try configuration.validate()
+    try await configuration.tls?.check()
     self.configuration = configuration
     self.logger = logger
     self.access = try await AccessControl(tokensFile: configuration.tokensFile)

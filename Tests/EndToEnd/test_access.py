@@ -110,3 +110,17 @@ def test_refuses_a_public_address_without_tokens(tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "--allow-unauthenticated" in result.stderr and "--auth-tokens" in result.stderr
+
+
+def test_unusable_tls_files_stop_the_server_naming_the_flag(pki, tmp_path):
+    import os
+    binary = os.environ["UPLOADER_SERVER_BIN"]
+    cases = [(["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.pem")], "--tls-key"),
+             (["--tls-cert", str(tmp_path / "missing.pem"), "--tls-key", str(pki / "server.key")], "--tls-cert"),
+             (["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+               "--tls-client-ca", str(pki / "server.key")], "--tls-client-ca")]
+    for args, flag in cases:
+        result = subprocess.run([binary, "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"), *args],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 1, result.stderr
+        assert f"cannot start: {flag} " in result.stderr, result.stderr
