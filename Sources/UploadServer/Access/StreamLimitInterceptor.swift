@@ -27,48 +27,56 @@ final class StreamLimitInterceptor: ServerInterceptor {
     context: ServerContext,
     next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
-    let counted = limitedMethods.contains(context.descriptor)
-    if counted {
-      let admitted = running.withLock { running in
-        guard running < maximumStreams else { return false }
-        running += 1
-        return true
-      }
-      guard admitted else {
-        throw UploadError(
-          .tooManyStreams,
-          "the server is running its limit of \(maximumStreams) upload streams (--max-streams); retry later")
-      }
-    }
+    // The stream's place is given back when the last reference to its admission goes: on any
+    // error here, or when the response producer is released. The producer may never run (the
+    // client can vanish before the response headers are written), so releasing inside it leaked.
+    let admission = try limitedMethods.contains(context.descriptor) ? admit() : nil
     let watch = IdleWatch()
     let request = StreamingServerRequest(
       metadata: request.metadata,
       messages: RPCAsyncSequence(wrapping: WatchedMessages(base: request.messages, watch: watch)))
     let timeout = idleTimeout
-    var response: StreamingServerResponse<Output>
-    do {
-      // The unary handlers read their one message here; `enforce` waits for the body to end.
-      response = try await withoutActuallyEscaping(next) { next in
-        try await watch.enforce(timeout) { try await next(request, context) }
-      }
-    } catch {
-      if counted { release() }
-      throw error
+    // The unary handlers read their one message here; `enforce` waits for the body to end.
+    var response = try await withoutActuallyEscaping(next) { next in
+      try await watch.enforce(timeout) { try await next(request, context) }
     }
-    guard case .success(var contents) = response.accepted else {
-      if counted { release() }
-      return response
-    }
+    guard case .success(var contents) = response.accepted else { return response }
     let producer = contents.producer
     contents.producer = { writer in
-      defer { if counted { self.release() } }
+      defer { withExtendedLifetime(admission) {} }
       return try await watch.enforce(timeout) { try await producer(writer) }
     }
     response.accepted = .success(contents)
     return response
   }
 
+  /// Takes a place among the running streams, or throws `.tooManyStreams`.
+  private func admit() throws(UploadError) -> Admission {
+    let admitted = running.withLock { running in
+      guard running < maximumStreams else { return false }
+      running += 1
+      return true
+    }
+    guard admitted else {
+      throw UploadError(
+        .tooManyStreams,
+        "the server is running its limit of \(maximumStreams) upload streams (--max-streams); retry later")
+    }
+    return Admission { self.release() }
+  }
+
   private func release() {
     running.withLock { $0 -= 1 }
   }
+}
+
+/// A running stream's place; given back when the last reference goes.
+private final class Admission: Sendable {
+  private let onRelease: @Sendable () -> Void
+
+  init(onRelease: @escaping @Sendable () -> Void) {
+    self.onRelease = onRelease
+  }
+
+  deinit { onRelease() }
 }
