@@ -21,12 +21,16 @@ public struct ServerConfiguration: Sendable {
   /// not slow one client with 4 streams; 4 cost it 8% (1 GiB to SeaweedFS: 10.1 s against 9.3 s)
   /// and saved 9 MiB of server RSS.
   public var maximumConcurrentPartUploads = 16
-  /// The HTTP/2 flow-control window per stream. The 64 KiB default caps a loopback stream at
-  /// about 90 MiB/s here, and a 10 ms link at about 6 MiB/s. It is also how much a client may
-  /// have in flight per stream: 8 MiB cost the CLI 14 MiB of RSS more than 2 MiB with 4
-  /// streams (debug build, 64 MiB file), for no measurable speed; 2 MiB still allows
-  /// 200 MiB/s per stream at 10 ms RTT.
-  public var http2TargetWindowSize = 2 << 20
+  /// The HTTP/2 flow-control window, per stream and per connection: the most bytes a client may
+  /// have sent that the server has not yet read. One connection moves at most one window per
+  /// round trip, so a path needs at least rate x round trip (1 Gbit/s x 100 ms = 12 MiB). 2 MiB
+  /// capped a 100 ms link at 9 MiB/s; 16 MiB filled 1 Gbit/s at 100 ms (docs/BENCHMARKS.md). A
+  /// window is a promise, not an allocation: bytes wait in it only while the stream's reader is
+  /// behind, and `receiveBufferBudget` bounds the sum of those promises.
+  public var http2TargetWindowSize = 16 << 20
+  /// The most memory that upload streams' windows may hold at once if every reader stalls:
+  /// `uploadStreamLimit` keeps upload streams x `http2TargetWindowSize` within it.
+  public var receiveBufferBudget: Int64 = 4 << 30
   /// Waits between background retries of aborts that failed (the store was unreachable).
   public var abortRetryPolicy = RetryPolicy(
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
@@ -90,6 +94,18 @@ public struct ServerConfiguration: Sendable {
   /// Whether `host` is reachable only from this machine.
   static func isLoopback(_ host: String) -> Bool {
     host == "localhost" || host == "::1" || host.hasPrefix("127.")
+  }
+
+  /// The upload streams served at once: `maximumStreams`, or fewer where every stream filling its
+  /// window would exceed `receiveBufferBudget`.
+  public var uploadStreamLimit: Int {
+    let byBudget = receiveBufferBudget / Int64(max(http2TargetWindowSize, 1))
+    return max(1, min(maximumStreams, Int(clamping: byBudget)))
+  }
+
+  /// The flags that set `uploadStreamLimit`, for messages.
+  public var uploadStreamLimitSource: String {
+    uploadStreamLimit < maximumStreams ? "--receive-budget / --http2-window" : "--max-streams"
   }
 
   /// `dataDirectory/spool`.

@@ -106,7 +106,8 @@ public final class UploaderServer: Service, Sendable {
           AuthenticationInterceptor(access: access, exemptServices: [Grpc_Health_V1_Health.descriptor.fullyQualifiedService]),
           StreamLimitInterceptor(
             limitedMethods: [Uploader_FileUploader.Method.Upload.descriptor, Uploader_V1_ResumableUploads.Method.UploadParts.descriptor],
-            maximumStreams: configuration.maximumStreams, idleTimeout: configuration.idleStreamTimeout),
+            maximumStreams: configuration.uploadStreamLimit, limitSource: configuration.uploadStreamLimitSource,
+            idleTimeout: configuration.idleStreamTimeout),
         ])
     } catch {
       try? await httpClient?.shutdown()
@@ -157,6 +158,9 @@ public final class UploaderServer: Service, Sendable {
             "store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)",
             "tls": "\(self.configuration.tls == nil ? "off" : self.configuration.tls?.clientCA == nil ? "on" : "mutual")",
             "auth": "\(self.access.isEnabled ? "\(self.access.count) token(s)" : "off")",
+            "http2_window": "\(ByteSize.format(Int64(self.configuration.http2TargetWindowSize)))",
+            "upload_streams": "\(self.configuration.uploadStreamLimit)",
+            "worst_case_receive_buffers": "\(ByteSize.format(Int64(self.configuration.uploadStreamLimit) * Int64(self.configuration.http2TargetWindowSize)))",
           ])
       }
       try await withGracefulShutdownHandler {

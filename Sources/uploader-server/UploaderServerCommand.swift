@@ -57,6 +57,20 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "The most bytes staged on local disk; past it uploads get RESOURCE_EXHAUSTED until parts reach the object store (for example 20GiB). (default: no limit)")
   var spoolLimit: String?
 
+  @Option(help: ArgumentHelp("""
+    HTTP/2 flow-control window per stream and per connection: how much a client may send before \
+    the server has read it. A connection moves at most one window per round trip, so give at \
+    least rate x round trip: 1Gbit/s over 100ms needs 12MiB. Memory is used only while a \
+    stream's reader is behind, and --receive-budget bounds it.
+    """, valueName: "size"))
+  var http2Window = ByteSize.format(Int64(ServerConfiguration().http2TargetWindowSize))
+
+  @Option(help: ArgumentHelp("""
+    The most memory upload streams' windows may hold if every reader stalls: upload streams \
+    are limited to this divided by --http2-window (and to --max-streams).
+    """, valueName: "size"))
+  var receiveBudget = ByteSize.format(ServerConfiguration().receiveBufferBudget)
+
   @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
   var ackBytes = ByteSize.format(SessionSettings().acknowledgementBytes)
 
@@ -85,7 +99,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Options that `UPLOADER_*` variables can set.
   static let environmentOptions = [
     "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
-    "max-object-size", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
+    "max-object-size", "http2-window", "receive-budget", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
   ] + AccessOptions.environmentOptions
 
   /// Parses the command line completed from the environment, then runs.
@@ -133,6 +147,15 @@ struct UploaderServerCommand: AsyncParsableCommand {
       }
       configuration.spoolLimit = limit
     }
+    guard let window = ByteSize.parse(http2Window), window >= 64 << 10, window <= 1 << 30 else {
+      throw ValidationError("--http2-window \"\(http2Window)\" is not a size from 64KiB to 1GiB, such as 16MiB")
+    }
+    configuration.http2TargetWindowSize = Int(window)
+    guard let budget = ByteSize.parse(receiveBudget), budget >= window else {
+      throw ValidationError(
+        "--receive-budget \"\(receiveBudget)\" is not a size of at least one window (--http2-window \(http2Window)), such as 4GiB")
+    }
+    configuration.receiveBufferBudget = budget
     guard let bytes = ByteSize.parse(ackBytes), bytes >= 64 << 10 else {
       throw ValidationError("--ack-bytes \"\(ackBytes)\" is not a size of at least 64KiB, such as 4MiB")
     }

@@ -12,13 +12,18 @@ final class StreamLimitInterceptor: ServerInterceptor {
   let limitedMethods: Set<MethodDescriptor>
   /// The most upload streams running at once.
   let maximumStreams: Int
+  /// The flags that set `maximumStreams`, named when a stream is refused.
+  let limitSource: String
   /// How long the server waits for a client's next message.
   let idleTimeout: Duration
   private let running = Mutex(0)
 
-  init(limitedMethods: Set<MethodDescriptor>, maximumStreams: Int, idleTimeout: Duration) {
+  init(limitedMethods: Set<MethodDescriptor>, maximumStreams: Int, limitSource: String = "--max-streams",
+    idleTimeout: Duration)
+  {
     self.limitedMethods = limitedMethods
     self.maximumStreams = maximumStreams
+    self.limitSource = limitSource
     self.idleTimeout = idleTimeout
   }
 
@@ -60,7 +65,7 @@ final class StreamLimitInterceptor: ServerInterceptor {
     guard admitted else {
       throw UploadError(
         .tooManyStreams,
-        "the server is running its limit of \(maximumStreams) upload streams (--max-streams); retry later")
+        "the server is running its limit of \(maximumStreams) upload streams (\(limitSource)); retry later")
     }
     return Admission { self.release() }
   }
