@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The benchmark behind scripts/bench.sh: every tool uploads the same files to the same
-SeaweedFS, alternating, repeated; reports median throughput, the ratio to s5cmd, and peak RSS of
-client (/usr/bin/time -v) and server (VmHWM); writes docs/BENCHMARKS.md."""
+SeaweedFS, alternating, repeated, on loopback or through emulated links; reports median
+throughput, the ratio to s5cmd, and peak RSS of client (/usr/bin/time -v) and server (VmHWM);
+replaces its sections of docs/BENCHMARKS.md."""
 import argparse
 import os
 import platform
@@ -18,6 +19,7 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 MiB = 1 << 20
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 import seaweedfs  # noqa: E402
+from delay_line import DelayLine  # noqa: E402
 
 
 def cpu_seconds(pids):
@@ -88,13 +90,64 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB RAM, Linux {platform.release()}"
 
 
+class Link:
+    """Where a tool connects: directly, or through an emulated link (one DelayLine per target,
+    each with the same delay and rate)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        if spec == "loopback":
+            self.rtt_ms, self.mbit = 0, None
+        else:
+            rtt, _, mbit = spec.partition(",")
+            self.rtt_ms, self.mbit = float(rtt), float(mbit) if mbit else None
+        self.lines = []
+
+    @property
+    def emulated(self):
+        return self.spec != "loopback"
+
+    def title(self):
+        if not self.emulated:
+            return "loopback"
+        rate = f"{self.mbit:g} Mbit/s" if self.mbit else "no rate limit"
+        return f"{self.rtt_ms:g} ms round trip, {rate}"
+
+    def to(self, address):
+        """`address` (HOST:PORT), or the address of a delay line in front of it."""
+        if not self.emulated:
+            return address
+        host, port = address.rsplit(":", 1)
+        line = DelayLine((host, int(port)), self.rtt_ms, self.mbit)
+        self.lines.append(line)
+        return line.address
+
+    def close(self):
+        for line in self.lines:
+            line.close()
+        self.lines = []
+
+
+def s3_env(base, endpoint):
+    """`base` with every S3 tool pointed at `endpoint`."""
+    return dict(base, AWS_ENDPOINT_URL_S3=endpoint, RCLONE_CONFIG_BENCH_ENDPOINT=endpoint)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--sizes", default="64,1024", help="file sizes in MiB")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--link", action="append",
+                        help="RTT_MS,MBIT: run every tool through an emulated link with this round trip and "
+                             "rate (repeatable; 'loopback' for none; default: loopback)")
+    parser.add_argument("--clients", type=int, default=0,
+                        help="also upload from this many uploader processes at once over each link, and record "
+                             "the server's peak RSS")
+    parser.add_argument("--server-args", default="", help="extra uploader-server flags, for example '--http2-window 2MiB'")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
+    links = [Link(spec) for spec in (options.link or ["loopback"])]
     work = tempfile.mkdtemp(prefix="uploader-bench-", dir="/var/tmp")
     s3dir = os.path.join(work, "s3")
     exports = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "lib", "seaweedfs.py"), "start", s3dir],
@@ -113,79 +166,140 @@ def main():
                    env=env, check=True, capture_output=True)
     uploader = os.path.join(options.bin, "uploader")
     server_binary = os.path.join(options.bin, "uploader-server")
-    results = {}  # (size, tool) -> [Run]
-    server_rss = {}
+    sections = {}  # heading -> lines
     try:
-        for size in sizes:
-            path = os.path.join(work, f"file-{size}")
-            with open(path, "wb") as f:
-                for _ in range(size):
-                    f.write(os.urandom(MiB))
-            ceiling_dir = tempfile.mkdtemp(prefix="uploader-ceiling-", dir="/dev/shm")
-            s3_server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{size}"), "--s3-bucket", "bench"],
-                               env, work)
-            local_server = Server(server_binary, ["--data-dir", ceiling_dir], env, work)
-            state = os.path.join(work, f"state-{size}")
-            tools = {
-                "uploader --parallel 1": [uploader, "upload", path, "--key", "u1", "--parallel", "1", "--no-progress",
-                                          "--server", s3_server.address, "--state-dir", state],
-                "uploader (default)": [uploader, "upload", path, "--key", "u4", "--no-progress",
-                                       "--server", s3_server.address, "--state-dir", state],
-                "s5cmd": ["s5cmd", "--endpoint-url", endpoint, "cp", path, "s3://bench/s5"],
-                "aws cli": ["aws", "--endpoint-url", endpoint, "s3", "cp", "--quiet", path, "s3://bench/aws"],
-                "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],
-                "uploader, local store on tmpfs (gRPC ceiling)": [
-                    uploader, "upload", path, "--key", "c", "--no-progress", "--server", local_server.address,
-                    "--state-dir", state],
-            }
-            for _ in range(options.repeat):
-                for tool, command in tools.items():
-                    server = local_server if tool.startswith("uploader, local") else s3_server
-                    pid = server.process.pid if tool.startswith("uploader") else None
-                    results.setdefault((size, tool), []).append(Run(command, env, pid))
-                    if tool.startswith("uploader, local"):
-                        shutil.rmtree(os.path.join(ceiling_dir, "store"), ignore_errors=True)
-            hashing = []
-            for _ in range(options.repeat):
-                hashing.append(Run(["openssl", "dgst", "-sha256", path], env))
-            results[(size, "openssl dgst -sha256 (hashing floor)")] = hashing
-            server_rss[size] = s3_server.peak_rss()
-            s3_server.stop()
-            local_server.stop()
-            shutil.rmtree(ceiling_dir, ignore_errors=True)
-            os.remove(path)
+        for link in links:
+            for size in sizes:
+                path = os.path.join(work, f"file-{size}")
+                with open(path, "wb") as f:
+                    for _ in range(size):
+                        f.write(os.urandom(MiB))
+                heading = f"{size} MiB, {link.title()}"
+                print(f"==> {heading}", flush=True)
+                sections[heading] = measure_tools(link, path, size, work, env, endpoint, uploader, server_binary,
+                                                  options.repeat, options.server_args.split())
+                if options.clients:
+                    heading = f"{options.clients} clients at once, {size} MiB each, {link.title()}"
+                    print(f"==> {heading}", flush=True)
+                    sections[heading] = measure_clients(link, path, size, work, env, uploader, server_binary,
+                                                        options.clients, options.server_args.split())
+                os.remove(path)
     finally:
+        for link in links:
+            link.close()
         seaweedfs.stop(s3dir)
         shutil.rmtree(work, ignore_errors=True)  # the bucket holds several GiB by now
+    write_report(sections, options.repeat)
 
+
+def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary, repeat, server_args):
+    """Every tool, alternating, `repeat` times; returns the section's lines."""
+    ceiling_dir = tempfile.mkdtemp(prefix="uploader-ceiling-", dir="/dev/shm")
+    s3_server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
+                        *server_args], env, work)
+    local_server = Server(server_binary, ["--data-dir", ceiling_dir, *server_args], env, work)
+    s3_address = link.to(endpoint.removeprefix("http://"))
+    tool_env = s3_env(env, f"http://{s3_address}")
+    server_address = link.to(s3_server.address)
+    local_address = link.to(local_server.address)
+    state = os.path.join(work, f"state-{time.time_ns()}")
+    tools = {
+        "uploader --parallel 1": [uploader, "upload", path, "--key", "u1", "--parallel", "1", "--no-progress",
+                                  "--server", server_address, "--state-dir", state],
+        "uploader (default)": [uploader, "upload", path, "--key", "u4", "--no-progress",
+                               "--server", server_address, "--state-dir", state],
+        "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
+        "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
+        "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],
+        "uploader, local store on tmpfs (gRPC ceiling)": [
+            uploader, "upload", path, "--key", "c", "--no-progress", "--server", local_address, "--state-dir", state],
+    }
+    results = {}
+    try:
+        for _ in range(repeat):
+            for tool, command in tools.items():
+                server = local_server if tool.startswith("uploader, local") else s3_server
+                pid = server.process.pid if tool.startswith("uploader") else None
+                results.setdefault(tool, []).append(Run(command, tool_env, pid))
+                if tool.startswith("uploader, local"):
+                    shutil.rmtree(os.path.join(ceiling_dir, "store"), ignore_errors=True)
+        results["openssl dgst -sha256 (hashing floor)"] = [Run(["openssl", "dgst", "-sha256", path], env)
+                                                           for _ in range(repeat)]
+        server_rss = s3_server.peak_rss()
+    finally:
+        s3_server.stop()
+        local_server.stop()
+        link.close()
+        shutil.rmtree(ceiling_dir, ignore_errors=True)
+    s5 = statistics.median(r.seconds for r in results["s5cmd"])
+    lines = ["| tool | median time | throughput | time vs s5cmd | client peak RSS | CPU s: client / server / SeaweedFS |",
+             "|---|---|---|---|---|---|"]
+    for tool, runs in results.items():
+        median = statistics.median(r.seconds for r in runs)
+        rss = max(r.rss for r in runs)
+        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
+                         for k in ("client_cpu", "server_cpu", "s3_cpu"))
+        lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
+    lines += ["", f"Server peak RSS (VmHWM) over these runs, S3 store: {server_rss / 1024:.0f} MiB."]
+    return lines
+
+
+def measure_clients(link, path, size, work, env, uploader, server_binary, count, server_args):
+    """`count` uploader processes at once against one fresh server; returns the section's lines."""
+    server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
+                     *server_args], env, work)
+    address = link.to(server.address)
+    start = time.perf_counter()
+    try:
+        processes = [subprocess.Popen([uploader, "upload", path, "--key", f"many/{i}", "--no-progress",
+                                       "--server", address, "--state-dir", os.path.join(work, f"many-{i}")],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for i in range(count)]
+        failures = [p.stderr.read() for p in processes if p.wait() != 0]
+        seconds = time.perf_counter() - start
+        rss = server.peak_rss()
+    finally:
+        server.stop()
+        link.close()
+    if failures:
+        raise SystemExit(f"{len(failures)} of {count} uploads failed:\n{failures[0]}")
+    return ["| clients | total | wall time | aggregate throughput | server peak RSS |", "|---|---|---|---|---|",
+            f"| {count} | {count * size} MiB | {seconds:.2f} s | {count * size / seconds:.0f} MiB/s | {rss / 1024:.0f} MiB |"]
+
+
+def write_report(sections, repeat):
+    """Replaces the measured sections of docs/BENCHMARKS.md and keeps the others."""
+    report_path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+    kept = {}
+    if os.path.exists(report_path):
+        text = open(report_path).read()
+        for block in text.split("\n## ")[1:]:
+            heading, _, body = block.partition("\n")
+            kept[heading.strip()] = body.strip("\n").splitlines()
+    today = time.strftime("%Y-%m-%d")
+    for heading, lines in sections.items():
+        kept[heading] = [f"Measured {today}, {repeat} runs each where timed.", "", *lines]
     lines = [
         "# Benchmarks", "",
-        f"Written by `scripts/bench.sh` on {time.strftime('%Y-%m-%d')}: {machine()}.",
-        f"SeaweedFS on loopback, every tool uploading the same random file to the same bucket, "
-        f"alternating, {options.repeat} runs each; median time. Release build of `uploader` and "
-        "`uploader-server` (server with the S3 store, 8 MiB parts; the client hashes the file "
-        "before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`. CPU: "
-        "median seconds of CPU (user + system) of the client, of `uploader-server`, and of SeaweedFS "
+        f"Written by `scripts/bench.sh` on {machine()}.",
+        "Every tool uploads the same random file to the same SeaweedFS bucket, alternating; median time. "
+        "Release build of `uploader` and `uploader-server` (server with the S3 store, 8 MiB parts; the client "
+        "hashes the file before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`. "
+        "CPU: median seconds of CPU (user + system) of the client, of `uploader-server`, and of SeaweedFS "
         "during the run; on 2 cores the sum bounds the time from below at half its value.", "",
+        "Sections named after a round trip ran every tool through an emulated link "
+        "(`scripts/bench.sh --link RTT_MS,MBIT`, `scripts/lib/delay_line.py`): a TCP proxy in front of "
+        "each server adding half the round trip in each direction and serialising at the rate, as the "
+        "kernel here has no netem. `uploader` crosses it to `uploader-server`, which sits beside S3; "
+        "s5cmd, aws cli and rclone cross it to S3. The proxy runs in the benchmark's Python process on "
+        "the same 2 cores, so its CPU is a cost every tool pays.", "",
     ]
-    for size in sizes:
-        s5 = statistics.median(r.seconds for r in results[(size, "s5cmd")])
-        lines += [f"## {size} MiB", "",
-                  "| tool | median time | throughput | time vs s5cmd | client peak RSS | CPU s: client / server / SeaweedFS |",
-                  "|---|---|---|---|---|---|"]
-        for (s, tool), runs in results.items():
-            if s != size:
-                continue
-            median = statistics.median(r.seconds for r in runs)
-            rss = max(r.rss for r in runs)
-            cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
-                             for k in ("client_cpu", "server_cpu", "s3_cpu"))
-            lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
-        lines += ["", f"Server peak RSS (VmHWM) over the {size} MiB runs: {server_rss[size] / 1024:.0f} MiB.", ""]
+    for heading, body in kept.items():
+        lines += [f"## {heading}", "", *body, ""]
     report = "\n".join(lines)
     print(report)
-    with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
-        f.write(report + "\n")
+    with open(report_path, "w") as f:
+        f.write(report)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks `uploader` against s5cmd, aws cli and rclone on the same SeaweedFS, in one run,
-# alternating the tools, and writes docs/BENCHMARKS.md. Release build; takes a while.
-#   scripts/bench.sh [--sizes 64,1024] [--repeat 3]
+# alternating the tools, and writes its sections of docs/BENCHMARKS.md. Release build; takes a while.
+#   scripts/bench.sh [--sizes 64,1024] [--repeat 3] [--link RTT_MS,MBIT ...] [--clients N]
+# --link runs every tool through an emulated link (repeatable; 'loopback' for none), for example
+#   scripts/bench.sh --sizes 64 --repeat 2 --link 10,1000 --link 40,1000 --link 100,1000 --clients 16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
