@@ -11,8 +11,10 @@ import UploadProtocol
 /// Sends a journaled upload to the server and completes it, reconnecting by itself.
 ///
 /// Each attempt asks the server for its authoritative progress, checks the digests of what it
-/// holds against the journal, then streams the missing bytes of every part (`parallel` parts at
-/// a time, one stream per part) from the acknowledged offsets. Transient failures (the server
+/// holds against the journal, then streams the missing bytes of every part from the
+/// acknowledged offsets: `parallel` streams, each on its own connection, each taking the next
+/// missing part as soon as it has sent the last, so no stream idles waiting for a part's commit
+/// across the round trip. Transient failures (the server
 /// or the link went away) are retried with exponential backoff and jitter, capped at 30 s;
 /// permanent ones stop with the server's message.
 public struct UploadEngine: Sendable {
@@ -42,17 +44,20 @@ public struct UploadEngine: Sendable {
     public init() {}
   }
 
-  let client: Client
+  /// One per connection; unary calls use the first.
+  let clients: [Client]
+  var client: Client { clients[0] }
   let journal: Journal
   let options: Options
   let onEvent: @Sendable (Event) -> Void
   let now: @Sendable () -> Int64
 
   public init(
-    client: Client, journal: Journal, options: Options, onEvent: @escaping @Sendable (Event) -> Void = { _ in },
+    clients: [Client], journal: Journal, options: Options, onEvent: @escaping @Sendable (Event) -> Void = { _ in },
     now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   ) {
-    self.client = client
+    precondition(!clients.isEmpty, "UploadEngine needs at least one client")
+    self.clients = clients
     self.journal = journal
     self.options = options
     self.onEvent = onEvent
@@ -100,19 +105,20 @@ public struct UploadEngine: Sendable {
     -> Uploader_V1_Session
   {
     let journalParts = try await journal.parts(of: upload.id)
-    var sessionID = upload.sessionID
-    if sessionID == nil {
-      let created = try await client.createSession(.with {
+    let session: Uploader_V1_Session
+    if let id = upload.sessionID {
+      session = try await client.getSession(.with { $0.sessionID = id }, metadata: options.metadata)
+    } else {
+      // A new session's description holds its parts: no GetSession round trip.
+      session = try await client.createSession(.with {
         $0.key = upload.key
         $0.size = UInt64(upload.identity.size)
         $0.partSize = UInt64(upload.partSize)
         $0.idempotencyKey = upload.id
       }, metadata: options.metadata)
-      try await journal.started(upload.id, sessionID: created.id)
-      sessionID = created.id
+      try await journal.started(upload.id, sessionID: session.id)
     }
-    let id = sessionID!
-    let session = try await client.getSession(.with { $0.sessionID = id }, metadata: options.metadata)
+    let id = session.id
     switch session.state {
     case .completed: return session
     case .aborted: throw ClientError("the server's session \(id) was aborted", journalState: .aborted)
@@ -142,58 +148,73 @@ public struct UploadEngine: Sendable {
       }
     }
 
-    try await withThrowingTaskGroup(of: Void.self) { group in
-      var running = 0
-      for (number, from) in pending {
-        if running == options.parallel {
-          try await group.next()
-          running -= 1
+    let queue = PartQueue(pending.map { (journalParts[$0.number - 1], $0.from) })
+    let streamCount = min(options.parallel, pending.count)
+    let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
+      group.addTask {
+        defer { progress.settle() }
+        try await withThrowingTaskGroup(of: Void.self) { streams in
+          for index in 0..<streamCount {
+            let client = clients[index % clients.count]
+            streams.addTask {
+              try await send(queue, over: client, parts: journalParts, session: id, upload: upload, file: file,
+                limiter: limiter, progress: progress)
+            }
+          }
+          try await streams.waitForAll()
         }
-        let part = journalParts[number - 1]
-        group.addTask {
-          try await send(part, from: from, session: id, upload: upload, file: file, limiter: limiter, progress: progress)
-        }
-        running += 1
+        return nil
       }
-      try await group.waitForAll()
+      // Once every byte is acknowledged (received and verified), complete while the streams still
+      // wait for their last commits: the server commits what is left itself, so the commit
+      // events' trip back is not waited for. A part found missing then is retried like a drop.
+      group.addTask {
+        await progress.allAcknowledged()
+        try Task.checkCancellation()
+        return try await client.completeSession(.with {
+          $0.sessionID = id
+          $0.sha256 = Data(upload.sha256.bytes)
+          $0.partSha256S = journalParts.map { Data($0.sha256.bytes) }
+        }, metadata: options.metadata).session
+      }
+      var completed: Uploader_V1_Session?
+      for try await result in group where result != nil { completed = result }
+      return completed!
     }
-
-    let completed = try await client.completeSession(.with {
-      $0.sessionID = id
-      $0.sha256 = Data(upload.sha256.bytes)
-      $0.partSha256S = journalParts.map { Data($0.sha256.bytes) }
-    }, metadata: options.metadata).session
     try await journal.finish(upload.id, state: .completed, at: now())
     return completed
   }
 
-  /// Streams part `part` from `from` to its end, recording acknowledgements in the journal.
+  /// Streams the parts that `queue` hands out, one after another on one stream, each from its
+  /// acknowledged offset to its end, recording acknowledgements in the journal.
   private func send(
-    _ part: JournalPart, from: Int64, session: String, upload: JournalUpload, file: ReadFileHandle,
-    limiter: RateLimiter?, progress: Progress
+    _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
+    file: ReadFileHandle, limiter: RateLimiter?, progress: Progress
   ) async throws {
-    let start = Int64(part.number - 1) * upload.partSize
     let chunkSize = options.chunkSize
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
-      var offset = from
-      while offset < part.size {
-        let length = Int(min(Int64(chunkSize), part.size - offset))
-        try await limiter?.acquire(length)
-        let buffer = try await file.readChunk(fromAbsoluteOffset: start + offset, length: .bytes(Int64(length)))
-        guard buffer.readableBytes == length else {
-          throw ClientError("\(upload.filePath) is shorter than when the upload started")
+      while let (part, from) = queue.next() {
+        let start = Int64(part.number - 1) * upload.partSize
+        var offset = from
+        while offset < part.size {
+          let length = Int(min(Int64(chunkSize), part.size - offset))
+          try await limiter?.acquire(length)
+          let buffer = try await file.readChunk(fromAbsoluteOffset: start + offset, length: .bytes(Int64(length)))
+          guard buffer.readableBytes == length else {
+            throw ClientError("\(upload.filePath) is shorter than when the upload started")
+          }
+          let message = Uploader_V1_PartChunk.with {
+            $0.sessionID = session
+            $0.partNumber = UInt32(part.number)
+            $0.offset = UInt64(offset)
+            // The buffer was just read and is not shared: hand its storage over instead of copying.
+            $0.data = buffer.getData(at: buffer.readerIndex, length: length, byteTransferStrategy: .noCopy) ?? Data()
+            $0.last = offset + Int64(length) == part.size
+            if offset == from { $0.partSha256 = Data(part.sha256.bytes) }
+          }
+          try await writer.write(message)
+          offset += Int64(length)
         }
-        let message = Uploader_V1_PartChunk.with {
-          $0.sessionID = session
-          $0.partNumber = UInt32(part.number)
-          $0.offset = UInt64(offset)
-          // The buffer was just read and is not shared: hand its storage over instead of copying.
-          $0.data = buffer.getData(at: buffer.readerIndex, length: length, byteTransferStrategy: .noCopy) ?? Data()
-          $0.last = offset + Int64(length) == part.size
-          if offset == from { $0.partSha256 = Data(part.sha256.bytes) }
-        }
-        try await writer.write(message)
-        offset += Int64(length)
       }
     }, onResponse: { response in
       for try await event in response.messages {
@@ -202,7 +223,9 @@ public struct UploadEngine: Sendable {
           progress.set(part: Int(ack.partNumber), Int64(ack.receivedBytes))
           try await journal.acknowledged(upload.id, part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), committed: false)
         case .committed(let committed):
-          try await journal.acknowledged(upload.id, part: Int(committed.partNumber), bytes: part.size, committed: true)
+          let number = Int(committed.partNumber)
+          guard parts.indices.contains(number - 1) else { continue }
+          try await journal.acknowledged(upload.id, part: number, bytes: parts[number - 1].size, committed: true)
         case nil:
           break
         }
@@ -219,7 +242,7 @@ public struct UploadEngine: Sendable {
     switch error.code {
     case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
       return "\(error.code): \(error.message)"
-    case .failedPrecondition where code == "OFFSET_GAP":
+    case .failedPrecondition where code == "OFFSET_GAP" || code == "PARTS_MISSING":
       return "\(error.code): \(error.message)"
     default:
       return nil
@@ -237,25 +260,5 @@ public struct UploadEngine: Sendable {
       try await journal.finish(upload.id, state: state, error: stop.message, at: now())
     }
     return stop
-  }
-}
-
-/// Acknowledged bytes per part, summed for the progress display.
-final class Progress: Sendable {
-  private let acknowledged = Mutex<[Int: Int64]>([:])
-  private let total: Int64
-  private let onEvent: @Sendable (UploadEngine.Event) -> Void
-
-  init(total: Int64, onEvent: @escaping @Sendable (UploadEngine.Event) -> Void) {
-    self.total = total
-    self.onEvent = onEvent
-  }
-
-  func set(part: Int, _ bytes: Int64) {
-    let done = acknowledged.withLock { parts in
-      parts[part] = max(parts[part] ?? 0, bytes)
-      return parts.values.reduce(0, +)
-    }
-    onEvent(.progress(done: done, total: total))
   }
 }

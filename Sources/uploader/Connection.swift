@@ -8,14 +8,34 @@ import UploaderClient
 func withSessionsClient<T: Sendable>(
   _ options: GlobalOptions, _ body: (UploadEngine.Client, Metadata) async throws -> T
 ) async throws -> T {
+  try await withSessionsClients(options, connections: 1) { clients, metadata in try await body(clients[0], metadata) }
+}
+
+/// Runs `body` with `connections` clients, each on its own connection to the server of `options`.
+///
+/// Parallel part streams each get a connection: one TCP connection per stream keeps a loss on one
+/// from stalling the others, and gives each stream its own HTTP/2 connection window.
+func withSessionsClients<T: Sendable>(
+  _ options: GlobalOptions, connections: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
+) async throws -> T {
   let (host, port) = try options.endpoint()
   var metadata: Metadata = [:]
   if let token = options.bearerToken { metadata.addString("Bearer \(token)", forKey: "authorization") }
-  let transport = try HTTP2ClientTransport.Posix(
-    target: target(host: host, port: port), transportSecurity: options.transportSecurity,
-    config: .defaults { $0.http2.targetWindowSize = 8 << 20 })
-  return try await withGRPCClient(transport: transport) { client in
-    try await body(Uploader_V1_ResumableUploads.Client(wrapping: client), metadata)
+  let clients = try (0..<max(1, connections)).map { _ in
+    // The client only receives acknowledgements; its window needs no more than the default's
+    // few round trips of them.
+    GRPCClient(transport: try HTTP2ClientTransport.Posix(
+      target: target(host: host, port: port), transportSecurity: options.transportSecurity,
+      config: .defaults { $0.http2.targetWindowSize = 1 << 20 }))
+  }
+  return try await withThrowingDiscardingTaskGroup { group in
+    for client in clients {
+      group.addTask { try await client.runConnections() }
+    }
+    defer {
+      for client in clients { client.beginGracefulShutdown() }
+    }
+    return try await body(clients.map { Uploader_V1_ResumableUploads.Client(wrapping: $0) }, metadata)
   }
 }
 

@@ -15,12 +15,12 @@ func send(
     global.server = upload.server
   }
   let rate = RateMeter()
-  let session = try await withSessionsClient(global) { client, metadata in
+  let session = try await withSessionsClients(global, connections: parallel) { clients, metadata in
     var options = UploadEngine.Options()
     options.parallel = parallel
     options.rateLimit = rateLimit
     options.metadata = metadata
-    let engine = UploadEngine(client: client, journal: journal, options: options) { event in
+    let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
       switch event {
       case .progress(let done, let total):
         display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
