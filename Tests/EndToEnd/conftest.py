@@ -150,6 +150,28 @@ def start_server(tmp_path, s3_settings):
         server.stop()
 
 
+@pytest.fixture
+def cli(tmp_path):
+    """cli(*args, server=ADDRESS) runs the uploader CLI and checks it succeeded; cli.start(...) runs
+    it in the background."""
+    binary = os.path.join(os.path.dirname(os.environ["UPLOADER_SERVER_BIN"]), "uploader")
+    state = tmp_path / "state"
+
+    def run(*args, server, check=True, timeout=120):
+        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
+        result = subprocess.run([binary, *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"uploader {' '.join(args)}: {result.returncode}\n{result.stderr}"
+        return result
+
+    def start(*args, server):
+        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
+        return subprocess.Popen([binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    run.start = start
+    return run
+
+
 @pytest.fixture(scope="session")
 def random_file(tmp_path_factory):
     """random_file(size) -> (path, sha256 hex), cached per size."""

@@ -19,26 +19,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def cli(tmp_path):
-    binary = os.path.join(os.path.dirname(os.environ["UPLOADER_SERVER_BIN"]), "uploader")
-    state = tmp_path / "state"
-
-    def run(*args, server, check=True, timeout=120):
-        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
-        result = subprocess.run([binary, *args], env=env, capture_output=True, text=True, timeout=timeout)
-        if check:
-            assert result.returncode == 0, f"uploader {' '.join(args)}: {result.returncode}\n{result.stderr}"
-        return result
-
-    def start(*args, server):
-        env = dict(os.environ, UPLOADER_STATE_DIR=str(state), UPLOADER_SERVER=server)
-        return subprocess.Popen([binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    run.start = start
-    return run
-
-
 def status(cli, server, upload_id=None):
     args = ["status", "--json"] + ([upload_id] if upload_id else [])
     return json.loads(cli(*args, server=server).stdout)
