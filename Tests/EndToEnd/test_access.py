@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import object_sha256
-from test_cli import cli  # noqa: F401 (fixture)
+
 
 MiB = 1 << 20
 UNKNOWN = "0123456789abcdef0123456789abcdef"  # a session id no server has: NOT_FOUND proves the call got through

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from conftest import ROOT, object_sha256
-from test_cli import cli, wait_until_acknowledged  # noqa: F401 (fixture)
+from test_cli import wait_until_acknowledged
 
 MiB = 1 << 20
 

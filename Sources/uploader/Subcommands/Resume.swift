@@ -16,7 +16,7 @@ struct Resume: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
   @Argument(help: "The upload's id (from `uploader status`), or its server session id.") var id: String
-  @Option(help: "Parts sent at the same time.") var parallel = 4
+  @Option(help: "Parts sent at the same time, each on its own connection; more help on long or lossy links.") var parallel = 4
   @Option(help: "At most this many bytes per second, such as 512KiB or 20MiB.") var limitRate: String?
   @OptionGroup var output: OutputOptions
 

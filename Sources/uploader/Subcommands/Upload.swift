@@ -21,7 +21,7 @@ struct Upload: AsyncParsableCommand {
   @Option(help: "The object key. (default: the file's base name)") var key: String?
   @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
   var partSize: String?
-  @Option(help: "Parts sent at the same time.") var parallel = 4
+  @Option(help: "Parts sent at the same time, each on its own connection; more help on long or lossy links.") var parallel = 4
   @Option(help: "At most this many bytes per second, such as 512KiB or 20MiB.") var limitRate: String?
   @OptionGroup var output: OutputOptions
 
