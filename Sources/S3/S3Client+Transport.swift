@@ -101,6 +101,13 @@ extension S3Client {
             length: .known(length))
           return try await execute(http, request, handle)
         }
+      case .growingFile(let filePath, let length, let available):
+        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(filePath)) { file in
+          http.body = .stream(
+            GrowingFileChunks(file: file, length: length, chunkLength: Self.fileChunkLength, available: available),
+            length: .known(length))
+          return try await execute(http, request, handle)
+        }
       }
     } catch let error as S3Error {
       throw error

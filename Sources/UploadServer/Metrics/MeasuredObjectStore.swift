@@ -25,6 +25,21 @@ struct MeasuredObjectStore: ObjectStore {
     return etag
   }
 
+  var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+
+  /// Timed as "ForwardPart": the time includes waiting for the client's bytes.
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+    async throws(UploadError) -> String
+  {
+    let etag = try await measure("ForwardPart") { () async throws(UploadError) in
+      try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
+    }
+    metrics.bytesCommitted.increment(by: Int(part.size))
+    metrics.partsCommitted.increment()
+    metrics.partsForwarded.increment()
+    return etag
+  }
+
   func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
     -> StoredObject
   {

@@ -15,6 +15,8 @@ public struct ServerMetrics: Sendable {
   let bytesCommitted: CoreMetrics.Counter
   /// Parts the object store accepted.
   let partsCommitted: CoreMetrics.Counter
+  /// Parts uploaded to the object store while they arrived (included in `partsCommitted`).
+  let partsForwarded: CoreMetrics.Counter
   /// Upload streams open now.
   let activeStreams: Meter
   /// Bytes staged in the spool now.
@@ -33,6 +35,7 @@ public struct ServerMetrics: Sendable {
     bytesReceived = CoreMetrics.Counter(label: "uploader_bytes_received_total", factory: factory)
     bytesCommitted = CoreMetrics.Counter(label: "uploader_bytes_committed_total", factory: factory)
     partsCommitted = CoreMetrics.Counter(label: "uploader_parts_committed_total", factory: factory)
+    partsForwarded = CoreMetrics.Counter(label: "uploader_parts_forwarded_total", factory: factory)
     activeStreams = Meter(label: "uploader_active_streams", factory: factory)
     spoolBytes = Meter(label: "uploader_spool_bytes", factory: factory)
   }

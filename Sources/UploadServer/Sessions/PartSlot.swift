@@ -8,6 +8,12 @@ import UploadCore
 /// A stream `claim`s the slot before writing; a later claim takes the part over, and the
 /// earlier stream's next write fails with `.partTakenOver`. Every operation runs under the
 /// slot's lock, so a takeover waits for at most one write in progress.
+///
+/// A part that starts from its first byte with a declared digest is also forwarded: uploaded to
+/// the object store while it arrives, reading the spool file behind the writer (see
+/// `PartForwarder`). The forward ends when the part is received (its ETag is then the commit),
+/// or is cancelled when the writer leaves the part unfinished, the part is reset or the slot
+/// closes; the part is then committed from the spool as before.
 actor PartSlot {
   /// What a write led to.
   enum Outcome: Sendable {
@@ -33,6 +39,9 @@ actor PartSlot {
   private var owner: UInt64 = 0
   private var closed = false
   private var open: OpenPart?
+  private let forwarder: PartForwarder?
+  /// The part's forward to the object store, while one runs or its result waits for `commit`.
+  private var forwarded: ForwardedPart?
 
   /// The spool file and the bookkeeping of a part being received.
   private struct OpenPart {
@@ -45,8 +54,9 @@ actor PartSlot {
   }
 
   init(sessionID: SessionID, number: Int, size: Int64, path: FilePath, store: any SessionStore,
-    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget)
+    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget, forwarder: PartForwarder? = nil)
   {
+    self.forwarder = forwarder
     self.metrics = metrics
     self.budget = budget
     self.sessionID = sessionID
@@ -84,10 +94,12 @@ actor PartSlot {
       defer { open = part.finished ? nil : part }
       if let declared { part.ledger.declare(declared) }
       if case .append(let skip, let at) = try part.ledger.place(offset: offset, length: data.count) {
+        startForwarding(part.ledger)
         let bytes = data.dropFirst(skip)
         try await part.handle.write(contentsOf: bytes, toAbsoluteOffset: at)
         part.hasher.update(data: bytes)
         part.ledger.wrote(bytes.count)
+        forwarded?.advance(to: part.ledger.receivedBytes)
         metrics.bytesReceived.increment(by: bytes.count)
       }
       if part.ledger.isFull {
@@ -109,7 +121,11 @@ actor PartSlot {
   func flush(generation: UInt64) async -> Int64? {
     await lock.lock()
     defer { lock.unlock() }
-    guard owner == generation, !closed, var part = open, part.ledger.pendingBytes > 0 else { return nil }
+    guard owner == generation, !closed else { return nil }
+    // The writer leaves the part unfinished: its forward would wait for bytes that may come
+    // much later, or from another node.
+    if open != nil { stopForwarding() }
+    guard var part = open, part.ledger.pendingBytes > 0 else { return nil }
     defer { open = part }
     do {
       try await makeDurable(&part)
@@ -138,8 +154,13 @@ actor PartSlot {
       guard let sha256 = record.sha256 else {
         throw UploadError(.internal, "part \(number) of session \(sessionID) is received without a digest")
       }
-      let spooled = SpooledPart(number: number, path: path.string, size: size, sha256: sha256)
-      record.etag = try await objectStore.uploadPart(key: key, uploadID: uploadID, part: spooled)
+      if let etag = await forwarded?.etag() {
+        record.etag = etag
+      } else {
+        let spooled = SpooledPart(number: number, path: path.string, size: size, sha256: sha256)
+        record.etag = try await objectStore.uploadPart(key: key, uploadID: uploadID, part: spooled)
+      }
+      forwarded = nil
       record.state = .committed
       record.updatedAt = settings.nowMilliseconds
       try await store.update(record, sessionUpdatedAt: record.updatedAt, expiresAt: settings.expiryFromNow)
@@ -154,6 +175,7 @@ actor PartSlot {
     await lock.lock()
     defer { lock.unlock() }
     closed = true
+    stopForwarding()
     if let part = open {
       await closeFile(part.handle)
       open = nil
@@ -220,6 +242,7 @@ actor PartSlot {
       if part.ledger.pendingBytes > 0 { try await makeDurable(&part) }
       return .durable(receivedBytes: part.ledger.durableBytes)
     case .mismatch(let expected):
+      stopForwarding()
       try await part.handle.resize(to: .bytes(0))
       try await part.handle.synchronize()
       part.hasher = SHA256()
@@ -228,6 +251,20 @@ actor PartSlot {
         .digestMismatch,
         "part \(number) of session \(sessionID): the bytes received hash to \(actual.hex), not the declared \(expected.hex); the part was reset, send it again")
     }
+  }
+
+  /// Starts forwarding when the first bytes of the part are about to be written and the
+  /// client has declared the part's digest (the store checks the bytes against it).
+  private func startForwarding(_ ledger: PartLedger) {
+    guard forwarded == nil, ledger.receivedBytes == 0, let declared = ledger.expectedSHA256, let forwarder else {
+      return
+    }
+    forwarded = forwarder.start(number: number, path: path.string, size: size, declared: declared)
+  }
+
+  private func stopForwarding() {
+    forwarded?.cancel()
+    forwarded = nil
   }
 
   private func record(_ ledger: PartLedger, sha256: ContentHash?) async throws {

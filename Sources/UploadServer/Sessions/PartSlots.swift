@@ -12,13 +12,21 @@ final class PartSlots: Sendable {
   private let slots = Mutex<(byKey: [Key: PartSlot], shutDown: Bool)>(([:], false))
   private let spool: Spool
   private let store: any SessionStore
+  private let objectStore: any ObjectStore
+  private let forwardingPlaces: ForwardingPlaces?
   private let settings: SessionSettings
   private let metrics: ServerMetrics
 
-  init(spool: Spool, store: any SessionStore, settings: SessionSettings, metrics: ServerMetrics) {
+  init(spool: Spool, store: any SessionStore, objectStore: any ObjectStore, settings: SessionSettings,
+    metrics: ServerMetrics)
+  {
     self.metrics = metrics
     self.spool = spool
     self.store = store
+    self.objectStore = objectStore
+    self.forwardingPlaces =
+      objectStore.uploadsGrowingParts && settings.maximumForwardedParts > 0
+      ? ForwardingPlaces(settings.maximumForwardedParts) : nil
     self.settings = settings
   }
 
@@ -30,10 +38,14 @@ final class PartSlots: Sendable {
     let slot = slots.withLock { slots -> PartSlot? in
       if let slot = slots.byKey[key] { return slot }
       guard !slots.shutDown else { return nil }
+      var forwarder: PartForwarder?
+      if let places = forwardingPlaces, let uploadID = session.storageUploadID {
+        forwarder = PartForwarder(store: objectStore, key: session.key, uploadID: uploadID, places: places)
+      }
       let slot = PartSlot(
         sessionID: session.id, number: number, size: session.plan.size(ofPart: number),
         path: spool.partFile(session: session.id, number: number), store: store, settings: settings,
-        metrics: metrics, budget: spool.budget)
+        metrics: metrics, budget: spool.budget, forwarder: forwarder)
       slots.byKey[key] = slot
       return slot
     }

@@ -25,7 +25,8 @@ public final class SessionCoordinator: Sendable {
     self.objectStore = objectStore
     self.spool = spool
     self.settings = settings
-    self.slots = PartSlots(spool: spool, store: store, settings: settings, metrics: metrics)
+    self.slots = PartSlots(
+      spool: spool, store: store, objectStore: objectStore, settings: settings, metrics: metrics)
     self.logger = logger
   }
 

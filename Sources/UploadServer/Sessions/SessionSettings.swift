@@ -18,6 +18,10 @@ public struct SessionSettings: Sendable {
   public var acknowledgementInterval: Duration = .milliseconds(250)
   /// Parts of one stream uploaded to the object store at the same time.
   public var maximumConcurrentCommits = 4
+  /// Parts uploaded to the object store while they arrive, for the whole server (0: none).
+  /// Each holds a store request open while its client sends; a part that finds no place is
+  /// committed from the spool once received.
+  public var maximumForwardedParts = 16
   /// The largest metadata map (keys and values, in UTF-8 bytes).
   public var maximumMetadataBytes = 8 << 10
   /// How often received parts whose commit failed are committed again.

@@ -25,6 +25,16 @@ struct BoundedObjectStore: ObjectStore {
     }
   }
 
+  var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+
+  /// Not bounded here: a forwarded part waits for its client, so it must not hold one of the
+  /// permits that commits from the spool need. `PartForwarder` bounds forwarded parts itself.
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+    async throws(UploadError) -> String
+  {
+    try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
+  }
+
   func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
     -> StoredObject
   {

@@ -23,6 +23,18 @@ public protocol ObjectStore: Sendable {
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError)
     -> String
 
+  /// Whether `uploadPart(key:uploadID:part:growing:)` sends bytes while they arrive. Stores
+  /// without that ability wait for the whole part instead, which forwarding cannot speed up.
+  var uploadsGrowingParts: Bool { get }
+
+  /// Uploads one part while its spool file is still being written (`growing` says how far),
+  /// so the part is in the store moments after its last byte arrives. `part.sha256` is the
+  /// client's declared digest; the store rejects bytes that do not match it.
+  ///
+  /// - Returns: the part's ETag.
+  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+    async throws(UploadError) -> String
+
   /// Assembles the parts into the object. The object appears whole or not at all.
   func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
     async throws(UploadError) -> StoredObject
@@ -37,6 +49,23 @@ public protocol ObjectStore: Sendable {
 
   /// Stores a small object (one spool file, possibly empty) in one step.
   func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject
+}
+
+extension ObjectStore {
+  /// False: stores wait for whole parts unless they say otherwise.
+  public var uploadsGrowingParts: Bool { false }
+
+  /// Waits for the whole part, then uploads it.
+  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+    async throws(UploadError) -> String
+  {
+    do {
+      try await growing.waitUntil(part.size)
+    } catch {
+      throw UploadError(.cancelled, "part \(part.number) was abandoned before it arrived")
+    }
+    return try await uploadPart(key: key, uploadID: uploadID, part: part)
+  }
 }
 
 /// A part staged on local disk, complete and hashed.

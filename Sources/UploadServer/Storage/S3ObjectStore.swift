@@ -56,6 +56,21 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
+  /// True: a part's body is read from its spool file as the file grows.
+  public var uploadsGrowingParts: Bool { true }
+
+  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+    async throws(UploadError) -> String
+  {
+    do {
+      return try await client.uploadPart(
+        key: key.rawValue, uploadID: uploadID, partNumber: part.number,
+        body: .growingFile(path: part.path, length: part.size, available: growing.waitUntil), sha256: part.sha256)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
   public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
     async throws(UploadError) -> StoredObject
   {

@@ -1,0 +1,31 @@
+import Testing
+
+@testable import UploadServer
+
+@Suite struct GrowingFileTests {
+  @Test func aReaderWaitsUntilTheWriterIsFarEnough() async throws {
+    let file = GrowingFile()
+    let reader = Task { try await file.waitUntil(100) }
+    file.advance(to: 50)
+    file.advance(to: 100)
+    try await reader.value
+    // Bytes already written: no wait.
+    try await file.waitUntil(80)
+  }
+
+  @Test func abandoningFailsWaitingAndLaterReaders() async {
+    let file = GrowingFile()
+    file.advance(to: 10)
+    let reader = Task { try await file.waitUntil(100) }
+    file.abandon()
+    await #expect(throws: CancellationError.self) { try await reader.value }
+    await #expect(throws: CancellationError.self) { try await file.waitUntil(5) }
+  }
+
+  @Test func theWatermarkNeverGoesBack() async throws {
+    let file = GrowingFile()
+    file.advance(to: 100)
+    file.advance(to: 40)
+    try await file.waitUntil(100)
+  }
+}
