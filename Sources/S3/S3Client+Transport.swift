@@ -16,6 +16,8 @@ extension S3Client {
     var body: S3Body = .empty
     /// Hex SHA-256 of the body (or `UNSIGNED-PAYLOAD`).
     var payloadHash: String = SigV4Signer.emptyPayloadHash
+    /// Retried per the retry policy; false tries once.
+    var retries = true
   }
 
   /// A successful response with its body collected.
@@ -36,12 +38,13 @@ extension S3Client {
   ///
   /// - Throws: `S3Error` (or `CancellationError` when the task is cancelled).
   func send(_ request: Request) async throws -> Response {
-    try await retrying(request.operation) {
+    let once = {
       try await self.attempt(request) { response in
         let body = try await response.body.collect(upTo: Self.maximumResponseBody)
         return Response(status: response.status, headers: response.headers, body: body)
       }
     }
+    return request.retries ? try await retrying(request.operation, once) : try await once()
   }
 
   /// Runs `body` until it succeeds, fails with a non-retryable error, or the policy gives up.

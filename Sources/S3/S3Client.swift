@@ -74,15 +74,18 @@ public struct S3Client: Sendable {
 
   /// Uploads one part. S3 verifies the body against `sha256` and rejects a mismatch with BadDigest.
   ///
+  /// - Parameter retries: retry per the retry policy; false tries once (the caller has a
+  ///   fallback, as a part forwarded while it arrives has its spool file).
   /// - Returns: the part's ETag.
   public func uploadPart(
-    key: String, uploadID: String, partNumber: Int, body: S3Body, sha256: ContentHash
+    key: String, uploadID: String, partNumber: Int, body: S3Body, sha256: ContentHash, retries: Bool = true
   ) async throws -> String {
     let response = try await send(
       Request(
         operation: "UploadPart", method: .PUT, key: key,
         query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
-        headers: [("x-amz-checksum-sha256", sha256.base64)], body: body, payloadHash: sha256.hex))
+        headers: [("x-amz-checksum-sha256", sha256.base64)], body: body, payloadHash: sha256.hex,
+        retries: retries))
     guard let etag = response.headers.first(name: "etag") else {
       throw malformed("UploadPart", "no ETag in the response")
     }

@@ -56,7 +56,8 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  /// True: a part's body is read from its spool file as the file grows.
+  /// True: a part's body is read from its spool file as the file grows. One try: a retry
+  /// would send the part again from its first byte, and the spool can commit it instead.
   public var uploadsGrowingParts: Bool { true }
 
   public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
@@ -65,7 +66,8 @@ public struct S3ObjectStore: ObjectStore {
     do {
       return try await client.uploadPart(
         key: key.rawValue, uploadID: uploadID, partNumber: part.number,
-        body: .growingFile(path: part.path, length: part.size, available: growing.waitUntil), sha256: part.sha256)
+        body: .growingFile(path: part.path, length: part.size, available: growing.waitUntil), sha256: part.sha256,
+        retries: false)
     } catch {
       throw .fromS3(error, key: key)
     }
