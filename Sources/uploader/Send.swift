@@ -7,18 +7,18 @@ import UploaderClient
 /// Runs the engine for `upload`: progress on the terminal, Ctrl-C leaves the journal consistent
 /// and says how to resume, the result printed as text or JSON.
 func send(
-  _ upload: JournalUpload, journal: Journal, global: GlobalOptions, output: OutputOptions, parallel: Int,
-  rateLimit: Int64?, display: ProgressDisplay
+  _ upload: JournalUpload, journal: Journal, global: GlobalOptions, output: OutputOptions, sending: SendOptions,
+  display: ProgressDisplay
 ) async throws {
   var global = global
   if global.server == nil, ProcessInfo.processInfo.environment["UPLOADER_SERVER"] == nil {
     global.server = upload.server
   }
   let rate = RateMeter()
-  let session = try await withSessionsClients(global, connections: parallel) { clients, metadata in
+  let session = try await withSessionsClients(global, connections: sending.connectionCount) { clients, metadata in
     var options = UploadEngine.Options()
-    options.parallel = parallel
-    options.rateLimit = rateLimit
+    options.parallel = sending.parallel
+    options.rateLimit = sending.rateLimit
     options.metadata = metadata
     let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
       switch event {

@@ -12,6 +12,7 @@ import threading
 import time
 
 import grpc
+import pytest
 
 from conftest import ROOT, object_sha256
 from test_operations import scrape
@@ -65,18 +66,21 @@ def test_the_window_flag_bounds_the_bytes_in_flight(proto, start_server, random_
     assert 0 < link.most_in_flight() <= MiB + 64 * 1024, f"{link.most_in_flight()} bytes in flight"
 
 
-def test_cli_streams_on_one_connection_each_and_fills_them(cli, start_server, random_file, s3, bucket):
+@pytest.mark.parametrize("flags, connections", [([], 2), (["--connections", "1"], 1)])
+def test_cli_streams_spread_over_their_connections_and_fill_them(cli, start_server, random_file, s3, bucket,
+                                                                  flags, connections):
     path, digest = random_file(64 * MiB)
     server = start_server("--s3-bucket", bucket)
     host, port = server.address.rsplit(":", 1)
     link = DelayLine((host, int(port)), rtt_ms=RTT_MS)
+    key = f"long/cli-{connections}.bin"
     try:
-        cli("upload", str(path), "--key", "long/cli.bin", "--parallel", "2", "--no-progress", server=link.address)
+        cli("upload", str(path), "--key", key, "--parallel", "2", *flags, "--no-progress", server=link.address)
     finally:
         link.close()
-    assert object_sha256(s3, bucket, "long/cli.bin") == digest
+    assert object_sha256(s3, bucket, key) == digest
     busy = [n for n in link.in_flight_max if n > 2 * MiB]
-    assert len(busy) == 2, f"bytes in flight per connection: {link.in_flight_max}"
+    assert len(busy) == connections, f"bytes in flight per connection: {link.in_flight_max}"
 
 
 def test_bad_window_flags_are_refused_with_the_flag_named(start_server, tmp_path):

@@ -16,16 +16,8 @@ struct Resume: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
   @Argument(help: "The upload's id (from `uploader status`), or its server session id.") var id: String
-  @Option(help: "Parts sent at the same time, each on its own connection; more help on long or lossy links.") var parallel = 4
-  @Option(help: "At most this many bytes per second, such as 512KiB or 20MiB.") var limitRate: String?
+  @OptionGroup(title: "Sending") var sending: SendOptions
   @OptionGroup var output: OutputOptions
-
-  func validate() throws {
-    if let limitRate, (ByteSize.parse(limitRate) ?? 0) <= 0 {
-      throw ValidationError("--limit-rate \"\(limitRate)\" is not a rate such as 20MiB (per second)")
-    }
-    guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be from 1 to 64") }
-  }
 
   func run() async throws {
     try await reportingErrors {
@@ -47,8 +39,7 @@ struct Resume: AsyncParsableCommand {
       case .pending, .uploading, .failed: break
       }
       try await send(
-        upload, journal: journal, global: global, output: output, parallel: parallel,
-        rateLimit: limitRate.flatMap(ByteSize.parse), display: ProgressDisplay(enabled: output.showsProgress))
+        upload, journal: journal, global: global, output: output, sending: sending, display: ProgressDisplay(enabled: output.showsProgress))
     }
   }
 }

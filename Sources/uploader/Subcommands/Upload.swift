@@ -21,18 +21,13 @@ struct Upload: AsyncParsableCommand {
   @Option(help: "The object key. (default: the file's base name)") var key: String?
   @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
   var partSize: String?
-  @Option(help: "Parts sent at the same time, each on its own connection; more help on long or lossy links.") var parallel = 4
-  @Option(help: "At most this many bytes per second, such as 512KiB or 20MiB.") var limitRate: String?
+  @OptionGroup(title: "Sending") var sending: SendOptions
   @OptionGroup var output: OutputOptions
 
   func validate() throws {
     if let partSize, ByteSize.parse(partSize) == nil {
       throw ValidationError("--part-size \"\(partSize)\" is not a size such as 8MiB")
     }
-    if let limitRate, (ByteSize.parse(limitRate) ?? 0) <= 0 {
-      throw ValidationError("--limit-rate \"\(limitRate)\" is not a rate such as 20MiB (per second)")
-    }
-    guard (1...64).contains(parallel) else { throw ValidationError("--parallel must be from 1 to 64") }
   }
 
   func run() async throws {
@@ -61,8 +56,7 @@ struct Upload: AsyncParsableCommand {
         JournalPart(number: index + 1, size: plan.size(ofPart: index + 1), sha256: digest, acknowledgedBytes: 0, committed: false)
       }
       try await journal.insert(upload, parts: parts)
-      try await send(upload, journal: journal, global: global, output: output, parallel: parallel,
-        rateLimit: limitRate.flatMap(ByteSize.parse), display: display)
+      try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
     }
   }
 }
