@@ -26,8 +26,8 @@ extension UploadError: RPCErrorConvertible {
   /// The stable code travels as `uploader-error-code` metadata, for clients that branch on it,
   /// and a gap's offset as `uploader-expected-offset`.
   public var rpcErrorMetadata: Metadata {
-    var metadata: Metadata = ["uploader-error-code": .string(code.rawValue)]
-    if let expectedOffset { metadata.addString(String(expectedOffset), forKey: "uploader-expected-offset") }
+    var metadata: Metadata = [ErrorMetadata.code: .string(code.rawValue)]
+    if let expectedOffset { metadata.addString(String(expectedOffset), forKey: ErrorMetadata.expectedOffset) }
     return metadata
   }
 }
