@@ -12,7 +12,13 @@ swift build --product uploader
 run_dir="$(pwd)/.chaos-run"
 rm -rf "$run_dir"
 trap '.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true' EXIT
-eval "$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3")"
+# Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
+if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3"); then
+  echo "SeaweedFS did not start; its log:" >&2
+  cat "$run_dir/s3/weed.log" >&2 || true
+  exit 1
+fi
+eval "$s3_exports"
 table="$run_dir/table.md"
 status=0
 .venv/bin/python Tests/EndToEnd/chaos.py --trials "$trials" --bin "$(swift build --show-bin-path)" --report "$table" || status=$?

@@ -21,7 +21,13 @@ cleanup() { .venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true
 trap cleanup EXIT
 
 echo "==> starting SeaweedFS"
-eval "$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3")"
+# Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
+if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3"); then
+  echo "SeaweedFS did not start; its log:" >&2
+  cat "$run_dir/s3/weed.log" >&2 || true
+  exit 1
+fi
+eval "$s3_exports"
 echo "    S3 at $UPLOADER_TEST_S3_ENDPOINT"
 export UPLOADER_TEST_S3_REQUIRED=1
 

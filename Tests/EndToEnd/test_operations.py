@@ -114,7 +114,11 @@ def test_metrics_count_exactly_the_bytes_of_an_upload(cli, start_server, random_
     assert delta("uploader_parts_forwarded_total") == 3
     assert any(name == "uploader_object_store_request_duration_seconds_count" and ("operation", "ForwardPart") in labels
                for name, labels in after)
-    time.sleep(6)  # the gauges refresh with the health probe
+    # The gauges refresh with the health probe (every 5 s): poll until they show the session.
+    deadline = time.time() + 30
     gauges = scrape(url[0])
+    while gauges.get(("uploader_sessions", (("state", "completed"),))) != 1 and time.time() < deadline:
+        time.sleep(0.2)
+        gauges = scrape(url[0])
     assert gauges[("uploader_sessions", (("state", "completed"),))] == 1
     assert ("uploader_spool_bytes", ()) in gauges
