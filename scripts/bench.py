@@ -181,7 +181,7 @@ def main():
                 if options.clients:
                     heading = f"{options.clients} clients at once, {size} MiB each, {link.title()}"
                     print(f"==> {heading}", flush=True)
-                    sections[heading] = measure_clients(link, path, size, work, env, uploader, server_binary,
+                    sections[heading] = measure_clients(link, path, size, work, env, endpoint, uploader, server_binary,
                                                         options.clients, options.server_args.split())
                 os.remove(path)
     finally:
@@ -244,27 +244,45 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     return lines
 
 
-def measure_clients(link, path, size, work, env, uploader, server_binary, count, server_args):
-    """`count` uploader processes at once against one fresh server; returns the section's lines."""
+def measure_clients(link, path, size, work, env, endpoint, uploader, server_binary, count, server_args):
+    """`count` uploader processes at once against one fresh server, then `count` s5cmd processes at
+    once against S3 through the same kind of link; returns the section's lines."""
     server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
                      *server_args], env, work)
-    address = link.to(server.address)
-    start = time.perf_counter()
     try:
-        processes = [subprocess.Popen([uploader, "upload", path, "--key", f"many/{i}", "--no-progress",
-                                       "--server", address, "--state-dir", os.path.join(work, f"many-{i}")],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                     for i in range(count)]
-        failures = [p.stderr.read() for p in processes if p.wait() != 0]
-        seconds = time.perf_counter() - start
+        address = link.to(server.address)
+        uploads = run_at_once([[uploader, "upload", path, "--key", f"many/{i}", "--no-progress", "--server", address,
+                                "--state-dir", os.path.join(work, f"many-{time.time_ns()}-{i}")] for i in range(count)],
+                              env)
         rss = server.peak_rss()
     finally:
         server.stop()
         link.close()
+    try:
+        s3_address = link.to(endpoint.removeprefix("http://"))
+        s5 = run_at_once([["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, f"s3://bench/many-s5/{i}"]
+                          for i in range(count)], env)
+    finally:
+        link.close()
+    total = count * size
+    return ["| tool | total | wall time | aggregate throughput | time vs s5cmd | server peak RSS |",
+            "|---|---|---|---|---|---|",
+            f"| {count} x uploader | {total} MiB | {uploads:.2f} s | {total / uploads:.0f} MiB/s | "
+            f"{uploads / s5:.2f}x | {rss / 1024:.0f} MiB |",
+            f"| {count} x s5cmd | {total} MiB | {s5:.2f} s | {total / s5:.0f} MiB/s | 1.00x | |",
+            "", "Every upload succeeded (the run stops on any failure)."]
+
+
+def run_at_once(commands, env):
+    """Runs `commands` at the same time; returns the wall time, or stops on any failure."""
+    start = time.perf_counter()
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for command in commands]
+    failures = [p.stderr.read() for p in processes if p.wait() != 0]
+    seconds = time.perf_counter() - start
     if failures:
-        raise SystemExit(f"{len(failures)} of {count} uploads failed:\n{failures[0]}")
-    return ["| clients | total | wall time | aggregate throughput | server peak RSS |", "|---|---|---|---|---|",
-            f"| {count} | {count * size} MiB | {seconds:.2f} s | {count * size / seconds:.0f} MiB/s | {rss / 1024:.0f} MiB |"]
+        raise SystemExit(f"{len(failures)} of {len(commands)} uploads failed:\n{failures[0]}")
+    return seconds
 
 
 def write_report(sections, repeat):

@@ -5,8 +5,9 @@ import UploadCore
 
 /// The CLI's memory of its uploads, in SQLite (`$UPLOADER_STATE_DIR/journal.sqlite`).
 ///
-/// Each row is written as soon as the fact is known (a session created, a part acknowledged), so
-/// an interrupted `uploader` leaves a journal `uploader resume` can continue from.
+/// Each row is written as soon as the fact is known (a session created, a part hashed or
+/// acknowledged), so an interrupted `uploader` leaves a journal `uploader resume` can continue
+/// from. A digest column holds '' until the digest is known: the file is hashed beside the sends.
 public struct Journal: Sendable {
   private let database: any DatabaseWriter
 
@@ -38,12 +39,12 @@ public struct Journal: Sendable {
         arguments: [
           upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
           upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
-          upload.state.rawValue, upload.sha256.hex, upload.error, upload.createdAt, upload.finishedAt,
+          upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
         ])
       for part in parts {
         try db.execute(
           sql: "INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)",
-          arguments: [upload.id, part.number, part.size, part.sha256.hex])
+          arguments: [upload.id, part.number, part.size, part.sha256?.hex ?? ""])
       }
     }
   }
@@ -69,9 +70,25 @@ public struct Journal: Sendable {
       try Row.fetchAll(db, sql: "SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY number", arguments: [id])
         .map { row in
           JournalPart(
-            number: row["number"], size: row["size"], sha256: ContentHash(hex: row["sha256"]) ?? .empty,
+            number: row["number"], size: row["size"], sha256: ContentHash(hex: row["sha256"]),
             acknowledgedBytes: row["acknowledged_bytes"], committed: row["committed"])
         }
+    }
+  }
+
+  /// Records part `part`'s SHA-256 (a digest is recorded once; the file must not change).
+  public func hashed(_ id: String, part: Int, sha256: ContentHash) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: "UPDATE upload_parts SET sha256 = ? WHERE upload_id = ? AND number = ? AND sha256 = ''",
+        arguments: [sha256.hex, id, part])
+    }
+  }
+
+  /// Records the whole file's SHA-256.
+  public func hashed(_ id: String, whole sha256: ContentHash) async throws {
+    try await database.write { db in
+      try db.execute(sql: "UPDATE uploads SET sha256 = ? WHERE id = ? AND sha256 = ''", arguments: [sha256.hex, id])
     }
   }
 
@@ -110,7 +127,7 @@ public struct Journal: Sendable {
       key: row["object_key"],
       identity: FileIdentity(size: row["size"], modificationTimeNanoseconds: row["mtime_ns"], inode: UInt64(bitPattern: inode)),
       partSize: row["part_size"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
-      sha256: ContentHash(hex: row["sha256"]) ?? .empty, error: row["error"], createdAt: row["created_at"],
+      sha256: ContentHash(hex: row["sha256"]), error: row["error"], createdAt: row["created_at"],
       finishedAt: row["finished_at"])
   }
 }

@@ -27,8 +27,9 @@ public struct JournalUpload: Hashable, Sendable {
   public var identity: FileIdentity
   public var partSize: Int64
   public var state: State
-  /// The whole file's SHA-256, computed before the first byte is sent.
-  public var sha256: ContentHash
+  /// The whole file's SHA-256, once the pass that hashes the file beside the sends has read it
+  /// all; nil until then.
+  public var sha256: ContentHash?
   public var error: String?
   /// Milliseconds since the Unix epoch.
   public var createdAt: Int64
@@ -38,7 +39,7 @@ public struct JournalUpload: Hashable, Sendable {
 
   public init(
     id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
-    partSize: Int64, state: State, sha256: ContentHash, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
+    partSize: Int64, state: State, sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
   ) {
     self.id = id
     self.server = server
@@ -59,12 +60,13 @@ public struct JournalUpload: Hashable, Sendable {
 public struct JournalPart: Hashable, Sendable {
   public var number: Int
   public var size: Int64
-  public var sha256: ContentHash
+  /// The part's SHA-256, recorded before its first byte is sent; nil until the part is hashed.
+  public var sha256: ContentHash?
   /// Bytes the server acknowledged as durable.
   public var acknowledgedBytes: Int64
   public var committed: Bool
 
-  public init(number: Int, size: Int64, sha256: ContentHash, acknowledgedBytes: Int64 = 0, committed: Bool = false) {
+  public init(number: Int, size: Int64, sha256: ContentHash? = nil, acknowledgedBytes: Int64 = 0, committed: Bool = false) {
     self.number = number
     self.size = size
     self.sha256 = sha256

@@ -74,13 +74,34 @@ public struct UploadEngine: Sendable {
       throw ClientError(
         "\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
     }
+    let digester = FileDigester(upload: upload, parts: try await journal.parts(of: upload.id), journal: journal)
+    return try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
+      // The file is hashed beside the sends. Its failures reach the attempts through the
+      // digests they wait for, so they are handled (and journaled) in one place.
+      group.addTask {
+        try? await digester.run()
+        return nil
+      }
+      group.addTask { try await attempts(upload, digester: digester) }
+      for try await result in group {
+        if let result {
+          group.cancelAll()
+          return result
+        }
+      }
+      throw CancellationError()
+    }
+  }
+
+  /// Attempts the upload until it completes, retrying transient failures.
+  private func attempts(_ upload: JournalUpload, digester: FileDigester) async throws -> Uploader_V1_Session {
     let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
     var attempt = 0
     var lastDone: Int64 = -1
     while true {
       do {
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
-          try await attemptUpload(upload, file: file, limiter: limiter)
+          try await attemptUpload(upload, file: file, digester: digester, limiter: limiter)
         }
       } catch {
         if Task.isCancelled { throw CancellationError() }
@@ -101,7 +122,9 @@ public struct UploadEngine: Sendable {
     }
   }
 
-  private func attemptUpload(_ upload: JournalUpload, file: ReadFileHandle, limiter: RateLimiter?) async throws
+  private func attemptUpload(
+    _ upload: JournalUpload, file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?
+  ) async throws
     -> Uploader_V1_Session
   {
     let journalParts = try await journal.parts(of: upload.id)
@@ -134,9 +157,10 @@ public struct UploadEngine: Sendable {
     var pending: [(number: Int, from: Int64)] = []
     for part in session.parts {
       let number = Int(part.number)
-      let journalPart = journalParts[number - 1]
       if part.state == .received || part.state == .committed {
-        guard part.sha256 == Data(journalPart.sha256.bytes) else {
+        // A part reaches the server only after its digest is in the journal, so this does not wait.
+        let expected = try await digester.digest(ofPart: number)
+        guard part.sha256 == Data(expected.bytes) else {
           throw ClientError(
             "the server holds different bytes for part \(number) than \(upload.filePath); abort this upload (uploader abort \(upload.id)) and start again")
         }
@@ -158,7 +182,7 @@ public struct UploadEngine: Sendable {
             let client = clients[index % clients.count]
             streams.addTask {
               try await send(queue, over: client, parts: journalParts, session: id, upload: upload, file: file,
-                limiter: limiter, progress: progress)
+                digester: digester, limiter: limiter, progress: progress)
             }
           }
           try await streams.waitForAll()
@@ -171,10 +195,13 @@ public struct UploadEngine: Sendable {
       group.addTask {
         await progress.allAcknowledged()
         try Task.checkCancellation()
+        let whole = try await digester.whole()
+        var digests: [Data] = []
+        for part in journalParts { digests.append(Data(try await digester.digest(ofPart: part.number).bytes)) }
         return try await client.completeSession(.with {
           $0.sessionID = id
-          $0.sha256 = Data(upload.sha256.bytes)
-          $0.partSha256S = journalParts.map { Data($0.sha256.bytes) }
+          $0.sha256 = Data(whole.bytes)
+          $0.partSha256S = digests
         }, metadata: options.metadata).session
       }
       var completed: Uploader_V1_Session?
@@ -189,11 +216,13 @@ public struct UploadEngine: Sendable {
   /// acknowledged offset to its end, recording acknowledgements in the journal.
   private func send(
     _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
-    file: ReadFileHandle, limiter: RateLimiter?, progress: Progress
+    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress
   ) async throws {
     let chunkSize = options.chunkSize
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
       while let (part, from) = queue.next() {
+        // Declared with the part's first chunk, so the server can forward the part to S3 as it arrives.
+        let digest = try await digester.digest(ofPart: part.number)
         let start = Int64(part.number - 1) * upload.partSize
         var offset = from
         while offset < part.size {
@@ -210,7 +239,7 @@ public struct UploadEngine: Sendable {
             // The buffer was just read and is not shared: hand its storage over instead of copying.
             $0.data = buffer.getData(at: buffer.readerIndex, length: length, byteTransferStrategy: .noCopy) ?? Data()
             $0.last = offset + Int64(length) == part.size
-            if offset == from { $0.partSha256 = Data(part.sha256.bytes) }
+            if offset == from { $0.partSha256 = Data(digest.bytes) }
           }
           try await writer.write(message)
           offset += Int64(length)
@@ -238,11 +267,12 @@ public struct UploadEngine: Sendable {
     guard let error = error as? RPCError else {
       return error is ClientError || error is CancellationError ? nil : "\(error)"
     }
-    let code = error.metadata[stringValues: "uploader-error-code"].first(where: { _ in true })
+    let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
+      .flatMap(UploadError.Code.init(rawValue:))
     switch error.code {
     case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
       return "\(error.code): \(error.message)"
-    case .failedPrecondition where code == "OFFSET_GAP" || code == "PARTS_MISSING":
+    case .failedPrecondition where code == .offsetGap || code == .partsMissing:
       return "\(error.code): \(error.message)"
     default:
       return nil

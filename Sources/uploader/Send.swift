@@ -36,7 +36,7 @@ func send(
   if output.json {
     print(try StatusJSON.json(StatusJSON(finished, parts: try await journal.parts(of: upload.id))))
   } else {
-    print("uploaded \(upload.filePath) to \(session.key) (\(upload.identity.size) bytes, sha256 \(upload.sha256.hex)) [\(upload.id)]")
+    print("uploaded \(upload.filePath) to \(session.key) (\(upload.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")) [\(upload.id)]")
   }
 }
 

@@ -11,7 +11,8 @@ struct StatusJSON: Encodable {
   var server: String
   var size: Int64
   var committedBytes: Int64
-  var sha256: String
+  /// Null until the whole file has been hashed.
+  var sha256: String?
   var createdAt: Int64
   var finishedAt: Int64?
   var error: String?
@@ -34,7 +35,7 @@ struct StatusJSON: Encodable {
     size = upload.identity.size
     self.committedBytes =
       committedBytes ?? (upload.state == .completed ? upload.identity.size : parts.reduce(0) { $0 + $1.acknowledgedBytes })
-    sha256 = upload.sha256.hex
+    sha256 = upload.sha256?.hex
     createdAt = upload.createdAt
     finishedAt = upload.finishedAt
     error = upload.error

@@ -31,7 +31,7 @@ struct Resume: AsyncParsableCommand {
         if output.json {
           print(try StatusJSON.json(StatusJSON(upload, parts: try await journal.parts(of: upload.id))))
         } else {
-          print("upload \(upload.id) is already completed (\(upload.key), sha256 \(upload.sha256.hex))")
+          print("upload \(upload.id) is already completed (\(upload.key), sha256 \(upload.sha256?.hex ?? "unknown"))")
         }
         return
       case .aborted: throw ClientError("upload \(upload.id) was aborted; start a new one")

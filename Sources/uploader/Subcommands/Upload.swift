@@ -7,8 +7,9 @@ struct Upload: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Upload a file.",
     discussion: """
-      Hashes the file (SHA-256 of every part and of the whole), records the upload in the \
-      journal, then sends it and completes it once the server's part digests match.
+      Records the upload in the journal and starts sending at once, hashing the file as it goes \
+      (SHA-256 of every part, declared with the part, and of the whole file); completes the \
+      upload once the server's part digests match.
 
       Examples:
         uploader upload video.mp4
@@ -43,18 +44,13 @@ struct Upload: AsyncParsableCommand {
         throw ValidationError(error.message)
       }
       let display = ProgressDisplay(enabled: output.showsProgress)
-      let digests = try await LocalFile.digests(of: path, plan: plan) { done in
-        display.show("hashing " + ProgressBar.render(done: done, total: identity.size, bytesPerSecond: nil))
-      }
       let journal = try global.openJournal()
       let upload = JournalUpload(
         id: String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10)),
         server: global.serverAddress, sessionID: nil, filePath: path,
         key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
-        state: .pending, sha256: digests.whole, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
-      let parts = digests.parts.enumerated().map { index, digest in
-        JournalPart(number: index + 1, size: plan.size(ofPart: index + 1), sha256: digest, acknowledgedBytes: 0, committed: false)
-      }
+        state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+      let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
       try await journal.insert(upload, parts: parts)
       try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
     }
