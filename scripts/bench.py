@@ -302,7 +302,7 @@ def write_report(sections, repeat):
         f"Written by `scripts/bench.sh` on {machine()}.",
         "Every tool uploads the same random file to the same SeaweedFS bucket, alternating; median time. "
         "Release build of `uploader` and `uploader-server` (server with the S3 store, 8 MiB parts; the client "
-        "hashes the file before sending, which is included). Peak RSS of the client from `/usr/bin/time -v`. "
+        "hashes the file while it sends, and the time includes it). Peak RSS of the client from `/usr/bin/time -v`. "
         "CPU: median seconds of CPU (user + system) of the client, of `uploader-server`, and of SeaweedFS "
         "during the run; on 2 cores the sum bounds the time from below at half its value.", "",
         "Sections named after a round trip ran every tool through an emulated link "

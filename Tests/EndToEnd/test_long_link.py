@@ -4,6 +4,7 @@ trip caps every connection at one window per round trip.
 
 Nothing here is timed: the delay line counts the bytes each connection had on the emulated wire
 at once, which a window of W bounds by W whatever the machine's speed."""
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -37,15 +38,21 @@ def send_original(proto, address, path, filename):
         return pb2_grpc.FileUploaderStub(channel).Upload(chunks(), timeout=300)
 
 
-def test_the_default_window_keeps_more_than_4_mib_in_flight(proto, start_server, random_file, tmp_path):
-    path, digest = random_file(48 * MiB)
-    server = start_server()
+@contextlib.contextmanager
+def long_link(server):
+    """A delay line of RTT_MS in front of `server`, closed afterwards."""
     host, port = server.address.rsplit(":", 1)
     link = DelayLine((host, int(port)), rtt_ms=RTT_MS)
     try:
-        response = send_original(proto, link.address, path, "long/default.bin")
+        yield link
     finally:
         link.close()
+
+
+def test_the_default_window_keeps_more_than_4_mib_in_flight(proto, start_server, random_file, tmp_path):
+    path, digest = random_file(48 * MiB)
+    with long_link(start_server()) as link:
+        response = send_original(proto, link.address, path, "long/default.bin")
     assert response.success, response.message
     stored = tmp_path / "data0" / "store" / "objects" / "long" / "default.bin"
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
@@ -54,13 +61,8 @@ def test_the_default_window_keeps_more_than_4_mib_in_flight(proto, start_server,
 
 def test_the_window_flag_bounds_the_bytes_in_flight(proto, start_server, random_file):
     path, _ = random_file(8 * MiB)
-    server = start_server("--http2-window", "1MiB")
-    host, port = server.address.rsplit(":", 1)
-    link = DelayLine((host, int(port)), rtt_ms=RTT_MS)
-    try:
+    with long_link(start_server("--http2-window", "1MiB")) as link:
         response = send_original(proto, link.address, path, "long/small-window.bin")
-    finally:
-        link.close()
     assert response.success, response.message
     # One window, plus at most one frame that was on its way when the window closed.
     assert 0 < link.most_in_flight() <= MiB + 64 * 1024, f"{link.most_in_flight()} bytes in flight"
@@ -70,14 +72,9 @@ def test_the_window_flag_bounds_the_bytes_in_flight(proto, start_server, random_
 def test_cli_streams_spread_over_their_connections_and_fill_them(cli, start_server, random_file, s3, bucket,
                                                                   flags, connections):
     path, digest = random_file(64 * MiB)
-    server = start_server("--s3-bucket", bucket)
-    host, port = server.address.rsplit(":", 1)
-    link = DelayLine((host, int(port)), rtt_ms=RTT_MS)
     key = f"long/cli-{connections}.bin"
-    try:
+    with long_link(start_server("--s3-bucket", bucket)) as link:
         cli("upload", str(path), "--key", key, "--parallel", "2", *flags, "--no-progress", server=link.address)
-    finally:
-        link.close()
     assert object_sha256(s3, bucket, key) == digest
     busy = [n for n in link.in_flight_max if n > 2 * MiB]
     assert len(busy) == connections, f"bytes in flight per connection: {link.in_flight_max}"
