@@ -71,6 +71,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
     """, valueName: "size"))
   var receiveBudget = ByteSize.format(ServerConfiguration().receiveBufferBudget)
 
+  @Option(help: ArgumentHelp("""
+    Parts uploaded to S3 while they arrive, at once, for the whole server; 0 turns it off. A part \
+    that finds no place is uploaded from the spool once received, one S3 request later.
+    """, valueName: "count"))
+  var maxForwardedParts = SessionSettings().maximumForwardedParts
+
   @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
   var ackBytes = ByteSize.format(SessionSettings().acknowledgementBytes)
 
@@ -99,7 +105,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Options that `UPLOADER_*` variables can set.
   static let environmentOptions = [
     "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
-    "max-object-size", "http2-window", "receive-budget", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
+    "max-object-size", "http2-window", "receive-budget", "max-forwarded-parts", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
   ] + AccessOptions.environmentOptions
 
   /// Parses the command line completed from the environment, then runs.
@@ -156,6 +162,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
         "--receive-budget \"\(receiveBudget)\" is not a size of at least one window (--http2-window \(http2Window)), such as 4GiB")
     }
     configuration.receiveBufferBudget = budget
+    guard maxForwardedParts >= 0 else { throw ValidationError("--max-forwarded-parts must be 0 or more") }
+    configuration.sessions.maximumForwardedParts = maxForwardedParts
     guard let bytes = ByteSize.parse(ackBytes), bytes >= 64 << 10 else {
       throw ValidationError("--ack-bytes \"\(ackBytes)\" is not a size of at least 64KiB, such as 4MiB")
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GRPCCore
 import S3
+import Synchronization
 import TestSupport
 import Testing
 import UploadCore
@@ -14,7 +15,8 @@ import UploadServer
   static let partSize = 5 << 20
 
   func withS3Server<T: Sendable>(
-    _ name: String, _ body: (SessionsClient, UploaderServer, S3Client) async throws -> T
+    _ name: String, forwardingPlaces: Int = SessionSettings().maximumForwardedParts,
+    _ body: (SessionsClient, UploaderServer, S3Client) async throws -> T
   ) async throws -> T {
     let data = try TemporaryDirectory()
     defer { data.remove() }
@@ -23,6 +25,7 @@ import UploadServer
       var configuration = testConfiguration(dataDirectory: data.path)
       configuration.s3 = s3.configuration
       configuration.sessions.acknowledgementBytes = 1 << 20
+      configuration.sessions.maximumForwardedParts = forwardingPlaces
       return try await withSessionsServer(configuration) { client, server in try await body(client, server, s3) }
     }
   }
@@ -99,6 +102,38 @@ import UploadServer
     }
   }
 
+  @Test func aPartThatFindsNoPlaceIsCommittedFromTheSpool() async throws {
+    let file = TestFile(bytes: randomBytes(2 * Self.partSize, seed: 25), partSize: Self.partSize)
+    try await withS3Server("noplace", forwardingPlaces: 1) { client, server, s3 in
+      let session = try await client.create(file, key: "noplace.bin")
+      // Part 1 holds the one place while part 2 starts on another stream.
+      let chunks1 = SessionsClient.chunks(of: file, part: 1)
+      let gate = AsyncGate()
+      async let first: Void = client.stream(
+        file, session: session.id, chunks: chunks1, waitAfter: chunks1.count - 1, resume: { await gate.wait() })
+      let started = try await eventually { try await client.get(session.id).parts[0].receivedBytes > 0 }
+      #expect(started)
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 2))
+      gate.open()
+      try await first
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+      #expect(try await digest(of: "noplace.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(counter("uploader_parts_forwarded_total", server) == 1)
+      #expect(counter("uploader_parts_committed_total", server) == 2)
+    }
+  }
+
+  @Test func zeroPlacesTurnsForwardingOff() async throws {
+    let file = TestFile(bytes: randomBytes(Self.partSize, seed: 26), partSize: Self.partSize)
+    try await withS3Server("off", forwardingPlaces: 0) { client, server, s3 in
+      let session = try await client.create(file, key: "off.bin")
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1))
+      #expect(try await client.complete(file, session: session.id).state == .completed)
+      #expect(try await digest(of: "off.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(counter("uploader_parts_forwarded_total", server) == 0)
+    }
+  }
+
   private func digest(of key: String, in s3: S3Client) async throws -> ContentHash {
     var bytes: [UInt8] = []
     try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
@@ -111,5 +146,28 @@ import UploadServer
     server.metrics.registry.emit(into: &buffer)
     let line = String(decoding: buffer, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }
     return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+  }
+}
+
+/// Holds a task until opened.
+final class AsyncGate: Sendable {
+  private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+  func wait() async {
+    await withCheckedContinuation { waiter in
+      let open = state.withLock { state in
+        if !state.open { state.waiters.append(waiter) }
+        return state.open
+      }
+      if open { waiter.resume() }
+    }
+  }
+
+  func open() {
+    state.withLock { state in
+      state.open = true
+      defer { state.waiters = [] }
+      return state.waiters
+    }.forEach { $0.resume() }
   }
 }
