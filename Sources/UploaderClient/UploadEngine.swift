@@ -24,8 +24,8 @@ public struct UploadEngine: Sendable {
   public enum Event: Sendable {
     /// Bytes the server acknowledged as durable, out of the file's size.
     case progress(done: Int64, total: Int64)
-    /// An attempt failed; the next starts after `delay`.
-    case retrying(after: Duration, reason: String)
+    /// Attempt `attempt` (counted since the last progress) failed; the next starts after `delay`.
+    case retrying(after: Duration, attempt: Int, reason: String)
   }
 
   /// How to send.
@@ -116,7 +116,7 @@ public struct UploadEngine: Sendable {
             journalState: nil)
         }
         let delay = options.retry.delay(after: attempt, unitRandom: Double.random(in: 0.5...1))
-        onEvent(.retrying(after: delay, reason: reason))
+        onEvent(.retrying(after: delay, attempt: attempt, reason: reason))
         try await Task.sleep(for: delay)
       }
     }
@@ -270,6 +270,9 @@ public struct UploadEngine: Sendable {
     let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
       .flatMap(UploadError.Code.init(rawValue:))
     switch error.code {
+    case .unavailable where code == nil:
+      // From the transport, not from our server: its message is about channels and sockets.
+      return "the connection to the server was lost or refused"
     case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
       return "\(error.code): \(error.message)"
     case .failedPrecondition where code == .offsetGap || code == .partsMissing:

@@ -24,9 +24,11 @@ func send(
       switch event {
       case .progress(let done, let total):
         display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
-      case .retrying(let delay, let reason):
+      case .retrying(let delay, let attempt, let reason):
         display.finish()
-        FileHandle.standardError.write(Data("connection lost (\(reason)); retrying in \(delay)\n".utf8))
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        FileHandle.standardError.write(
+          Data("\(reason); retrying in \(String(format: "%.1f", seconds)) s (attempt \(attempt))\n".utf8))
       }
     }
     return try await interruptible(upload) { try await engine.run(upload) }
