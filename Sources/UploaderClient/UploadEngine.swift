@@ -40,6 +40,13 @@ public struct UploadEngine: Sendable {
     public var metadata: Metadata = [:]
     /// Waits between attempts; `maximumAttempts` counts attempts without progress.
     public var retry = RetryPolicy(maximumAttempts: 12, baseDelay: .milliseconds(500), maximumDelay: .seconds(30))
+    /// `HOST:PORT` of the server, for messages.
+    public var server = ""
+    /// Attempts before giving up on a server that never answered in this run: about 5 s with
+    /// `retry`'s backoff. A server that never answered is far more often a wrong address or a
+    /// stopped server than a link that is down at the very start, and more retries will not fix
+    /// either; a server that answered and then dropped gets every attempt of `retry`.
+    public var firstContactAttempts = 5
 
     public init() {}
   }
@@ -96,12 +103,13 @@ public struct UploadEngine: Sendable {
   /// Attempts the upload until it completes, retrying transient failures.
   private func attempts(_ upload: JournalUpload, digester: FileDigester) async throws -> Uploader_V1_Session {
     let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
+    let contact = Contact()
     var attempt = 0
     var lastDone: Int64 = -1
     while true {
       do {
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
-          try await attemptUpload(upload, file: file, digester: digester, limiter: limiter)
+          try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
         }
       } catch {
         if Task.isCancelled { throw CancellationError() }
@@ -110,6 +118,11 @@ public struct UploadEngine: Sendable {
         if done > lastDone { attempt = 0 }
         lastDone = done
         attempt += 1
+        if !contact.isMade, Self.isUnreachable(error), attempt >= options.firstContactAttempts {
+          throw ClientError(
+            "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it; the upload is saved, continue with: uploader resume \(upload.id)",
+            journalState: nil)
+        }
         guard options.retry.allowsRetry(after: attempt) else {
           throw ClientError(
             "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
@@ -123,7 +136,7 @@ public struct UploadEngine: Sendable {
   }
 
   private func attemptUpload(
-    _ upload: JournalUpload, file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?
+    _ upload: JournalUpload, file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, contact: Contact
   ) async throws
     -> Uploader_V1_Session
   {
@@ -141,6 +154,7 @@ public struct UploadEngine: Sendable {
       }, metadata: options.metadata)
       try await journal.started(upload.id, sessionID: session.id)
     }
+    contact.made()
     let id = session.id
     switch session.state {
     case .completed: return session
@@ -262,6 +276,12 @@ public struct UploadEngine: Sendable {
     })
   }
 
+  /// Whether `error` is the transport's: no connection, not an answer from the server.
+  static func isUnreachable(_ error: any Error) -> Bool {
+    guard let error = error as? RPCError else { return false }
+    return error.code == .unavailable && error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == nil
+  }
+
   /// Why retrying may help, or nil for a permanent failure.
   static func transientReason(_ error: any Error) -> String? {
     guard let error = error as? RPCError else {
@@ -270,7 +290,7 @@ public struct UploadEngine: Sendable {
     let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
       .flatMap(UploadError.Code.init(rawValue:))
     switch error.code {
-    case .unavailable where code == nil:
+    case .unavailable where isUnreachable(error):
       // From the transport, not from our server: its message is about channels and sockets.
       return "the connection to the server was lost or refused"
     case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
@@ -294,4 +314,13 @@ public struct UploadEngine: Sendable {
     }
     return stop
   }
+}
+
+/// Whether the server answered at least once during a run.
+final class Contact: Sendable {
+  private let reached = Mutex(false)
+
+  var isMade: Bool { reached.withLock { $0 } }
+
+  func made() { reached.withLock { $0 = true } }
 }

@@ -20,6 +20,7 @@ func send(
     options.parallel = sending.parallel
     options.rateLimit = sending.rateLimit
     options.metadata = metadata
+    options.server = global.serverAddress
     let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
       switch event {
       case .progress(let done, let total):
