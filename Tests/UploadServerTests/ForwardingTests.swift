@@ -50,10 +50,16 @@ import UploadServer
     let file = TestFile(bytes: randomBytes(Self.partSize + 1000, seed: 22), partSize: Self.partSize)
     try await withS3Server("midway") { client, server, s3 in
       let session = try await client.create(file, key: "midway.bin")
-      // Half of part 1, then the client dies: the forward is abandoned with the stream.
+      // Part of part 1, acknowledged, then the client dies: the forward is abandoned with the stream.
+      let first = StreamLog()
       await #expect(throws: (any Error).self) {
         try await client.stream(
-          file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), stopAfter: 10)
+          file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), log: first, waitAfter: 10,
+          resume: {
+            let acknowledged = try await eventually { first.acknowledged(part: 1) >= 2 << 20 }
+            #expect(acknowledged)
+            throw ProducerGaveUp()
+          })
       }
       let received = Int(try await client.get(session.id).parts[0].receivedBytes)
       #expect(received > 0 && received < Self.partSize)
