@@ -103,6 +103,13 @@ public struct ServerConfiguration: Sendable {
     return max(1, min(maximumStreams, Int(clamping: byBudget)))
   }
 
+  /// Connections to S3: one for every part upload from the spool and every forwarded part at
+  /// once, so a forward waiting for its client never keeps a commit or a control call (create,
+  /// complete, abort, health) from a connection, plus 8 for those calls.
+  public var s3Connections: Int {
+    maximumConcurrentPartUploads + sessions.maximumForwardedParts + 8
+  }
+
   /// The flags that set `uploadStreamLimit`, for messages.
   public var uploadStreamLimitSource: String {
     uploadStreamLimit < maximumStreams ? "--receive-budget / --http2-window" : "--max-streams"

@@ -47,7 +47,7 @@ public final class UploaderServer: Service, Sendable {
     let httpClient: HTTPClient?
     let baseStore: any ObjectStore
     if let s3 = configuration.s3 {
-      let client = S3Client.makeHTTPClient()
+      let client = S3Client.makeHTTPClient(connections: configuration.s3Connections)
       httpClient = client
       baseStore = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
     } else {

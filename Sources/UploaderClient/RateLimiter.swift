@@ -1,4 +1,5 @@
 import Synchronization
+import UploadCore
 
 /// Shares one `TokenBucket` between the part streams of an upload.
 public final class RateLimiter: Sendable {
@@ -15,7 +16,7 @@ public final class RateLimiter: Sendable {
   /// Waits until `bytes` may be sent.
   public func acquire(_ bytes: Int) async throws {
     let elapsed = start.duration(to: clock.now)
-    let now = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let now = elapsed.inSeconds
     let wait = bucket.withLock { $0.take(bytes, now: now) }
     if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
   }

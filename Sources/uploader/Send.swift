@@ -27,9 +27,8 @@ func send(
         display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
       case .retrying(let delay, let attempt, let reason):
         display.finish()
-        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
         FileHandle.standardError.write(
-          Data("\(reason); retrying in \(String(format: "%.1f", seconds)) s (attempt \(attempt))\n".utf8))
+          Data("\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
       }
     }
     return try await interruptible(upload) { try await engine.run(upload) }
@@ -76,7 +75,7 @@ private final class RateMeter: Sendable {
         return nil
       }
       let elapsed = start.duration(to: now)
-      let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+      let seconds = elapsed.inSeconds
       return seconds > 0.2 ? Double(done - base) / seconds : nil
     }
   }

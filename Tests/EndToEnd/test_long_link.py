@@ -80,7 +80,7 @@ def test_cli_streams_spread_over_their_connections_and_fill_them(cli, start_serv
     assert len(busy) == connections, f"bytes in flight per connection: {link.in_flight_max}"
 
 
-def test_bad_window_flags_are_refused_with_the_flag_named(start_server, tmp_path):
+def test_bad_window_flags_are_refused_with_the_flag_named(tmp_path):
     binary = os.environ["UPLOADER_SERVER_BIN"]
     for args, expected in [
         (["--http2-window", "10KiB"], "--http2-window \"10KiB\" is not a size from 64KiB to 1GiB"),

@@ -2,7 +2,7 @@ import Testing
 
 @testable import UploadServer
 
-@Suite struct GrowingFileTests {
+@Suite(.timeLimit(.minutes(1))) struct GrowingFileTests {
   @Test func aReaderWaitsUntilTheWriterIsFarEnough() async throws {
     let file = GrowingFile()
     let reader = Task { try await file.waitUntil(100) }

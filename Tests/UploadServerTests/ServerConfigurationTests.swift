@@ -4,35 +4,38 @@ import Testing
 
 /// How the receive budget and the window decide how many upload streams run at once.
 @Suite struct ServerConfigurationTests {
-  @Test func theDefaultsKeepMaxStreamsWithinTheBudget() {
+  struct Case: Sendable, CustomTestStringConvertible {
+    var window: Int
+    var budget: Int64
+    var maximumStreams: Int
+    var limit: Int
+    var source: String
+
+    var testDescription: String { "\(window >> 20) MiB window, budget \(budget >> 20) MiB, --max-streams \(maximumStreams)" }
+  }
+
+  @Test(arguments: [
+    // The defaults: --max-streams decides, and every stream's window fits the budget.
+    Case(window: 16 << 20, budget: 4 << 30, maximumStreams: 256, limit: 256, source: "--max-streams"),
+    // A larger window lowers the limit to fit the budget.
+    Case(window: 64 << 20, budget: 1 << 30, maximumStreams: 256, limit: 16, source: "--receive-budget / --http2-window"),
+    // Never fewer than one stream.
+    Case(window: 64 << 20, budget: 1 << 20, maximumStreams: 256, limit: 1, source: "--receive-budget / --http2-window"),
+    // --max-streams still caps a generous budget.
+    Case(window: 16 << 20, budget: 1 << 40, maximumStreams: 8, limit: 8, source: "--max-streams"),
+  ])
+  func theStreamLimitFitsTheBudget(_ test: Case) {
+    var configuration = ServerConfiguration()
+    configuration.http2TargetWindowSize = test.window
+    configuration.receiveBufferBudget = test.budget
+    configuration.maximumStreams = test.maximumStreams
+    #expect(configuration.uploadStreamLimit == test.limit)
+    #expect(configuration.uploadStreamLimitSource == test.source)
+  }
+
+  @Test func theDefaultsAreTheFirstCase() {
     let configuration = ServerConfiguration()
-    #expect(configuration.uploadStreamLimit == configuration.maximumStreams)
-    #expect(
-      Int64(configuration.uploadStreamLimit) * Int64(configuration.http2TargetWindowSize)
-        <= configuration.receiveBufferBudget)
-    #expect(configuration.uploadStreamLimitSource == "--max-streams")
-  }
-
-  @Test func aLargerWindowLowersTheStreamLimitToFitTheBudget() {
-    var configuration = ServerConfiguration()
-    configuration.http2TargetWindowSize = 64 << 20
-    configuration.receiveBufferBudget = 1 << 30
-    #expect(configuration.uploadStreamLimit == 16)
-    #expect(configuration.uploadStreamLimitSource == "--receive-budget / --http2-window")
-  }
-
-  @Test func theLimitIsAtLeastOneStream() {
-    var configuration = ServerConfiguration()
-    configuration.http2TargetWindowSize = 64 << 20
-    configuration.receiveBufferBudget = 1 << 20
-    #expect(configuration.uploadStreamLimit == 1)
-  }
-
-  @Test func maxStreamsStillCapsAGenerousBudget() {
-    var configuration = ServerConfiguration()
-    configuration.maximumStreams = 8
-    configuration.receiveBufferBudget = 1 << 40
-    #expect(configuration.uploadStreamLimit == 8)
-    #expect(configuration.uploadStreamLimitSource == "--max-streams")
+    #expect(configuration.http2TargetWindowSize == 16 << 20 && configuration.receiveBufferBudget == 4 << 30)
+    #expect(configuration.maximumStreams == 256)
   }
 }

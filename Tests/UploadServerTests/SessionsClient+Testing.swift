@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import Synchronization
 import TestSupport
+import Testing
 import UploadCore
 import UploadProtocol
 
@@ -93,6 +94,25 @@ extension SessionsClient {
     }, onResponse: { response in
       for try await event in response.messages { log.received(event) }
     })
+  }
+
+  /// Sends the first `count` chunks of `part`, waits until at least `acknowledged` bytes of it
+  /// are acknowledged, then dies as a client does (the stream fails); returns what it sent and
+  /// received.
+  func sendThenDie(_ file: TestFile, session: String, part: Int, chunks count: Int, acknowledged: UInt64)
+    async throws -> StreamLog
+  {
+    let log = StreamLog()
+    await #expect(throws: (any Error).self) {
+      try await stream(
+        file, session: session, chunks: Self.chunks(of: file, part: part), log: log, waitAfter: count,
+        resume: {
+          let seen = try await eventually(seconds: 30) { log.acknowledged(part: part) >= acknowledged }
+          #expect(seen, "\(acknowledged) bytes of part \(part) were never acknowledged")
+          throw ProducerGaveUp()
+        })
+    }
+    return log
   }
 
   /// Chunks covering `part` from `from`, `chunkSize` at a time, the digest on the first.

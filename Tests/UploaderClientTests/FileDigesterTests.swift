@@ -7,7 +7,7 @@ import UploadCore
 @testable import UploaderClient
 
 /// The pass that hashes a real file beside the sends, recording into a real (in-memory) journal.
-@Suite struct FileDigesterTests {
+@Suite(.timeLimit(.minutes(1))) struct FileDigesterTests {
   let bytes = (0..<(5 << 20) + 1234).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
   let partSize: Int64 = 2 << 20
 
@@ -15,7 +15,7 @@ import UploadCore
     -> (FileDigester, Journal, JournalUpload, String)
   {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("digester-\(UUID().uuidString)").path
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    try #require(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
     let size = Int64(bytes.count)
     let upload = JournalUpload(
       id: "d1", server: "127.0.0.1:1", filePath: path, key: "k",

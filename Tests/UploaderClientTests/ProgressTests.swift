@@ -3,7 +3,7 @@ import Testing
 
 @testable import UploaderClient
 
-@Suite struct ProgressTests {
+@Suite(.timeLimit(.minutes(1))) struct ProgressTests {
   final class Events: Sendable {
     let done = Mutex<[Int64]>([])
   }

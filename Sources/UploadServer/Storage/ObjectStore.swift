@@ -23,8 +23,8 @@ public protocol ObjectStore: Sendable {
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError)
     -> String
 
-  /// Whether `uploadPart(key:uploadID:part:growing:)` sends bytes while they arrive. Stores
-  /// without that ability wait for the whole part instead, which forwarding cannot speed up.
+  /// Whether the store can upload a part while it arrives
+  /// (`uploadPart(key:uploadID:part:growing:)`); parts are forwarded only to stores that can.
   var uploadsGrowingParts: Bool { get }
 
   /// Uploads one part while its spool file is still being written (`growing` says how far),
@@ -52,19 +52,15 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
-  /// False: stores wait for whole parts unless they say otherwise.
+  /// False: a store uploads whole parts unless it says otherwise.
   public var uploadsGrowingParts: Bool { false }
 
-  /// Waits for the whole part, then uploads it.
+  /// Refuses: only stores whose `uploadsGrowingParts` is true are asked. (A caller that asks
+  /// anyway loses nothing: a failed forward leaves the part to the spool.)
   public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
     async throws(UploadError) -> String
   {
-    do {
-      try await growing.waitUntil(part.size)
-    } catch {
-      throw UploadError(.cancelled, "part \(part.number) was abandoned before it arrived")
-    }
-    return try await uploadPart(key: key, uploadID: uploadID, part: part)
+    throw UploadError(.internal, "\(name) does not upload parts while they arrive")
   }
 }
 
