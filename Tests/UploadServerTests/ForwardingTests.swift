@@ -11,7 +11,7 @@ import UploadServer
 
 /// Parts forwarded to a real S3 server (SeaweedFS) while they arrive, and the fallbacks to the
 /// spool when a forward cannot finish.
-@Suite(.enabled(if: TestS3.enabled), .timeLimit(.minutes(2))) struct ForwardingTests {
+@Suite(.enabled(if: TestS3.enabled), .serialized, .timeLimit(.minutes(3))) struct ForwardingTests {
   static let partSize = 5 << 20
 
   func withS3Server<T: Sendable>(
@@ -176,7 +176,7 @@ import UploadServer
               resume: { await gate.wait() })
           }
         }
-        let all = try await eventually(seconds: 30) {
+        let all = try await eventually(seconds: 90) {
           try await client.get(session.id).parts.prefix(stalled).allSatisfy { $0.receivedBytes >= 1 << 20 }
         }
         #expect(all)
