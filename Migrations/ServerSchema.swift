@@ -14,6 +14,9 @@ public enum ServerSchema {
     migrator.registerMigration(V2IndexSessionsByOwner.identifier) { db in
       try db.execute(sql: V2IndexSessionsByOwner.sql)
     }
+    migrator.registerMigration(V3UnknownSizeAndPartGenerations.identifier) { db in
+      try db.execute(sql: V3UnknownSizeAndPartGenerations.sql)
+    }
     return migrator
   }
 }

@@ -12,8 +12,8 @@ public struct PartLedger: Hashable, Sendable {
 
   /// The part number, from 1.
   public let number: Int
-  /// The part's size.
-  public let size: Int64
+  /// The part's size (the final part of a stream of unknown length shrinks to where it ends).
+  public private(set) var size: Int64
   /// The part's state.
   public private(set) var state: PartState
   /// Bytes written to the spool, from the start of the part.
@@ -22,11 +22,15 @@ public struct PartLedger: Hashable, Sendable {
   public private(set) var durableBytes: Int64
   /// The digest the client declared for the part.
   public private(set) var expectedSHA256: ContentHash?
+  /// Whether a full part without a declared digest is received as its bytes hash (the original
+  /// contract, whose client declares none; the whole stream is its unit of retry).
+  public let acceptsUndeclaredDigest: Bool
 
   /// A ledger resuming from `durableBytes` (0 for a new part).
   public init(number: Int, size: Int64, state: PartState = .receiving, durableBytes: Int64 = 0,
-    expectedSHA256: ContentHash? = nil)
+    expectedSHA256: ContentHash? = nil, acceptsUndeclaredDigest: Bool = false)
   {
+    self.acceptsUndeclaredDigest = acceptsUndeclaredDigest
     self.number = number
     self.size = size
     self.state = state
@@ -67,6 +71,13 @@ public struct PartLedger: Hashable, Sendable {
     receivedBytes += Int64(count)
   }
 
+  /// Ends the part after the bytes received so far: the client marked the final chunk of a
+  /// stream of unknown length.
+  public mutating func end() {
+    guard state == .receiving else { return }
+    size = receivedBytes
+  }
+
   /// Whether every byte has arrived.
   public var isFull: Bool { receivedBytes == size }
 
@@ -91,7 +102,12 @@ public struct PartLedger: Hashable, Sendable {
   /// Checks a full part whose bytes hash to `actual`; on a mismatch the part is reset to 0.
   public mutating func verify(actual: ContentHash) -> Verdict {
     precondition(isFull && state == .receiving)
-    guard let expected = expectedSHA256 else { return .awaitingDigest }
+    guard let expected = expectedSHA256 else {
+      guard acceptsUndeclaredDigest else { return .awaitingDigest }
+      state = .received
+      durableBytes = size
+      return .matches
+    }
     guard expected == actual else {
       reset()
       return .mismatch(expected: expected)

@@ -18,6 +18,13 @@
 /// - One part has one writer: a stream that sends a chunk for a part another stream is writing
 ///   takes the part over, and the older stream ends with ABORTED. Streams may work on different
 ///   parts of one session at the same time.
+/// - A session of unknown size (`size_unknown` at creation: a pipe, a dump) grows its parts:
+///   `parts_per_tier` parts of `part_size`, then as many of twice that, and so on, so 10,000
+///   parts reach S3's largest object. The client sets `ends_object` on the chunk whose end is the
+///   end of the object (at least one byte, unless the object is empty: part 1, offset 0, no
+///   data); that part is then as long as what it received, and the session's size is fixed. Every
+///   other rule above holds; resending the final chunk after a reconnect is harmless. Until the
+///   final chunk is received, CompleteSession fails with FAILED_PRECONDITION (PARTS_MISSING).
 /// - Errors carry the trailing metadata `uploader-error-code` (a stable code such as
 ///   `OFFSET_GAP`, `DIGEST_MISMATCH`, `SESSION_NOT_FOUND`).
 

@@ -28,6 +28,13 @@
 /// - One part has one writer: a stream that sends a chunk for a part another stream is writing
 ///   takes the part over, and the older stream ends with ABORTED. Streams may work on different
 ///   parts of one session at the same time.
+/// - A session of unknown size (`size_unknown` at creation: a pipe, a dump) grows its parts:
+///   `parts_per_tier` parts of `part_size`, then as many of twice that, and so on, so 10,000
+///   parts reach S3's largest object. The client sets `ends_object` on the chunk whose end is the
+///   end of the object (at least one byte, unless the object is empty: part 1, offset 0, no
+///   data); that part is then as long as what it received, and the session's size is fixed. Every
+///   other rule above holds; resending the final chunk after a reconnect is harmless. Until the
+///   final chunk is received, CompleteSession fails with FAILED_PRECONDITION (PARTS_MISSING).
 /// - Errors carry the trailing metadata `uploader-error-code` (a stable code such as
 ///   `OFFSET_GAP`, `DIGEST_MISMATCH`, `SESSION_NOT_FOUND`).
 
@@ -161,7 +168,7 @@ public nonisolated struct Uploader_V1_CreateSessionRequest: Sendable {
   /// control characters.
   public var key: String = String()
 
-  /// The object's size in bytes (0 for an empty object).
+  /// The object's size in bytes (0 for an empty object, or with `size_unknown`).
   public var size: UInt64 = 0
 
   /// The part size; 0 lets the server choose (8 MiB, larger for files that would need more than
@@ -176,6 +183,10 @@ public nonisolated struct Uploader_V1_CreateSessionRequest: Sendable {
 
   /// A client-chosen key (for example a UUID) that makes CreateSession safe to retry.
   public var idempotencyKey: String = String()
+
+  /// The size is not known yet (`size` must be 0): parts grow as the resume rules say, and the
+  /// chunk with `ends_object` fixes the size. `part_size` is then the first parts' size.
+  public var sizeUnknown: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -208,49 +219,117 @@ public nonisolated struct Uploader_V1_Part: Sendable {
   public init() {}
 }
 
-public nonisolated struct Uploader_V1_Session: Sendable {
+public nonisolated struct Uploader_V1_Session: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// 128 random bits, hex.
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var key: String = String()
+  public var key: String {
+    get {_storage._key}
+    set {_uniqueStorage()._key = newValue}
+  }
 
-  public var size: UInt64 = 0
+  public var size: UInt64 {
+    get {_storage._size}
+    set {_uniqueStorage()._size = newValue}
+  }
 
-  public var partSize: UInt64 = 0
+  public var partSize: UInt64 {
+    get {_storage._partSize}
+    set {_uniqueStorage()._partSize = newValue}
+  }
 
-  public var partCount: UInt32 = 0
+  public var partCount: UInt32 {
+    get {_storage._partCount}
+    set {_uniqueStorage()._partCount = newValue}
+  }
 
-  public var contentType: String = String()
+  public var contentType: String {
+    get {_storage._contentType}
+    set {_uniqueStorage()._contentType = newValue}
+  }
 
-  public var metadata: Dictionary<String,String> = [:]
+  public var metadata: Dictionary<String,String> {
+    get {_storage._metadata}
+    set {_uniqueStorage()._metadata = newValue}
+  }
 
-  public var state: Uploader_V1_SessionState = .unspecified
+  public var state: Uploader_V1_SessionState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
 
   /// Every part, in order.
-  public var parts: [Uploader_V1_Part] = []
+  public var parts: [Uploader_V1_Part] {
+    get {_storage._parts}
+    set {_uniqueStorage()._parts = newValue}
+  }
 
   /// Once completed: the whole object's SHA-256 (32 bytes), its ETag and location.
-  public var sha256: Data = Data()
+  public var sha256: Data {
+    get {_storage._sha256}
+    set {_uniqueStorage()._sha256 = newValue}
+  }
 
-  public var etag: String = String()
+  public var etag: String {
+    get {_storage._etag}
+    set {_uniqueStorage()._etag = newValue}
+  }
 
-  public var location: String = String()
+  public var location: String {
+    get {_storage._location}
+    set {_uniqueStorage()._location = newValue}
+  }
 
   /// Milliseconds since the Unix epoch.
-  public var createdAtMs: Int64 = 0
+  public var createdAtMs: Int64 {
+    get {_storage._createdAtMs}
+    set {_uniqueStorage()._createdAtMs = newValue}
+  }
 
-  public var updatedAtMs: Int64 = 0
+  public var updatedAtMs: Int64 {
+    get {_storage._updatedAtMs}
+    set {_uniqueStorage()._updatedAtMs = newValue}
+  }
 
   /// When the session expires if nothing happens to it.
-  public var expiresAtMs: Int64 = 0
+  public var expiresAtMs: Int64 {
+    get {_storage._expiresAtMs}
+    set {_uniqueStorage()._expiresAtMs = newValue}
+  }
+
+  /// True while the size of a session created with `size_unknown` is still open: `size` and
+  /// `part_count` are then 0, and `parts` lists only the parts sent so far.
+  public var sizeUnknown: Bool {
+    get {_storage._sizeUnknown}
+    set {_uniqueStorage()._sizeUnknown = newValue}
+  }
+
+  /// The server acknowledges a part's durable bytes at least this often (and at the part's end),
+  /// so a client that keeps this much plus one chunk unacknowledged never waits for nothing.
+  public var acknowledgementBytes: UInt64 {
+    get {_storage._acknowledgementBytes}
+    set {_uniqueStorage()._acknowledgementBytes = newValue}
+  }
+
+  /// How many parts share a size before it doubles (sessions created with `size_unknown`); 0
+  /// when every part but the last is `part_size`.
+  public var partsPerTier: UInt32 {
+    get {_storage._partsPerTier}
+    set {_uniqueStorage()._partsPerTier = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Uploader_V1_PartChunk: Sendable {
@@ -274,6 +353,10 @@ public nonisolated struct Uploader_V1_PartChunk: Sendable {
 
   /// The part's SHA-256 (32 bytes), on any chunk of the part (usually the first or the last).
   public var partSha256: Data = Data()
+
+  /// Set on the chunk that ends the object, in a session of unknown size (see the resume rules).
+  /// INVALID_ARGUMENT on any other part of a session of known size.
+  public var endsObject: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -476,7 +559,7 @@ nonisolated extension Uploader_V1_PartState: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Uploader_V1_CreateSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateSessionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}content_type\0\u{1}metadata\0\u{3}idempotency_key\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}content_type\0\u{1}metadata\0\u{3}idempotency_key\0\u{3}size_unknown\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -490,6 +573,7 @@ nonisolated extension Uploader_V1_CreateSessionRequest: SwiftProtobuf.Message, S
       case 4: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
       case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.sizeUnknown) }()
       default: break
       }
     }
@@ -514,6 +598,9 @@ nonisolated extension Uploader_V1_CreateSessionRequest: SwiftProtobuf.Message, S
     if !self.idempotencyKey.isEmpty {
       try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 6)
     }
+    if self.sizeUnknown != false {
+      try visitor.visitSingularBoolField(value: self.sizeUnknown, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -524,6 +611,7 @@ nonisolated extension Uploader_V1_CreateSessionRequest: SwiftProtobuf.Message, S
     if lhs.contentType != rhs.contentType {return false}
     if lhs.metadata != rhs.metadata {return false}
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.sizeUnknown != rhs.sizeUnknown {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -586,99 +674,184 @@ nonisolated extension Uploader_V1_Part: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Session"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0\u{3}size_unknown\0\u{3}acknowledgement_bytes\0\u{3}parts_per_tier\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _key: String = String()
+    var _size: UInt64 = 0
+    var _partSize: UInt64 = 0
+    var _partCount: UInt32 = 0
+    var _contentType: String = String()
+    var _metadata: Dictionary<String,String> = [:]
+    var _state: Uploader_V1_SessionState = .unspecified
+    var _parts: [Uploader_V1_Part] = []
+    var _sha256: Data = Data()
+    var _etag: String = String()
+    var _location: String = String()
+    var _createdAtMs: Int64 = 0
+    var _updatedAtMs: Int64 = 0
+    var _expiresAtMs: Int64 = 0
+    var _sizeUnknown: Bool = false
+    var _acknowledgementBytes: UInt64 = 0
+    var _partsPerTier: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _key = source._key
+      _size = source._size
+      _partSize = source._partSize
+      _partCount = source._partCount
+      _contentType = source._contentType
+      _metadata = source._metadata
+      _state = source._state
+      _parts = source._parts
+      _sha256 = source._sha256
+      _etag = source._etag
+      _location = source._location
+      _createdAtMs = source._createdAtMs
+      _updatedAtMs = source._updatedAtMs
+      _expiresAtMs = source._expiresAtMs
+      _sizeUnknown = source._sizeUnknown
+      _acknowledgementBytes = source._acknowledgementBytes
+      _partsPerTier = source._partsPerTier
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.partSize) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.partCount) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.contentType) }()
-      case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
-      case 8: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.parts) }()
-      case 10: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.etag) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.location) }()
-      case 13: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.updatedAtMs) }()
-      case 15: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._key) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._size) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._partSize) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._partCount) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._contentType) }()
+        case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._metadata) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._parts) }()
+        case 10: try { try decoder.decodeSingularBytesField(value: &_storage._sha256) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._etag) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._location) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtMs) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._updatedAtMs) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._expiresAtMs) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._sizeUnknown) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._acknowledgementBytes) }()
+        case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._partsPerTier) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.key.isEmpty {
-      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
-    }
-    if self.size != 0 {
-      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 3)
-    }
-    if self.partSize != 0 {
-      try visitor.visitSingularUInt64Field(value: self.partSize, fieldNumber: 4)
-    }
-    if self.partCount != 0 {
-      try visitor.visitSingularUInt32Field(value: self.partCount, fieldNumber: 5)
-    }
-    if !self.contentType.isEmpty {
-      try visitor.visitSingularStringField(value: self.contentType, fieldNumber: 6)
-    }
-    if !self.metadata.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.metadata, fieldNumber: 7)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 8)
-    }
-    if !self.parts.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.parts, fieldNumber: 9)
-    }
-    if !self.sha256.isEmpty {
-      try visitor.visitSingularBytesField(value: self.sha256, fieldNumber: 10)
-    }
-    if !self.etag.isEmpty {
-      try visitor.visitSingularStringField(value: self.etag, fieldNumber: 11)
-    }
-    if !self.location.isEmpty {
-      try visitor.visitSingularStringField(value: self.location, fieldNumber: 12)
-    }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 13)
-    }
-    if self.updatedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.updatedAtMs, fieldNumber: 14)
-    }
-    if self.expiresAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._key.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._key, fieldNumber: 2)
+      }
+      if _storage._size != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._size, fieldNumber: 3)
+      }
+      if _storage._partSize != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._partSize, fieldNumber: 4)
+      }
+      if _storage._partCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._partCount, fieldNumber: 5)
+      }
+      if !_storage._contentType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contentType, fieldNumber: 6)
+      }
+      if !_storage._metadata.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._metadata, fieldNumber: 7)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 8)
+      }
+      if !_storage._parts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._parts, fieldNumber: 9)
+      }
+      if !_storage._sha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._sha256, fieldNumber: 10)
+      }
+      if !_storage._etag.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._etag, fieldNumber: 11)
+      }
+      if !_storage._location.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._location, fieldNumber: 12)
+      }
+      if _storage._createdAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtMs, fieldNumber: 13)
+      }
+      if _storage._updatedAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._updatedAtMs, fieldNumber: 14)
+      }
+      if _storage._expiresAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._expiresAtMs, fieldNumber: 15)
+      }
+      if _storage._sizeUnknown != false {
+        try visitor.visitSingularBoolField(value: _storage._sizeUnknown, fieldNumber: 16)
+      }
+      if _storage._acknowledgementBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._acknowledgementBytes, fieldNumber: 17)
+      }
+      if _storage._partsPerTier != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._partsPerTier, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Uploader_V1_Session, rhs: Uploader_V1_Session) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.key != rhs.key {return false}
-    if lhs.size != rhs.size {return false}
-    if lhs.partSize != rhs.partSize {return false}
-    if lhs.partCount != rhs.partCount {return false}
-    if lhs.contentType != rhs.contentType {return false}
-    if lhs.metadata != rhs.metadata {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs.parts != rhs.parts {return false}
-    if lhs.sha256 != rhs.sha256 {return false}
-    if lhs.etag != rhs.etag {return false}
-    if lhs.location != rhs.location {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
-    if lhs.updatedAtMs != rhs.updatedAtMs {return false}
-    if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._key != rhs_storage._key {return false}
+        if _storage._size != rhs_storage._size {return false}
+        if _storage._partSize != rhs_storage._partSize {return false}
+        if _storage._partCount != rhs_storage._partCount {return false}
+        if _storage._contentType != rhs_storage._contentType {return false}
+        if _storage._metadata != rhs_storage._metadata {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._parts != rhs_storage._parts {return false}
+        if _storage._sha256 != rhs_storage._sha256 {return false}
+        if _storage._etag != rhs_storage._etag {return false}
+        if _storage._location != rhs_storage._location {return false}
+        if _storage._createdAtMs != rhs_storage._createdAtMs {return false}
+        if _storage._updatedAtMs != rhs_storage._updatedAtMs {return false}
+        if _storage._expiresAtMs != rhs_storage._expiresAtMs {return false}
+        if _storage._sizeUnknown != rhs_storage._sizeUnknown {return false}
+        if _storage._acknowledgementBytes != rhs_storage._acknowledgementBytes {return false}
+        if _storage._partsPerTier != rhs_storage._partsPerTier {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -686,7 +859,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PartChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}part_number\0\u{1}offset\0\u{1}data\0\u{1}last\0\u{3}part_sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{3}part_number\0\u{1}offset\0\u{1}data\0\u{1}last\0\u{3}part_sha256\0\u{3}ends_object\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -700,6 +873,7 @@ nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.last) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.partSha256) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.endsObject) }()
       default: break
       }
     }
@@ -724,6 +898,9 @@ nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobu
     if !self.partSha256.isEmpty {
       try visitor.visitSingularBytesField(value: self.partSha256, fieldNumber: 6)
     }
+    if self.endsObject != false {
+      try visitor.visitSingularBoolField(value: self.endsObject, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -734,6 +911,7 @@ nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobu
     if lhs.data != rhs.data {return false}
     if lhs.last != rhs.last {return false}
     if lhs.partSha256 != rhs.partSha256 {return false}
+    if lhs.endsObject != rhs.endsObject {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

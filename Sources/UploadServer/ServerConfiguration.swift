@@ -12,10 +12,6 @@ public struct ServerConfiguration: Sendable {
   public var dataDirectory: String = "./data"
   /// The S3 bucket to store objects in; nil stores them under `dataDirectory/store`.
   public var s3: S3Configuration?
-  /// How streams are cut into parts.
-  public var partSizing = PartSizing()
-  /// Parts of one stream uploaded to the store at the same time.
-  public var maximumConcurrentPartsPerStream = 4
   /// Parts (and single objects) uploaded to the store at the same time by the whole server, so
   /// that memory and connections to the store do not grow with the number of clients. 16 does
   /// not slow one client with 4 streams; 4 cost it 8% (1 GiB to SeaweedFS: 10.1 s against 9.3 s)
@@ -31,9 +27,6 @@ public struct ServerConfiguration: Sendable {
   /// The most memory that upload streams' windows may hold at once if every reader stalls:
   /// `uploadStreamLimit` keeps upload streams x `http2TargetWindowSize` within it.
   public var receiveBufferBudget: Int64 = 4 << 30
-  /// Waits between background retries of aborts that failed (the store was unreachable).
-  public var abortRetryPolicy = RetryPolicy(
-    maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
   /// The most bytes the spool may hold; a write past it is refused with RESOURCE_EXHAUSTED.
   public var spoolLimit: Int64 = .max
   /// Resumable sessions: TTL, limits, acknowledgement batching, clock and ids.

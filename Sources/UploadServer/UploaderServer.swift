@@ -29,41 +29,37 @@ public final class UploaderServer: Service, Sendable {
   private let metricsEndpoint: MetricsEndpoint?
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
-  private let httpClient: HTTPClient?
-  private let aborts: AbortRetrier
+  private let stores: ServerStores
   private let logger: Logger
 
-  /// Prepares the data directory and checks the object store, so a wrong S3 configuration is
-  /// reported at start, not at the first upload.
-  ///
-  /// - Throws: `UploadError` saying which part of the configuration does not work.
-  public init(configuration: ServerConfiguration, logger: Logger) async throws {
+  /// A server on the stores `configuration` names (`ServerConfiguration.makeStores`).
+  public convenience init(configuration: ServerConfiguration, logger: Logger) async throws {
     try configuration.validate()
-    try await configuration.tls?.check()
-    self.configuration = configuration
-    self.logger = logger
-    self.access = try await AccessControl(tokensFile: configuration.tokensFile)
+    try await self.init(configuration: configuration, stores: try await configuration.makeStores(logger: logger), logger: logger)
+  }
 
-    let httpClient: HTTPClient?
-    let baseStore: any ObjectStore
-    if let s3 = configuration.s3 {
-      let client = S3Client.makeHTTPClient(connections: configuration.s3Connections)
-      httpClient = client
-      baseStore = S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger))
-    } else {
-      httpClient = nil
-      baseStore = LocalDirectoryStore(root: configuration.localStoreDirectory)
-    }
-    let metrics = ServerMetrics()
-    self.metrics = metrics
-    // Timed inside the bound, so store timings do not include waiting for a turn.
-    let store = BoundedObjectStore(
-      base: MeasuredObjectStore(base: baseStore, metrics: metrics),
-      maximumConcurrentUploads: configuration.maximumConcurrentPartUploads)
-    metricsEndpoint = configuration.metricsHost.map {
-      MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry)
-    }
+  /// Prepares the spool, checks the object store (so a wrong S3 configuration is reported at
+  /// start, not at the first upload) and recovers the sessions a previous run left.
+  ///
+  /// - Throws: `UploadError` saying which part of the configuration does not work; the stores
+  ///   are shut down then.
+  public init(configuration: ServerConfiguration, stores: ServerStores, logger: Logger) async throws {
     do {
+      try configuration.validate()
+      try await configuration.tls?.check()
+      self.configuration = configuration
+      self.logger = logger
+      self.stores = stores
+      self.access = try await AccessControl(tokensFile: configuration.tokensFile)
+      let metrics = ServerMetrics()
+      self.metrics = metrics
+      // Timed inside the bound, so store timings do not include waiting for a turn.
+      let store = BoundedObjectStore(
+        base: MeasuredObjectStore(base: stores.objects, metrics: metrics),
+        maximumConcurrentUploads: configuration.maximumConcurrentPartUploads)
+      metricsEndpoint = configuration.metricsHost.map {
+        MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry)
+      }
       try await store.checkAvailability()
       let spool = Spool(root: configuration.spoolDirectory, limit: configuration.spoolLimit)
       do {
@@ -71,14 +67,11 @@ public final class UploaderServer: Service, Sendable {
       } catch {
         throw UploadError.fromFileSystem(error, while: "preparing the spool directory \(spool.root)")
       }
-      try await FileSystem.shared.createDirectory(
-        at: FilePath(configuration.dataDirectory), withIntermediateDirectories: true)
       let sessions = SessionCoordinator(
-        store: try SQLiteSessionStore.open(path: configuration.databasePath), objectStore: store, spool: spool,
-        settings: configuration.sessions, metrics: metrics, logger: logger)
+        store: stores.sessions, objectStore: store, spool: spool, settings: configuration.sessions, metrics: metrics,
+        logger: logger)
       try await sessions.recover()
       self.sessions = sessions
-      self.httpClient = httpClient
       self.store = store
       self.transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: configuration.host, port: configuration.port),
@@ -88,17 +81,10 @@ public final class UploaderServer: Service, Sendable {
           $0.http2.maxConcurrentStreams = configuration.maximumStreams + 16
           $0.rpc.maxRequestPayloadSize = configuration.maximumMessageSize
         })
-      self.aborts = AbortRetrier(store: store, policy: configuration.abortRetryPolicy, logger: logger)
-      let uploads = StreamingUploadFactory(
-        store: store, spool: spool, sizing: configuration.partSizing,
-        maximumConcurrentParts: configuration.maximumConcurrentPartsPerStream,
-        maximumSize: configuration.sessions.maximumObjectSize, placement: configuration.sessions.keyPlacement,
-        aborts: aborts,
-        metrics: metrics, logger: logger)
       self.server = GRPCServer(
         transport: transport,
         services: [
-          FileUploaderService(uploads: uploads, metrics: metrics, logger: logger),
+          FileUploaderService(sessions: sessions, metrics: metrics, logger: logger),
           ResumableUploadsService(coordinator: sessions, metrics: metrics),
           HealthService(health: health),
         ],
@@ -110,7 +96,7 @@ public final class UploaderServer: Service, Sendable {
             idleTimeout: configuration.idleStreamTimeout),
         ])
     } catch {
-      try? await httpClient?.shutdown()
+      await stores.shutdown()
       throw error
     }
   }
@@ -132,18 +118,18 @@ public final class UploaderServer: Service, Sendable {
       try await serve()
     } catch {
       await sessions.shutdown()
-      try? await httpClient?.shutdown()
+      await stores.shutdown()
       // Cancelled after the drain timeout: a stop as asked, not a failure.
       if Task.isCancelled { return }
       throw error
     }
     await sessions.shutdown()
-    try await httpClient?.shutdown()
+    await stores.shutdown()
   }
 
   private func serve() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await self.aborts.run() }
+      group.addTask { await self.sessions.aborts.run() }
       group.addTask { await self.sessions.runCommitter() }
       group.addTask { await self.sessions.runExpiry() }
       group.addTask { await self.probeDependencies() }

@@ -37,7 +37,7 @@ func testConfiguration(dataDirectory: String) -> ServerConfiguration {
   var configuration = ServerConfiguration()
   configuration.port = 0
   configuration.dataDirectory = dataDirectory
-  configuration.partSizing = PartSizing(basePartSize: PartSizing.minimumPartSize, partsPerTier: 1_000)
+  configuration.sessions.streamingPartSize = PartSizing.minimumPartSize
   return configuration
 }
 

@@ -1,17 +1,21 @@
 import Foundation
 import GRPCCore
 import Logging
+import Synchronization
 import UploadCore
 import UploadProtocol
 
-/// `uploader.FileUploader/Upload`, the original contract: a client stream of
-/// `{filename, chunk}` messages becomes one object named by the first message's filename.
+/// `uploader.FileUploader/Upload`, the original contract, as a thin adapter over the session
+/// engine: a client stream of `{filename, chunk}` messages becomes a session of unknown size
+/// named by the first message's filename, owned by the caller, and completed when the stream
+/// ends.
 ///
 /// Later messages may repeat the filename or leave it empty; another name is an error. The
-/// stream is staged part by part (never buffered whole); success is `success: true` with a
-/// message naming the key, size and SHA-256, and every failure is a gRPC error status.
+/// stream goes through the spool part by part (never buffered whole). Success is
+/// `success: true` with a message naming the key, size and SHA-256; every failure is a gRPC
+/// error status, and the session is then aborted, since this client cannot resume.
 struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
-  let uploads: StreamingUploadFactory
+  let sessions: SessionCoordinator
   let metrics: ServerMetrics
   let logger: Logger
 
@@ -21,14 +25,14 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
     metrics.activeStreams.increment()
     defer { metrics.activeStreams.decrement() }
     do {
-      return ServerResponse(message: try await receive(request.messages))
+      return ServerResponse(message: try await receive(request.messages, owner: Caller.principal))
     } catch {
       logger.warning("upload failed", metadata: ["error": "\(error)"])
       throw error
     }
   }
 
-  private func receive(_ messages: RPCAsyncSequence<Uploader_UploadRequest, any Error>)
+  private func receive(_ messages: RPCAsyncSequence<Uploader_UploadRequest, any Error>, owner: Principal)
     async throws(UploadError) -> Uploader_UploadResponse
   {
     var iterator = messages.makeAsyncIterator()
@@ -39,44 +43,31 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
       }
       first = message
     } catch {
-      throw Self.streamError(error)
+      throw UploadError.fromRequestStream(error)
     }
-    let key = try uploads.placement.key(first.filename, for: Caller.principal)
-    var pending: Data? = first.chunk
-
-    let result = try await uploads.make(key: key).run {
-      if let chunk = pending {
-        pending = nil
-        return chunk
+    let session = try await sessions.create(.init(key: first.filename, size: nil), owner: owner)
+    let whole = Mutex<(sha256: ContentHash, size: Int64)?>(nil)
+    let chunks = ContractChunks(
+      session: session, filename: first.filename, first: first.chunk, rest: iterator,
+      digest: { digest, size in whole.withLock { $0 = (digest, size) } })
+    do throws(UploadError) {
+      try await sessions.receive(chunks, owner: owner) { _ in }
+      guard let (sha256, size) = whole.withLock({ $0 }) else {
+        throw UploadError(.internal, "the stream of \"\(session.key)\" ended without its digest")
       }
-      let message: Uploader_UploadRequest?
-      do {
-        message = try await iterator.next()
-      } catch {
-        throw Self.streamError(error)
+      let parts = try await sessions.parts(of: session.id)
+      _ = try await sessions.complete(
+        session.id, owner: owner, sha256: sha256, partSHA256s: parts.compactMap(\.sha256))
+      logger.info(
+        "stored object",
+        metadata: ["key": "\(session.key)", "size": "\(size)", "sha256": "\(sha256)", "session": "\(session.id)"])
+      return .with {
+        $0.success = true
+        $0.message = "stored \(session.key) (\(size) bytes, sha256 \(sha256.hex))"
       }
-      guard let message else { return nil }
-      guard message.filename.isEmpty || message.filename == first.filename else {
-        throw UploadError(
-          .invalidRequest,
-          "the stream changed filename from \"\(first.filename)\" to \"\(message.filename)\"; one stream carries one file")
-      }
-      return message.chunk
+    } catch {
+      await sessions.abandon(session.id)
+      throw error
     }
-    logger.info(
-      "stored object",
-      metadata: [
-        "key": "\(key)", "size": "\(result.size)", "sha256": "\(result.sha256)",
-        "parts": "\(result.partCount)", "location": "\(result.object.location)",
-      ])
-    return .with {
-      $0.success = true
-      $0.message = "stored \(key) (\(result.size) bytes, sha256 \(result.sha256.hex))"
-    }
-  }
-
-  /// A failure reading the request stream: the client cancelled or the connection broke.
-  private static func streamError(_ error: any Error) -> UploadError {
-    UploadError.fromRequestStream(error)
   }
 }

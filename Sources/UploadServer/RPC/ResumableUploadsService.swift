@@ -14,12 +14,15 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     guard request.size <= UInt64(Int64.max), request.partSize <= UInt64(Int64.max) else {
       throw UploadError(.objectTooLarge, "the size \(request.size) is not a possible object size")
     }
+    if request.sizeUnknown && request.size != 0 {
+      throw UploadError(.invalidRequest, "size_unknown is set with a size of \(request.size); send one or the other")
+    }
     let session = try await coordinator.create(
       .init(
-        key: request.key, size: Int64(request.size), partSize: Int64(request.partSize),
+        key: request.key, size: request.sizeUnknown ? nil : Int64(request.size), partSize: Int64(request.partSize),
         contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey),
       owner: Caller.principal)
-    return Uploader_V1_Session(session, parts: try await coordinator.parts(of: session.id))
+    return wire(session, parts: try await coordinator.parts(of: session.id))
   }
 
   func uploadParts(
@@ -32,7 +35,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     let chunks = RequestMessages(base: request).map { chunk in
       SessionCoordinator.Chunk(
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
-        data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256)
+        data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256, endsObject: chunk.endsObject)
     }
     try await coordinator.receive(chunks, owner: Caller.principal) { event in
       try await response.write(Uploader_V1_UploadEvent(event))
@@ -42,7 +45,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   func getSession(request: Uploader_V1_GetSessionRequest, context: ServerContext) async throws -> Uploader_V1_Session {
     let id = try SessionID(validating: request.sessionID)
     let session = try await coordinator.session(id, owner: Caller.principal)
-    return Uploader_V1_Session(session, parts: try await coordinator.parts(of: id))
+    return wire(session, parts: try await coordinator.parts(of: id))
   }
 
   func listSessions(request: Uploader_V1_ListSessionsRequest, context: ServerContext) async throws
@@ -52,7 +55,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     let cursor = try PageToken.decode(request.pageToken)
     let page = try await coordinator.list(owner: Caller.principal, after: cursor, limit: limit)
     return .with {
-      $0.sessions = page.sessions.map { Uploader_V1_Session($0) }
+      $0.sessions = page.sessions.map { wire($0) }
       $0.nextPageToken = page.next.map(PageToken.encode) ?? ""
     }
   }
@@ -72,13 +75,17 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
       digests.append(digest)
     }
     let session = try await coordinator.complete(id, owner: Caller.principal, sha256: sha256, partSHA256s: digests)
-    return .with { $0.session = Uploader_V1_Session(session) }
+    return .with { $0.session = wire(session) }
   }
 
   func abortSession(request: Uploader_V1_AbortSessionRequest, context: ServerContext) async throws
     -> Uploader_V1_AbortSessionResponse
   {
     let session = try await coordinator.abort(try SessionID(validating: request.sessionID), owner: Caller.principal)
-    return .with { $0.session = Uploader_V1_Session(session) }
+    return .with { $0.session = wire(session) }
+  }
+
+  private func wire(_ session: SessionRecord, parts: [PartRecord] = []) -> Uploader_V1_Session {
+    Uploader_V1_Session(session, parts: parts, settings: coordinator.settings)
   }
 }

@@ -4,13 +4,16 @@ import UploadProtocol
 
 extension Uploader_V1_Session {
   /// The wire form of a session, with its parts when given.
-  init(_ session: SessionRecord, parts: [PartRecord] = []) {
+  init(_ session: SessionRecord, parts: [PartRecord] = [], settings: SessionSettings) {
     self.init()
     id = session.id.rawValue
     key = session.key.rawValue
-    size = UInt64(session.plan.size)
+    size = UInt64(session.plan.size ?? 0)
+    sizeUnknown = !session.plan.isSizeKnown
     partSize = UInt64(session.plan.partSize)
-    partCount = UInt32(session.plan.partCount)
+    partCount = session.plan.isSizeKnown ? UInt32(session.plan.partCount) : 0
+    partsPerTier = session.plan.sizing.isUniform ? 0 : UInt32(clamping: session.plan.sizing.partsPerTier)
+    acknowledgementBytes = UInt64(settings.acknowledgementBytes)
     contentType = session.contentType
     metadata = session.metadata
     state = Uploader_V1_SessionState(session.state)

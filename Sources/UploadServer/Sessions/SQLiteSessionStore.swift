@@ -38,6 +38,10 @@ public struct SQLiteSessionStore: SessionStore {
     self.database = database
   }
 
+  public func ping() async throws(UploadError) {
+    _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+  }
+
   public func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
   {
@@ -53,8 +57,8 @@ public struct SQLiteSessionStore: SessionStore {
         sql: """
           INSERT INTO sessions (id, owner, idempotency_key, object_key, size, part_size, part_count,
             content_type, metadata, storage_upload_id, state, sha256, etag, location, created_at,
-            updated_at, expires_at)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            updated_at, expires_at, size_known, parts_per_tier)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """, arguments: Self.arguments(session))
       let statement = try db.makeStatement(
         sql: "INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
@@ -164,6 +168,13 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
+  public func sessionsWithPendingAborts() async throws(UploadError) -> [SessionRecord] {
+    try await read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE abort_pending = 1 ORDER BY updated_at")
+        .map(Self.session(from:))
+    }
+  }
+
   public func countsByState() async throws(UploadError) -> [SessionState: Int] {
     try await read { db in
       var counts: [SessionState: Int] = [:]
@@ -179,29 +190,98 @@ public struct SQLiteSessionStore: SessionStore {
       try db.execute(
         sql: """
           UPDATE sessions SET storage_upload_id = ?, state = ?, sha256 = ?, etag = ?, location = ?,
-            updated_at = ?, expires_at = ? WHERE id = ?
+            updated_at = ?, expires_at = ?, abort_pending = ? WHERE id = ?
           """,
         arguments: [
           session.storageUploadID, session.state.rawValue, session.sha256?.hex, session.etag, session.location,
-          session.updatedAt, session.expiresAt, session.id.rawValue,
+          session.updatedAt, session.expiresAt, session.abortPending, session.id.rawValue,
         ])
     }
   }
 
-  public func update(_ part: PartRecord, sessionUpdatedAt: Int64, expiresAt: Int64) async throws(UploadError) {
+  public func claim(_ id: SessionID, number: Int, size: Int64, now: Int64) async throws(UploadError) -> PartRecord {
+    try await write { db in
+      guard
+        let row = try Row.fetchOne(
+          db,
+          sql: """
+            INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at, generation)
+            VALUES (?, ?, ?, 0, 'receiving', ?, 1)
+            ON CONFLICT (session_id, number) DO UPDATE SET generation = generation + 1
+            RETURNING *
+            """, arguments: [id.rawValue, number, size, now])
+      else {
+        throw UploadError(.internal, "claiming part \(number) of session \(id) returned no row")
+      }
+      return try Self.part(from: row)
+    }
+  }
+
+  public func update(_ part: PartRecord, sessionUpdatedAt: Int64, expiresAt: Int64, endingObject: Int64?)
+    async throws(UploadError)
+  {
     try await write { db in
       try db.execute(
         sql: """
-          UPDATE parts SET received_bytes = ?, expected_sha256 = ?, sha256 = ?, etag = ?, state = ?,
-            updated_at = ? WHERE session_id = ? AND number = ?
+          UPDATE parts SET size = ?, received_bytes = ?, expected_sha256 = ?, sha256 = ?, etag = ?, state = ?,
+            updated_at = ? WHERE session_id = ? AND number = ? AND generation = ?
           """,
         arguments: [
-          part.receivedBytes, part.expectedSHA256?.hex, part.sha256?.hex, part.etag, part.state.rawValue,
-          part.updatedAt, part.sessionID.rawValue, part.number,
+          part.size, part.receivedBytes, part.expectedSHA256?.hex, part.sha256?.hex, part.etag, part.state.rawValue,
+          part.updatedAt, part.sessionID.rawValue, part.number, part.generation,
         ])
+      guard db.changesCount == 1 else {
+        throw UploadError(
+          .partTakenOver, "part \(part.number) of session \(part.sessionID) was taken over by a newer stream")
+      }
+      if let size = endingObject {
+        try Self.endObject(db, part: part, size: size)
+      }
       try db.execute(
         sql: "UPDATE sessions SET updated_at = ?, expires_at = ? WHERE id = ? AND state IN ('open', 'completing')",
         arguments: [sessionUpdatedAt, expiresAt, part.sessionID.rawValue])
+    }
+  }
+
+  /// Fixes the size of a session of unknown size whose final part is `part`.
+  private static func endObject(_ db: Database, part: PartRecord, size: Int64) throws {
+    let id = part.sessionID.rawValue
+    let later = try Int.fetchOne(
+      db, sql: "SELECT MIN(number) FROM parts WHERE session_id = ? AND number > ? AND received_bytes > 0",
+      arguments: [id, part.number])
+    if let later {
+      throw UploadError(
+        .invalidRequest,
+        "part \(part.number) of session \(part.sessionID) cannot end the object: part \(later) already holds bytes")
+    }
+    let partCount = size == 0 ? 0 : part.number
+    try db.execute(sql: "DELETE FROM parts WHERE session_id = ? AND number > ?", arguments: [id, partCount])
+    try db.execute(
+      sql: "UPDATE sessions SET size = ?, part_count = ?, size_known = 1 WHERE id = ? AND size_known = 0",
+      arguments: [size, partCount, id])
+  }
+
+  public func commit(_ id: SessionID, number: Int, etag: String, now: Int64) async throws(UploadError) -> PartRecord? {
+    try await write { db in
+      try db.execute(
+        sql: """
+          UPDATE parts SET state = 'committed', etag = ?, updated_at = ?
+          WHERE session_id = ? AND number = ? AND state = 'received'
+          """, arguments: [etag, now, id.rawValue, number])
+      return try Row.fetchOne(
+        db, sql: "SELECT * FROM parts WHERE session_id = ? AND number = ?", arguments: [id.rawValue, number]
+      ).map(Self.part(from:))
+    }
+  }
+
+  public func reset(_ part: PartRecord, to receivedBytes: Int64) async throws(UploadError) {
+    try await write { db in
+      try db.execute(
+        sql: """
+          UPDATE parts SET received_bytes = ?, expected_sha256 = CASE WHEN ? = 0 THEN NULL ELSE expected_sha256 END,
+            sha256 = NULL, etag = NULL, state = 'receiving', generation = generation + 1
+          WHERE session_id = ? AND number = ?
+          """, arguments: [receivedBytes, receivedBytes, part.sessionID.rawValue, part.number])
     }
   }
 
@@ -211,9 +291,10 @@ public struct SQLiteSessionStore: SessionStore {
     let metadata = (try? JSONSerialization.data(withJSONObject: s.metadata, options: [.sortedKeys]))
       .map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     return [
-      s.id.rawValue, s.owner, s.idempotencyKey, s.key.rawValue, s.plan.size, s.plan.partSize, s.plan.partCount,
-      s.contentType, metadata, s.storageUploadID, s.state.rawValue, s.sha256?.hex, s.etag, s.location,
-      s.createdAt, s.updatedAt, s.expiresAt,
+      s.id.rawValue, s.owner, s.idempotencyKey, s.key.rawValue, s.plan.size ?? 0, s.plan.partSize,
+      s.plan.isSizeKnown ? s.plan.partCount : 0, s.contentType, metadata, s.storageUploadID, s.state.rawValue,
+      s.sha256?.hex, s.etag, s.location, s.createdAt, s.updatedAt, s.expiresAt, s.plan.isSizeKnown,
+      s.plan.sizing.isUniform ? nil : s.plan.sizing.partsPerTier,
     ]
   }
 
@@ -227,11 +308,18 @@ public struct SQLiteSessionStore: SessionStore {
     return SessionRecord(
       id: SessionID(unchecked: row["id"]), owner: row["owner"], idempotencyKey: row["idempotency_key"],
       key: try ObjectKey(validating: row["object_key"]),
-      plan: PartPlan(size: row["size"], partSize: row["part_size"]), contentType: row["content_type"],
+      plan: plan(from: row), contentType: row["content_type"],
       metadata: metadata, storageUploadID: row["storage_upload_id"], state: state,
       sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"],
       location: row["location"], createdAt: row["created_at"], updatedAt: row["updated_at"],
-      expiresAt: row["expires_at"])
+      expiresAt: row["expires_at"], abortPending: row["abort_pending"])
+  }
+
+  private static func plan(from row: Row) -> PartPlan {
+    let sizing =
+      (row["parts_per_tier"] as Int?).map { PartSizing(basePartSize: row["part_size"], partsPerTier: $0) }
+      ?? .uniform(row["part_size"])
+    return PartPlan(size: row["size_known"] as Bool ? row["size"] as Int64 : nil, sizing: sizing)
   }
 
   private static func part(from row: Row) throws -> PartRecord {
@@ -244,7 +332,7 @@ public struct SQLiteSessionStore: SessionStore {
       receivedBytes: row["received_bytes"],
       expectedSHA256: (row["expected_sha256"] as String?).flatMap(ContentHash.init(hex:)),
       sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"], state: state,
-      updatedAt: row["updated_at"])
+      updatedAt: row["updated_at"], generation: UInt64(row["generation"] as Int64))
   }
 
   // MARK: - Access

@@ -1,4 +1,5 @@
 import NIOFileSystem
+import Synchronization
 import UploadCore
 
 extension SessionCoordinator {
@@ -17,6 +18,11 @@ extension SessionCoordinator {
     case .completed: return session
     case .aborted, .expired: throw UploadError(.sessionClosed, "session \(id) is \(session.state.rawValue)")
     case .open, .completing: break
+    }
+    guard session.plan.isSizeKnown else {
+      throw UploadError(
+        .partsMissing,
+        "session \(id) has an unknown size and its final chunk has not arrived; send the chunk that ends the object (ends_object) first")
     }
     guard partSHA256s.count == session.plan.partCount else {
       throw UploadError(
@@ -46,11 +52,11 @@ extension SessionCoordinator {
     session.location = stored.location
     session.updatedAt = settings.nowMilliseconds
     try await store.update(session)
-    await slots.close(id)
+    await writers.close(id)
     await spool.remove(spool.sessionDirectory(id))
     logger.info(
       "session completed",
-      metadata: ["session": "\(id)", "key": "\(session.key)", "size": "\(session.plan.size)", "sha256": "\(sha256)"])
+      metadata: ["session": "\(id)", "key": "\(session.key)", "size": "\(session.plan.size ?? 0)", "sha256": "\(sha256)"])
     return session
   }
 
@@ -58,7 +64,11 @@ extension SessionCoordinator {
   private func storeObject(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> StoredObject
   {
-    guard let uploadID = session.storageUploadID else {
+    guard let uploadID = session.storageUploadID, session.plan.partCount > 0 else {
+      if let uploadID = session.storageUploadID {
+        // A stream of unknown length that turned out empty: no multipart upload can hold it.
+        try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
+      }
       do {
         try await spool.makeSessionDirectory(session.id)
         let empty = spool.sessionDirectory(session.id).appending("empty")
@@ -82,25 +92,21 @@ extension SessionCoordinator {
   private func commitAll(_ session: SessionRecord, parts: [PartRecord], uploadID: String) async throws(UploadError)
     -> [PartRecord]
   {
-    let pending = parts.filter { $0.state == .received }
-    var done = Dictionary(uniqueKeysWithValues: parts.filter { $0.state == .committed }.map { ($0.number, $0) })
+    let done = Mutex(Dictionary(uniqueKeysWithValues: parts.map { ($0.number, $0) }))
+    let permits = AsyncSemaphore(permits: settings.maximumConcurrentCommits)
     do {
-      try await withThrowingTaskGroup(of: PartRecord.self) { group in
-        var inFlight = 0
-        for part in pending {
-          if inFlight == settings.maximumConcurrentCommits, let record = try await group.next() {
-            done[record.number] = record
-            inFlight -= 1
+      try await withThrowingDiscardingTaskGroup { group in
+        for part in parts where part.state == .received {
+          let added = try await group.addTask(holding: permits) {
+            let committed = try await self.writers.commit(part, of: session)
+            done.withLock { $0[committed.number] = committed }
           }
-          let slot = try slots.slot(for: session, number: part.number)
-          group.addTask { try await slot.commit(to: self.objectStore, key: session.key, uploadID: uploadID) }
-          inFlight += 1
+          if !added { break }
         }
-        for try await record in group { done[record.number] = record }
       }
     } catch {
       throw UploadError.fromFileSystem(error, while: "committing the parts of session \(session.id)")
     }
-    return done.values.sorted { $0.number < $1.number }
+    return done.withLock { $0.values.sorted { $0.number < $1.number } }
   }
 }

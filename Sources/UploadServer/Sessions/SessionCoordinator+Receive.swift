@@ -11,14 +11,23 @@ extension SessionCoordinator {
     public var last: Bool
     /// The part's SHA-256 as 32 bytes, or empty.
     public var partSHA256: Data
+    /// The object ends with this chunk (sessions of unknown size).
+    public var endsObject: Bool
+    /// Receive the part as its bytes hash when no digest is declared: set by the original
+    /// contract's adapter, whose client declares none; never from the wire.
+    var acceptsUndeclaredDigest = false
 
-    public init(sessionID: String, partNumber: Int, offset: Int64, data: Data, last: Bool, partSHA256: Data) {
+    public init(
+      sessionID: String, partNumber: Int, offset: Int64, data: Data, last: Bool, partSHA256: Data,
+      endsObject: Bool = false
+    ) {
       self.sessionID = sessionID
       self.partNumber = partNumber
       self.offset = offset
       self.data = data
       self.last = last
       self.partSHA256 = partSHA256
+      self.endsObject = endsObject
     }
   }
 
@@ -33,27 +42,30 @@ extension SessionCoordinator {
   /// The part a stream is writing.
   private struct Writing {
     var session: SessionRecord
-    var slot: PartSlot
+    var writer: PartWriter
+    var number: Int
     var generation: UInt64
   }
 
-  /// Receives a stream of chunks for `owner`'s sessions: writes them through the part slots, sends progress once bytes
-  /// are durable, and commits each received part in a child task (a few at a time), sending
-  /// `committed` when the object store has it. When the stream ends, normally or not, what was
-  /// written is made durable.
+  /// Receives a stream of chunks for `owner`'s sessions: writes them through the part writers,
+  /// sends progress once bytes are durable, and commits each received part in a child task (a
+  /// few at a time; when that many are in flight the stream is not read, so flow control holds
+  /// the client back), sending `committed` when the object store has it. When the stream ends,
+  /// normally or not, what was written is made durable.
   ///
-  /// - Throws: `UploadError` (see `PartSlot.write`), `.sessionNotFound`, `.sessionClosed`.
-  public func receive<Chunks: AsyncSequence & Sendable>(
+  /// - Throws: `UploadError` (see `PartWriter.write`), `.sessionNotFound`, `.sessionClosed`,
+  ///   `.objectTooLarge`.
+  public func receive<Chunks: AsyncSequence>(
     _ chunks: Chunks, owner: Principal, emit: @escaping @Sendable (Event) async throws -> Void
   ) async throws(UploadError) where Chunks.Element == Chunk {
     let sink = EventSink(emit)
+    let commits = AsyncSemaphore(permits: settings.maximumConcurrentCommits)
     do {
-      try await withThrowingTaskGroup(of: Void.self) { group in
+      try await withThrowingDiscardingTaskGroup { group in
         var writing: Writing?
         var sessions: [SessionID: SessionRecord] = [:]
-        var inFlight = 0
         do {
-          for try await chunk in chunks {
+          chunks: for try await chunk in chunks {
             let id = try SessionID(validating: chunk.sessionID)
             let session: SessionRecord
             if let known = sessions[id] {
@@ -62,48 +74,52 @@ extension SessionCoordinator {
               session = try await openSession(id, owner: owner)
               sessions[id] = session
             }
-            guard session.plan.contains(part: chunk.partNumber) else {
-              throw UploadError(
-                .invalidRequest, "session \(id) has parts 1 to \(session.plan.partCount); got part \(chunk.partNumber)")
-            }
+            try check(chunk, in: session)
             let declared = try Self.declaredDigest(chunk)
 
-            if writing?.session.id != id || writing?.slot.number != chunk.partNumber {
+            if writing?.session.id != id || writing?.number != chunk.partNumber {
               if let previous = writing { try await release(previous, sink) }
-              let slot = try slots.slot(for: session, number: chunk.partNumber)
-              writing = Writing(session: session, slot: slot, generation: await slot.claim())
+              let writer = try writers.writer(for: session, number: chunk.partNumber)
+              writing = Writing(
+                session: session, writer: writer, number: chunk.partNumber, generation: try await writer.claim())
             }
             let current = writing!
-            let outcome = try await current.slot.write(
-              chunk.data, offset: chunk.offset, declared: declared, last: chunk.last, generation: current.generation)
+            let outcome = try await current.writer.write(
+              chunk.data, offset: chunk.offset, declared: declared, last: chunk.last, endsObject: chunk.endsObject,
+              generation: current.generation, acceptsUndeclaredDigest: chunk.acceptsUndeclaredDigest)
             switch outcome {
             case .buffered:
               break
             case .durable(let received):
               try await sink.send(.progress(part: chunk.partNumber, receivedBytes: received))
-            case .alreadyReceived:
-              try await sink.send(.progress(part: chunk.partNumber, receivedBytes: current.slot.size))
+            case .alreadyReceived(let size):
+              try await sink.send(.progress(part: chunk.partNumber, receivedBytes: size))
               writing = nil
-            case .received:
-              try await sink.send(.progress(part: chunk.partNumber, receivedBytes: current.slot.size))
+            case .received(let part):
+              try await sink.send(.progress(part: chunk.partNumber, receivedBytes: part.size))
               writing = nil
-              if inFlight == settings.maximumConcurrentCommits {
-                try await group.next()
-                inFlight -= 1
+              var owning = current.session
+              if chunk.endsObject {
+                // The size is fixed now: later chunks are checked against it.
+                owning = try await openSession(id, owner: owner)
+                sessions[id] = owning
+                guard owning.plan.contains(part: part.number) else { continue }
               }
-              group.addTask { try await self.commit(current, sink) }
-              inFlight += 1
+              let added = try await group.addTask(holding: commits) { [owning] in
+                try await self.commit(part, of: owning, sink)
+              }
+              // A commit failed: the group ends the stream with its error.
+              if !added { break chunks }
             }
           }
           if let last = writing { try await release(last, sink) }
         } catch {
           if let last = writing {
             // The client may be gone and the task cancelled: still make its bytes durable.
-            await Task { _ = await last.slot.flush(generation: last.generation) }.value
+            _ = await last.writer.flush(generation: last.generation)
           }
           throw error
         }
-        try await group.waitForAll()
       }
     } catch {
       throw Self.streamError(error)
@@ -119,16 +135,42 @@ extension SessionCoordinator {
     return session
   }
 
-  /// Makes the bytes a stream wrote durable before it moves to another part or ends.
-  private func release(_ writing: Writing, _ sink: EventSink) async throws {
-    if let received = await writing.slot.flush(generation: writing.generation) {
-      try await sink.send(.progress(part: writing.slot.number, receivedBytes: received))
+  /// Refuses a chunk for a part the session cannot have, past the largest object, or ending a
+  /// session of known size anywhere but at its end.
+  private func check(_ chunk: Chunk, in session: SessionRecord) throws(UploadError) {
+    let plan = session.plan
+    guard plan.contains(part: chunk.partNumber) else {
+      throw UploadError(
+        .invalidRequest,
+        plan.isSizeKnown
+          ? "session \(session.id) has parts 1 to \(plan.partCount); got part \(chunk.partNumber)"
+          : "a session of unknown size has parts 1 to \(plan.partCount); got part \(chunk.partNumber)")
+    }
+    if plan.isSizeKnown {
+      guard !chunk.endsObject || chunk.partNumber == plan.partCount else {
+        throw UploadError(
+          .invalidRequest,
+          "session \(session.id) is \(plan.size ?? 0) bytes, ending in part \(plan.partCount); part \(chunk.partNumber) cannot end it")
+      }
+    } else {
+      let end = plan.offset(ofPart: chunk.partNumber) + chunk.offset + Int64(chunk.data.count)
+      guard end <= settings.maximumObjectSize else {
+        throw UploadError(
+          .objectTooLarge, "the object is larger than \(settings.maximumObjectSize) bytes, the most this server accepts")
+      }
     }
   }
 
-  private func commit(_ writing: Writing, _ sink: EventSink) async throws {
-    guard let uploadID = writing.session.storageUploadID else { return }
-    let record = try await writing.slot.commit(to: objectStore, key: writing.session.key, uploadID: uploadID)
+  /// Makes the bytes a stream wrote durable before it moves to another part or ends.
+  private func release(_ writing: Writing, _ sink: EventSink) async throws {
+    if let received = await writing.writer.flush(generation: writing.generation) {
+      try await sink.send(.progress(part: writing.number, receivedBytes: received))
+    }
+  }
+
+  private func commit(_ part: PartRecord, of session: SessionRecord, _ sink: EventSink) async throws {
+    guard session.storageUploadID != nil else { return }
+    let record = try await writers.commit(part, of: session)
     try await sink.send(.committed(part: record.number, sha256: record.sha256 ?? .empty, etag: record.etag ?? ""))
   }
 
@@ -152,7 +194,7 @@ extension SessionCoordinator {
 
 /// Serializes events from the receiving loop and the commit tasks onto one response stream.
 private final class EventSink: Sendable {
-  private let lock = AsyncLock()
+  private let lock = AsyncSemaphore(permits: 1)
   private let emit: @Sendable (SessionCoordinator.Event) async throws -> Void
 
   init(_ emit: @escaping @Sendable (SessionCoordinator.Event) async throws -> Void) {
@@ -160,6 +202,6 @@ private final class EventSink: Sendable {
   }
 
   func send(_ event: SessionCoordinator.Event) async throws {
-    try await lock.withLock { try await emit(event) }
+    try await lock.withPermit { try await emit(event) }
   }
 }

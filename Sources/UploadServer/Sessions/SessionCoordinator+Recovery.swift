@@ -23,28 +23,23 @@ extension SessionCoordinator {
           continue
         }
       }
-      for var part in try await store.parts(of: session.id) {
+      for part in try await store.parts(of: session.id) {
         let onDisk = try await spoolSize(session.id, part.number)
-        var reset = false
-        switch part.state {
-        case .receiving where onDisk < part.receivedBytes:
+        let resetTo: Int64? =
+          switch part.state {
+          case .receiving where onDisk < part.receivedBytes: onDisk
+          case .received where onDisk != part.size: 0
+          case .committed where listed.map { $0[part.number] == nil } ?? false: 0
+          default: nil
+          }
+        if let resetTo {
           logger.warning(
-            "spool shorter than recorded; resuming from what it holds",
-            metadata: ["session": "\(session.id)", "part": "\(part.number)", "recorded": "\(part.receivedBytes)", "spool": "\(onDisk)"])
-          part.receivedBytes = onDisk
-          reset = true
-        case .received where onDisk != part.size:
-          part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
-          reset = true
-        case .committed where listed.map { $0[part.number] == nil } ?? false:
-          part = PartRecord(sessionID: session.id, number: part.number, size: part.size, updatedAt: part.updatedAt)
-          reset = true
-        default:
-          break
-        }
-        if reset {
-          logger.warning("part reset during recovery", metadata: ["session": "\(session.id)", "part": "\(part.number)"])
-          try await store.update(part, sessionUpdatedAt: session.updatedAt, expiresAt: session.expiresAt)
+            "part reset during recovery: the spool or the object store holds less than recorded",
+            metadata: [
+              "session": "\(session.id)", "part": "\(part.number)", "state": "\(part.state.rawValue)",
+              "recorded": "\(part.receivedBytes)", "spool": "\(onDisk)", "from": "\(resetTo)",
+            ])
+          try await store.reset(part, to: resetTo)
         }
       }
     }
@@ -56,11 +51,13 @@ extension SessionCoordinator {
   public func commitReceivedParts() async {
     guard let pending = try? await store.sessionsWithReceivedParts() else { return }
     for (session, numbers) in pending {
-      guard let uploadID = session.storageUploadID else { continue }
-      for number in numbers {
+      guard session.storageUploadID != nil else { continue }
+      let wanted = Set(numbers)
+      guard let parts = try? await store.parts(of: session.id) else { return }
+      for part in parts where wanted.contains(part.number) {
+        let number = part.number
         do {
-          _ = try await slots.slot(for: session, number: number).commit(
-            to: objectStore, key: session.key, uploadID: uploadID)
+          _ = try await writers.commit(part, of: session)
         } catch {
           logger.warning(
             "could not commit a received part; trying again shortly",
@@ -112,7 +109,7 @@ extension SessionCoordinator {
 
   /// Fails when the session database cannot be read.
   func checkDatabase() async throws(UploadError) {
-    _ = try await store.openSessionCount(owner: "")
+    try await store.ping()
   }
 
   /// The number of sessions in each state.
@@ -123,7 +120,7 @@ extension SessionCoordinator {
   /// Closes every spool file (the server is stopping). Durable bytes stay durable; the rest was
   /// never acknowledged.
   func shutdown() async {
-    await slots.closeAll()
+    await writers.closeAll()
   }
 
   private func spoolSize(_ session: SessionID, _ number: Int) async throws(UploadError) -> Int64 {

@@ -3,15 +3,18 @@ import Logging
 import NIOFileSystem
 import UploadCore
 
-/// The resumable-session engine: creates sessions, receives their parts through `PartSlot`s,
-/// commits parts to the object store, completes, aborts, recovers after a crash and expires
-/// idle sessions. The gRPC service is a thin adapter over it.
+/// The session engine, the one data path: creates sessions, receives their parts through
+/// `PartWriter`s, commits them to the object store through the `PartCommitter`, completes,
+/// aborts, recovers after a crash and expires idle sessions. Both gRPC services are thin
+/// adapters over it: `ResumableUploadsService`, and `FileUploaderService` (the original contract,
+/// a session of unknown size per stream).
 public final class SessionCoordinator: Sendable {
   let store: any SessionStore
   let objectStore: any ObjectStore
   let spool: Spool
   let settings: SessionSettings
-  let slots: PartSlots
+  let writers: PartWriters
+  let aborts: AbortRetrier
   let metrics: ServerMetrics
   let logger: Logger
 
@@ -25,7 +28,10 @@ public final class SessionCoordinator: Sendable {
     self.objectStore = objectStore
     self.spool = spool
     self.settings = settings
-    self.slots = PartSlots(
+    self.aborts = AbortRetrier(
+      sessions: store, objects: objectStore, policy: settings.abortRetryPolicy,
+      idleInterval: settings.abortRetryPolicy.baseDelay, logger: logger)
+    self.writers = PartWriters(
       spool: spool, store: store, objectStore: objectStore, settings: settings, metrics: metrics)
     self.logger = logger
   }
@@ -33,14 +39,16 @@ public final class SessionCoordinator: Sendable {
   /// What a client asks for when it creates a session.
   public struct CreateRequest: Sendable {
     public var key: String
-    public var size: Int64
+    /// The object's size; nil when it is not known until the final chunk.
+    public var size: Int64?
+    /// The part size (of the first parts, for an unknown size); 0 lets the server choose.
     public var partSize: Int64
     public var contentType: String
     public var metadata: [String: String]
     public var idempotencyKey: String?
 
     public init(
-      key: String, size: Int64, partSize: Int64 = 0, contentType: String = "", metadata: [String: String] = [:],
+      key: String, size: Int64?, partSize: Int64 = 0, contentType: String = "", metadata: [String: String] = [:],
       idempotencyKey: String? = nil
     ) {
       self.key = key
@@ -59,8 +67,14 @@ public final class SessionCoordinator: Sendable {
   ///   `.idempotencyConflict`, `.tooManySessions`, `.storageUnavailable`.
   public func create(_ request: CreateRequest, owner: Principal) async throws(UploadError) -> SessionRecord {
     let key = try settings.keyPlacement.key(request.key, for: owner)
-    let plan = try PartPlan.make(
-      size: request.size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
+    let plan =
+      if let size = request.size {
+        try PartPlan.make(size: size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
+      } else {
+        try PartPlan.open(
+          requestedPartSize: request.partSize == 0 ? settings.streamingPartSize : request.partSize,
+          partsPerTier: settings.streamingPartsPerTier)
+      }
     let metadataBytes = request.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
     guard metadataBytes <= settings.maximumMetadataBytes else {
       throw UploadError(
@@ -89,9 +103,12 @@ public final class SessionCoordinator: Sendable {
     if plan.partCount > 0 {
       session.storageUploadID = try await objectStore.createUpload(key: key)
     }
-    let parts = (0..<plan.partCount).map {
-      PartRecord(sessionID: id, number: $0 + 1, size: plan.size(ofPart: $0 + 1), updatedAt: now)
-    }
+    // Parts of a session of unknown size are added as they are claimed.
+    let parts =
+      plan.isSizeKnown
+      ? (0..<plan.partCount).map {
+        PartRecord(sessionID: id, number: $0 + 1, size: plan.size(ofPart: $0 + 1), updatedAt: now)
+      } : []
     let (stored, created) = try await store.create(session, parts: parts)
     if !created {
       // Another call with the same idempotency key won the race: drop our upload.
@@ -100,7 +117,10 @@ public final class SessionCoordinator: Sendable {
     }
     logger.info(
       "session created",
-      metadata: ["session": "\(id)", "key": "\(key)", "size": "\(plan.size)", "parts": "\(plan.partCount)"])
+      metadata: [
+        "session": "\(id)", "key": "\(key)", "size": "\(plan.size.map(String.init) ?? "unknown")",
+        "parts": "\(plan.isSizeKnown ? String(plan.partCount) : "unknown")",
+      ])
     return stored
   }
 
@@ -144,7 +164,7 @@ public final class SessionCoordinator: Sendable {
   /// Stops the session's writers, aborts its multipart upload, deletes its spool and records
   /// `state`.
   func discard(_ session: SessionRecord, as state: SessionState) async throws(UploadError) -> SessionRecord {
-    await slots.close(session.id)
+    await writers.close(session.id)
     if let uploadID = session.storageUploadID {
       try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
     }
@@ -157,6 +177,37 @@ public final class SessionCoordinator: Sendable {
     return updated
   }
 
+  /// Gives up a session whose client cannot come back (the original contract's stream broke):
+  /// records it aborted at once, even when the caller is cancelled, and leaves the multipart
+  /// abort to `AbortRetrier` when the object store cannot take it now.
+  func abandon(_ id: SessionID) async {
+    await Task {
+      guard var session = try? await store.session(id), session.state == .open || session.state == .completing else {
+        return
+      }
+      await writers.close(id)
+      await spool.remove(spool.sessionDirectory(id))
+      if let uploadID = session.storageUploadID {
+        do {
+          try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
+        } catch {
+          session.abortPending = true
+          logger.warning(
+            "the stream failed and its multipart upload could not be aborted yet; retrying in the background",
+            metadata: ["session": "\(id)", "error": "\(error)"])
+        }
+      }
+      session.state = .aborted
+      session.updatedAt = settings.nowMilliseconds
+      do {
+        try await store.update(session)
+        logger.info("session aborted: its stream failed", metadata: ["session": "\(id)", "key": "\(session.key)"])
+      } catch {
+        logger.error("could not record a failed stream's session as aborted", metadata: ["session": "\(id)", "error": "\(error)"])
+      }
+    }.value
+  }
+
   private func existingSession(idempotencyKey: String, like session: SessionRecord) async throws(UploadError)
     -> SessionRecord?
   {
@@ -167,10 +218,14 @@ public final class SessionCoordinator: Sendable {
   private static func checkSame(_ existing: SessionRecord, as requested: SessionRecord) throws(UploadError)
     -> SessionRecord
   {
-    guard existing.key == requested.key, existing.plan.size == requested.plan.size else {
+    // A session created with an unknown size keeps its growing schedule once its size is fixed.
+    let sameSize =
+      requested.plan.isSizeKnown
+      ? existing.plan.sizing.isUniform && existing.plan.size == requested.plan.size : !existing.plan.sizing.isUniform
+    guard existing.key == requested.key, sameSize else {
       throw UploadError(
         .idempotencyConflict,
-        "the idempotency key was used for session \(existing.id) (\"\(existing.key)\", \(existing.plan.size) bytes); use a new key for a different object")
+        "the idempotency key was used for session \(existing.id) (\"\(existing.key)\", \(existing.plan.size.map { "\($0) bytes" } ?? "unknown size")); use a new key for a different object")
     }
     return existing
   }

@@ -20,13 +20,16 @@ public struct SessionRecord: Hashable, Sendable {
   public var createdAt: Int64
   public var updatedAt: Int64
   public var expiresAt: Int64
+  /// The session was given up, but its multipart upload could not be aborted yet.
+  public var abortPending: Bool
 
   public init(
     id: SessionID, owner: String = "", idempotencyKey: String?, key: ObjectKey, plan: PartPlan,
     contentType: String, metadata: [String: String], storageUploadID: String?, state: SessionState,
     sha256: ContentHash? = nil, etag: String? = nil, location: String? = nil,
-    createdAt: Int64, updatedAt: Int64, expiresAt: Int64
+    createdAt: Int64, updatedAt: Int64, expiresAt: Int64, abortPending: Bool = false
   ) {
+    self.abortPending = abortPending
     self.id = id
     self.owner = owner
     self.idempotencyKey = idempotencyKey
@@ -59,12 +62,16 @@ public struct PartRecord: Hashable, Sendable {
   public var etag: String?
   public var state: PartState
   public var updatedAt: Int64
+  /// The writer that last claimed the part (`SessionStore.claim`); updates from any other are
+  /// refused.
+  public var generation: UInt64
 
   public init(
     sessionID: SessionID, number: Int, size: Int64, receivedBytes: Int64 = 0,
     expectedSHA256: ContentHash? = nil, sha256: ContentHash? = nil, etag: String? = nil,
-    state: PartState = .receiving, updatedAt: Int64
+    state: PartState = .receiving, updatedAt: Int64, generation: UInt64 = 0
   ) {
+    self.generation = generation
     self.sessionID = sessionID
     self.number = number
     self.size = size

@@ -16,6 +16,11 @@ public struct SessionSettings: Sendable {
   public var acknowledgementBytes: Int64 = 4 << 20
   /// ... or this long after the previous one, whichever comes first, and at the end of a part.
   public var acknowledgementInterval: Duration = .milliseconds(250)
+  /// The first parts' size in a session of unknown size whose client lets the server choose
+  /// (the original contract always does).
+  public var streamingPartSize: Int64 = PartPlan.defaultPartSize
+  /// How many parts of a session of unknown size share a size before it doubles.
+  public var streamingPartsPerTier = PartSizing.streamingPartsPerTier
   /// Parts of one stream uploaded to the object store at the same time.
   public var maximumConcurrentCommits = 4
   /// Parts uploaded to the object store while they arrive, for the whole server (0: none).
@@ -26,6 +31,11 @@ public struct SessionSettings: Sendable {
   public var maximumMetadataBytes = 8 << 10
   /// How often received parts whose commit failed are committed again.
   public var commitRetryInterval: Duration = .seconds(5)
+  /// Waits between background retries of multipart aborts that failed (the store was
+  /// unreachable when a stream was given up); with none pending, the store is looked at every
+  /// `baseDelay`.
+  public var abortRetryPolicy = RetryPolicy(
+    maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
   /// How often idle sessions are looked for.
   public var expiryCheckInterval: Duration = .seconds(60)
   /// Wall-clock time (session timestamps, expiry). Tests pin it.

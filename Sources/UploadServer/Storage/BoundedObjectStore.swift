@@ -20,9 +20,7 @@ struct BoundedObjectStore: ObjectStore {
   func createUpload(key: ObjectKey) async throws(UploadError) -> String { try await base.createUpload(key: key) }
 
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
-    try await uploads.withPermit { () async throws(UploadError) in
-      try await base.uploadPart(key: key, uploadID: uploadID, part: part)
-    }
+    try await bounded { () async throws(UploadError) in try await base.uploadPart(key: key, uploadID: uploadID, part: part) }
   }
 
   var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
@@ -50,6 +48,17 @@ struct BoundedObjectStore: ObjectStore {
   }
 
   func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
-    try await uploads.withPermit { () async throws(UploadError) in try await base.putObject(key: key, part: part) }
+    try await bounded { () async throws(UploadError) in try await base.putObject(key: key, part: part) }
+  }
+
+  /// Runs `body` holding one of the permits; a caller cancelled while it waits gets `.cancelled`.
+  private func bounded<T>(_ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
+    do {
+      try await uploads.acquire()
+    } catch {
+      throw UploadError(.cancelled, "the upload was cancelled while it waited for a turn with the object store")
+    }
+    defer { uploads.release() }
+    return try await body()
   }
 }

@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import Logging
+import NIOFileSystem
+import S3
+import UploadCore
+
+/// The stores a server runs on: where sessions are recorded and where objects go. The
+/// configuration chooses them (`ServerConfiguration.makeStores`); tests and embedders may pass
+/// their own to `UploaderServer`.
+public struct ServerStores: Sendable {
+  /// Sessions and parts.
+  public var sessions: any SessionStore
+  /// Objects.
+  public var objects: any ObjectStore
+  /// Releases what the stores hold (the S3 HTTP client), after the server stopped.
+  public var shutdown: @Sendable () async -> Void
+
+  public init(sessions: any SessionStore, objects: any ObjectStore, shutdown: @escaping @Sendable () async -> Void = {}) {
+    self.sessions = sessions
+    self.objects = objects
+    self.shutdown = shutdown
+  }
+}
+
+extension ServerConfiguration {
+  /// The stores this configuration names: SQLite in the data directory, and S3 when a bucket is
+  /// given, else the local directory store.
+  ///
+  /// - Throws: `UploadError` when the data directory or the database cannot be opened.
+  public func makeStores(logger: Logger) async throws -> ServerStores {
+    do {
+      try await FileSystem.shared.createDirectory(at: FilePath(dataDirectory), withIntermediateDirectories: true)
+    } catch {
+      throw UploadError.fromFileSystem(error, while: "creating the data directory \(dataDirectory)")
+    }
+    let sessions = try SQLiteSessionStore.open(path: databasePath)
+    guard let s3 else {
+      return ServerStores(sessions: sessions, objects: LocalDirectoryStore(root: localStoreDirectory))
+    }
+    let client = S3Client.makeHTTPClient(connections: s3Connections)
+    return ServerStores(
+      sessions: sessions,
+      objects: S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger)),
+      shutdown: { try? await client.shutdown() })
+  }
+}

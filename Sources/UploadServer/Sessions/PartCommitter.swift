@@ -1,0 +1,105 @@
+import NIOFileSystem
+import Synchronization
+import UploadCore
+
+/// Puts received parts into the object store: takes the ETag of the part's forward when it
+/// finished, else uploads the part from its spool file; then records the ETag and deletes the
+/// spool file.
+///
+/// A part is committed by one task at a time: a second caller waits for the first one's result.
+/// Nothing here holds a lock, so an abort, an expiry or a shutdown never waits for the object
+/// store; `cancelAll` stops what is in flight.
+final class PartCommitter: Sendable {
+  private struct Key: Hashable {
+    var session: SessionID
+    var number: Int
+  }
+
+  private struct Running: Sendable {
+    var id: Int
+    var task: Task<PartRecord, any Error>
+  }
+
+  private let running = Mutex<(next: Int, byKey: [Key: Running])>((0, [:]))
+  private let store: any SessionStore
+  private let objectStore: any ObjectStore
+  private let spool: Spool
+  private let settings: SessionSettings
+
+  init(store: any SessionStore, objectStore: any ObjectStore, spool: Spool, settings: SessionSettings) {
+    self.store = store
+    self.objectStore = objectStore
+    self.spool = spool
+    self.settings = settings
+  }
+
+  /// Commits `part` of `session` and returns it committed; a committed part is returned as it is.
+  ///
+  /// - Parameter forward: the part's upload while it arrived, if one ran.
+  /// - Throws: `.partsMissing` for a part not received; the object store's errors (the part
+  ///   stays received, and is committed again later).
+  func commit(_ part: PartRecord, of session: SessionRecord, forward: ForwardedPart?) async throws(UploadError)
+    -> PartRecord
+  {
+    if part.state == .committed { return part }
+    let key = Key(session: session.id, number: part.number)
+    let running = running.withLock { running -> Running in
+      if let existing = running.byKey[key] { return existing }
+      running.next += 1
+      let id = running.next
+      let task = Task {
+        defer { self.finished(key, id: id) }
+        return try await self.perform(part, of: session, forward: forward)
+      }
+      let entry = Running(id: id, task: task)
+      running.byKey[key] = entry
+      return entry
+    }
+    do {
+      return try await running.task.value
+    } catch let error as UploadError {
+      throw error
+    } catch {
+      throw UploadError(.cancelled, "committing part \(part.number) of session \(session.id) was cancelled")
+    }
+  }
+
+  /// Cancels every commit in flight (the server is stopping).
+  func cancelAll() {
+    for entry in running.withLock({ Array($0.byKey.values) }) { entry.task.cancel() }
+  }
+
+  private func finished(_ key: Key, id: Int) {
+    running.withLock { running in
+      if running.byKey[key]?.id == id { running.byKey[key] = nil }
+    }
+  }
+
+  private func perform(_ part: PartRecord, of session: SessionRecord, forward: ForwardedPart?)
+    async throws(UploadError) -> PartRecord
+  {
+    guard part.state == .received else {
+      throw UploadError(.partsMissing, "part \(part.number) of session \(session.id) has not been received")
+    }
+    guard let uploadID = session.storageUploadID, let sha256 = part.sha256 else {
+      throw UploadError(.internal, "part \(part.number) of session \(session.id) is received without an upload or a digest")
+    }
+    let path = spool.partFile(session: session.id, number: part.number)
+    let etag: String
+    if let forwarded = await forward?.etag() {
+      etag = forwarded
+    } else {
+      let spooled = SpooledPart(number: part.number, path: path.string, size: part.size, sha256: sha256)
+      etag = try await objectStore.uploadPart(key: session.key, uploadID: uploadID, part: spooled)
+    }
+    guard let now = try await store.commit(session.id, number: part.number, etag: etag, now: settings.nowMilliseconds)
+    else {
+      throw UploadError(.internal, "part \(part.number) of session \(session.id) is not in the store")
+    }
+    guard now.state == .committed else {
+      throw UploadError(.partsMissing, "part \(part.number) of session \(session.id) was reset while it was committed")
+    }
+    _ = try? await FileSystem.shared.removeItem(at: path)
+    return now
+  }
+}
