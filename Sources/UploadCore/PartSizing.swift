@@ -59,6 +59,24 @@ public struct PartSizing: Hashable, Sendable {
     return total
   }
 
+  /// The part holding the byte at `offset`.
+  public func part(containing offset: Int64) -> Int {
+    precondition(offset >= 0)
+    var before: Int64 = 0
+    var number = 1
+    var tier = 0
+    while true {
+      let partSize = tierSize(tier)
+      let (tierBytes, overflow) = partSize.multipliedReportingOverflow(by: Int64(partsPerTier))
+      if overflow || offset < before + tierBytes {
+        return number + Int((offset - before) / partSize)
+      }
+      before += tierBytes
+      number += partsPerTier
+      tier += 1
+    }
+  }
+
   /// The number of parts an object of `size` bytes fills (0 for an empty object).
   public func partCount(for size: Int64) -> Int {
     precondition(size >= 0)

@@ -31,10 +31,12 @@
 /// - A session of unknown size (`size_unknown` at creation: a pipe, a dump) grows its parts:
 ///   `parts_per_tier` parts of `part_size`, then as many of twice that, and so on, so 10,000
 ///   parts reach S3's largest object. The client sets `ends_object` on the chunk whose end is the
-///   end of the object (at least one byte, unless the object is empty: part 1, offset 0, no
-///   data); that part is then as long as what it received, and the session's size is fixed. Every
-///   other rule above holds; resending the final chunk after a reconnect is harmless. Until the
-///   final chunk is received, CompleteSession fails with FAILED_PRECONDITION (PARTS_MISSING).
+///   end of the object; that part is then as long as what it received, and the session's size
+///   is fixed. The chunk may carry no data (a client that learns of the end only after sending
+///   the last byte sends an empty chunk at the last part's end), but the last part must hold at
+///   least one byte unless the object is empty (part 1, offset 0, no data). Every other rule
+///   above holds; resending the final chunk after a reconnect is harmless. Until the final chunk
+///   is received, CompleteSession fails with FAILED_PRECONDITION (PARTS_MISSING).
 /// - Errors carry the trailing metadata `uploader-error-code` (a stable code such as
 ///   `OFFSET_GAP`, `DIGEST_MISMATCH`, `SESSION_NOT_FOUND`).
 

@@ -92,6 +92,27 @@ public struct Journal: Sendable {
     }
   }
 
+  /// Records a part of a stream read from standard input: when the server first acknowledges
+  /// some of it, and again with its size and digest once its bytes were all read.
+  public func record(_ id: String, part: JournalPart) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: """
+          INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)
+          ON CONFLICT (upload_id, number) DO UPDATE SET
+            size = CASE WHEN excluded.sha256 = '' THEN upload_parts.size ELSE excluded.size END,
+            sha256 = CASE WHEN excluded.sha256 = '' THEN upload_parts.sha256 ELSE excluded.sha256 END
+          """, arguments: [id, part.number, part.size, part.sha256?.hex ?? ""])
+    }
+  }
+
+  /// Records the size and SHA-256 of a stream read from standard input, once it ended.
+  public func streamEnded(_ id: String, size: Int64, sha256: ContentHash) async throws {
+    try await database.write { db in
+      try db.execute(sql: "UPDATE uploads SET size = ?, sha256 = ? WHERE id = ?", arguments: [size, sha256.hex, id])
+    }
+  }
+
   /// Records the server's session id and moves the upload to `uploading`.
   public func started(_ id: String, sessionID: String) async throws {
     try await database.write { db in

@@ -37,6 +37,13 @@ public struct JournalUpload: Hashable, Sendable {
 
   public var plan: PartPlan { PartPlan(size: identity.size, partSize: partSize) }
 
+  /// The `filePath` of an upload read from standard input, whose size stays unknown (-1) until
+  /// the input ends.
+  public static let standardInput = "-"
+
+  /// Whether the upload reads standard input: it cannot be resumed by another process.
+  public var readsStandardInput: Bool { filePath == Self.standardInput }
+
   public init(
     id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
     partSize: Int64, state: State, sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil

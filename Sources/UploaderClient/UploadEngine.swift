@@ -113,7 +113,9 @@ public struct UploadEngine: Sendable {
         }
       } catch {
         if Task.isCancelled { throw CancellationError() }
-        guard let reason = Self.transientReason(error) else { throw try await permanent(error, upload) }
+        guard let reason = Self.transientReason(error) else {
+          throw try await Self.permanent(error, upload.id, journal: journal, at: now())
+        }
         let done = try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes }
         if done > lastDone { attempt = 0 }
         lastDone = done
@@ -302,7 +304,8 @@ public struct UploadEngine: Sendable {
     }
   }
 
-  private func permanent(_ error: any Error, _ upload: JournalUpload) async throws -> any Error {
+  /// The error to stop with, recorded in the journal when it says what became of the upload.
+  static func permanent(_ error: any Error, _ id: String, journal: Journal, at time: Int64) async throws -> any Error {
     let stop =
       switch error {
       case let error as ClientError: error
@@ -310,7 +313,7 @@ public struct UploadEngine: Sendable {
       default: ClientError("\(error)")
       }
     if let state = stop.journalState {
-      try await journal.finish(upload.id, state: state, error: stop.message, at: now())
+      try await journal.finish(id, state: state, error: stop.message, at: time)
     }
     return stop
   }

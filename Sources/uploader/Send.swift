@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import GRPCCore
 import Synchronization
 import UploadCore
+import UploadProtocol
 import UploaderClient
 
 /// Runs the engine for `upload`: progress on the terminal, Ctrl-C leaves the journal consistent
@@ -14,38 +16,72 @@ func send(
   if global.server == nil, ProcessInfo.processInfo.environment["UPLOADER_SERVER"] == nil {
     global.server = upload.server
   }
-  let rate = RateMeter()
   let session = try await withSessionsClients(global, connections: sending.connectionCount) { clients, metadata in
-    var options = UploadEngine.Options()
-    options.parallel = sending.parallel
-    options.rateLimit = sending.rateLimit
-    options.metadata = metadata
-    options.server = global.serverAddress
-    let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
-      switch event {
-      case .progress(let done, let total):
-        display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
-      case .retrying(let delay, let attempt, let reason):
-        display.finish()
-        FileHandle.standardError.write(
-          Data("\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
-      }
-    }
-    return try await interruptible(upload) { try await engine.run(upload) }
+    let engine = UploadEngine(
+      clients: clients, journal: journal, options: engineOptions(global, sending, metadata),
+      onEvent: showing(on: display))
+    return try await interruptible(upload, journal: journal) { try await engine.run(upload) }
   }
+  try await report(session, upload, journal: journal, output: output, display: display)
+}
+
+/// Runs the stream engine for `upload -`, with the same display, interruption and result as `send`.
+func sendStream(
+  _ upload: JournalUpload, input: any ByteSource, journal: Journal, global: GlobalOptions, output: OutputOptions,
+  sending: SendOptions, display: ProgressDisplay
+) async throws {
+  let session = try await withSessionsClient(global) { client, metadata in
+    let engine = StreamUploadEngine(
+      client: client, journal: journal, options: engineOptions(global, sending, metadata),
+      onEvent: showing(on: display))
+    return try await interruptible(upload, journal: journal) { try await engine.run(upload, input: input) }
+  }
+  try await report(session, upload, journal: journal, output: output, display: display)
+}
+
+private func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
+  var options = UploadEngine.Options()
+  options.parallel = sending.parallel
+  options.rateLimit = sending.rateLimit
+  options.metadata = metadata
+  options.server = global.serverAddress
+  return options
+}
+
+/// Progress on the terminal, and a line for every retry.
+private func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> Void {
+  let rate = RateMeter()
+  return { event in
+    switch event {
+    case .progress(let done, let total):
+      display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
+    case .retrying(let delay, let attempt, let reason):
+      display.finish()
+      FileHandle.standardError.write(
+        Data("\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
+    }
+  }
+}
+
+/// Prints the finished upload as text or JSON.
+private func report(
+  _ session: Uploader_V1_Session, _ upload: JournalUpload, journal: Journal, output: OutputOptions,
+  display: ProgressDisplay
+) async throws {
   display.finish()
   let finished = try await journal.upload(upload.id) ?? upload
   if output.json {
     print(try StatusJSON.json(StatusJSON(finished, parts: try await journal.parts(of: upload.id))))
   } else {
-    print("uploaded \(upload.filePath) to \(session.key) (\(upload.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")) [\(upload.id)]")
+    let source = finished.readsStandardInput ? "standard input" : finished.filePath
+    print("uploaded \(source) to \(session.key) (\(finished.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")) [\(upload.id)]")
   }
 }
 
 /// Runs `body`; Ctrl-C (SIGINT) cancels it, then tells the user how to continue.
-private func interruptible<T: Sendable>(_ upload: JournalUpload, _ body: @escaping @Sendable () async throws -> T)
-  async throws -> T
-{
+private func interruptible<T: Sendable>(
+  _ upload: JournalUpload, journal: Journal, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
   let task = Task { try await body() }
   signal(SIGINT, SIG_IGN)
   let source = DispatchSource.makeSignalSource(signal: SIGINT)
@@ -58,7 +94,15 @@ private func interruptible<T: Sendable>(_ upload: JournalUpload, _ body: @escapi
   do {
     return try await task.value
   } catch is CancellationError {
-    FileHandle.standardError.write(Data("\ninterrupted; continue with: uploader resume \(upload.id)\n".utf8))
+    if upload.readsStandardInput {
+      try? await journal.finish(
+        upload.id, state: .failed, error: "interrupted; standard input cannot be read again",
+        at: Int64(Date().timeIntervalSince1970 * 1000))
+      FileHandle.standardError.write(
+        Data("\ninterrupted; standard input cannot be read again: clean up with: uploader abort \(upload.id)\n".utf8))
+    } else {
+      FileHandle.standardError.write(Data("\ninterrupted; continue with: uploader resume \(upload.id)\n".utf8))
+    }
     throw ExitCode(130)
   }
 }

@@ -16,9 +16,12 @@ struct StatusJSON: Encodable {
   var createdAt: Int64
   var finishedAt: Int64?
   var error: String?
+  /// Whether `uploader resume` can continue it: not an upload of standard input, whose bytes
+  /// are gone once its uploader stopped.
+  var resumable: Bool
 
   enum CodingKeys: String, CodingKey {
-    case id, state, file, key, server, size, sha256, error
+    case id, state, file, key, server, size, sha256, error, resumable
     case sessionID = "session_id"
     case committedBytes = "committed_bytes"
     case createdAt = "created_at"
@@ -39,6 +42,7 @@ struct StatusJSON: Encodable {
     createdAt = upload.createdAt
     finishedAt = upload.finishedAt
     error = upload.error
+    resumable = !upload.readsStandardInput && [.pending, .uploading, .failed].contains(upload.state)
   }
 
   static func json<T: Encodable>(_ value: T) throws -> String {

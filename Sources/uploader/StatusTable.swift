@@ -5,9 +5,13 @@ enum StatusTable {
   static func render(_ rows: [StatusJSON]) -> String {
     var lines = [["ID", "STATE", "PROGRESS", "SIZE", "KEY", "FILE"]]
     for row in rows {
-      let percent = row.size == 0 ? 100 : Int(Double(row.committedBytes) * 100 / Double(row.size))
+      // A stream whose size is not known yet shows what the server holds.
+      let unknown = row.size < 0
+      let percent = row.size == 0 ? 100 : Int(Double(row.committedBytes) * 100 / Double(max(row.size, 1)))
       lines.append([
-        row.id, row.state, "\(percent)%", ProgressBar.human(row.size), row.key, row.file,
+        row.id, row.state, unknown ? ProgressBar.human(row.committedBytes) : "\(percent)%",
+        unknown ? "unknown" : ProgressBar.human(row.size), row.key,
+        row.file == JournalUpload.standardInput ? "(standard input)" : row.file,
       ])
     }
     let widths = (0..<6).map { column in lines.map { $0[column].count }.max() ?? 0 }
@@ -17,7 +21,11 @@ enum StatusTable {
     }
     for row in rows where row.error != nil || row.state == "uploading" || row.state == "pending" {
       if let error = row.error { text.append("\(row.id): \(error)") }
-      if row.state == "uploading" || row.state == "pending" { text.append("\(row.id): continue with `uploader resume \(row.id)`") }
+      if row.file == JournalUpload.standardInput, row.state != "completed", row.state != "aborted" {
+        text.append("\(row.id): not resumable (standard input is gone once its uploader stops); while it runs it reconnects by itself, else clean up with `uploader abort \(row.id)`")
+      } else if row.resumable, row.state != "failed" {
+        text.append("\(row.id): continue with `uploader resume \(row.id)`")
+      }
     }
     return text.joined(separator: "\n")
   }

@@ -169,6 +169,7 @@ def cli(tmp_path):
         return subprocess.Popen([binary, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     run.start = start
+    run.state_dir = state
     return run
 
 

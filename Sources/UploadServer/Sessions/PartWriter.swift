@@ -118,6 +118,7 @@ actor PartWriter {
       guard !closed else { throw UploadError(.sessionClosed, "session \(sessionID) is no longer open") }
       do {
         guard var part = try await openIfNeeded(acceptsUndeclaredDigest: acceptsUndeclaredDigest) else {
+          if endsObject { try await endReceivedPart(at: offset + Int64(data.count)) }
           return .alreadyReceived(size: size)
         }
         defer { open = part.finished ? nil : part }
@@ -266,6 +267,23 @@ actor PartWriter {
     part.ledger.end()
     size = part.ledger.size
     part.endsObject = true
+  }
+
+  /// Ends the object after a part already received: the client learnt that its input ended
+  /// only after the part's last byte, and says so with an empty chunk at the part's end.
+  private func endReceivedPart(at end: Int64) async throws {
+    guard var record = try await store.part(of: sessionID, number: number) else {
+      throw UploadError(.internal, "part \(number) of session \(sessionID) is not in the store")
+    }
+    guard end == record.size else {
+      throw UploadError(
+        .invalidRequest,
+        "part \(number) of session \(sessionID) holds \(record.size) bytes; a chunk cannot end the object at \(end)")
+    }
+    record.generation = generation
+    try await store.update(
+      record, sessionUpdatedAt: settings.nowMilliseconds, expiresAt: settings.expiryFromNow,
+      endingObject: objectOffset + record.size)
   }
 
   /// fdatasync, then record the offset: an acknowledgement never claims more than the disk holds.

@@ -87,6 +87,10 @@ extension SessionCoordinator {
             let outcome = try await current.writer.write(
               chunk.data, offset: chunk.offset, declared: declared, last: chunk.last, endsObject: chunk.endsObject,
               generation: current.generation, acceptsUndeclaredDigest: chunk.acceptsUndeclaredDigest)
+            if chunk.endsObject {
+              // The size is fixed now: later chunks are checked against it.
+              sessions[id] = try await openSession(id, owner: owner)
+            }
             switch outcome {
             case .buffered:
               break
@@ -98,14 +102,10 @@ extension SessionCoordinator {
             case .received(let part):
               try await sink.send(.progress(part: chunk.partNumber, receivedBytes: part.size))
               writing = nil
-              var owning = current.session
-              if chunk.endsObject {
-                // The size is fixed now: later chunks are checked against it.
-                owning = try await openSession(id, owner: owner)
-                sessions[id] = owning
-                guard owning.plan.contains(part: part.number) else { continue }
-              }
-              let added = try await group.addTask(holding: commits) { [owning] in
+              let owning = sessions[id] ?? current.session
+              // An empty object has no part to commit.
+              guard owning.plan.contains(part: part.number) else { continue }
+              let added = try await group.addTask(holding: commits) {
                 try await self.commit(part, of: owning, sink)
               }
               // A commit failed: the group ends the stream with its error.

@@ -38,6 +38,10 @@ struct Resume: AsyncParsableCommand {
       case .expired: throw ClientError("upload \(upload.id) expired on the server; start a new one")
       case .pending, .uploading, .failed: break
       }
+      if upload.readsStandardInput {
+        throw ClientError(
+          "upload \(upload.id) read standard input, which cannot be read again; clean it up with: uploader abort \(upload.id)")
+      }
       try await send(
         upload, journal: journal, global: global, output: output, sending: sending, display: ProgressDisplay(enabled: output.showsProgress))
     }

@@ -11,15 +11,18 @@ struct Upload: AsyncParsableCommand {
       (SHA-256 of every part, declared with the part, and of the whole file); completes the \
       upload once the server's part digests match.
 
+      With - as the file, reads standard input, whose size is not known in advance (--key is       then required). Parts grow as the stream does, so up to 5 TiB fit. While uploader runs it       reconnects by itself and sends again what the server had not acknowledged (it keeps at       most the server's acknowledgement interval plus one chunk for that); standard input cannot       be read twice, so an upload whose uploader died cannot be resumed: abort it.
+
       Examples:
         uploader upload video.mp4
+        pg_dump mydb | uploader upload - --key backups/mydb.sql
         uploader upload db.dump --key backups/db.dump --part-size 64MiB --parallel 8
         uploader upload big.iso --limit-rate 20MiB --json
       """)
 
   @OptionGroup var global: GlobalOptions
-  @Argument(help: "The file to upload.") var file: String
-  @Option(help: "The object key. (default: the file's base name)") var key: String?
+  @Argument(help: "The file to upload; - reads standard input.") var file: String
+  @Option(help: "The object key. (default: the file's base name; required with -)") var key: String?
   @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
   var partSize: String?
   @OptionGroup(title: "Sending") var sending: SendOptions
@@ -29,10 +32,17 @@ struct Upload: AsyncParsableCommand {
     if let partSize, ByteSize.parse(partSize) == nil {
       throw ValidationError("--part-size \"\(partSize)\" is not a size such as 8MiB")
     }
+    if file == JournalUpload.standardInput, key == nil {
+      throw ValidationError("reading standard input needs --key: there is no file name to use")
+    }
   }
 
   func run() async throws {
     try await reportingErrors {
+      if file == JournalUpload.standardInput {
+        try await uploadStandardInput()
+        return
+      }
       let path = URL(fileURLWithPath: file).standardizedFileURL.path
       let identity = try await LocalFile.identity(of: path)
       let plan: PartPlan
@@ -46,7 +56,7 @@ struct Upload: AsyncParsableCommand {
       let display = ProgressDisplay(enabled: output.showsProgress)
       let journal = try global.openJournal()
       let upload = JournalUpload(
-        id: String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10)),
+        id: newUploadID(),
         server: global.serverAddress, sessionID: nil, filePath: path,
         key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
         state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
@@ -55,4 +65,26 @@ struct Upload: AsyncParsableCommand {
       try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
     }
   }
+
+  /// `uploader upload - --key K`: a session of unknown size fed from standard input.
+  private func uploadStandardInput() async throws {
+    let requested = partSize.flatMap(ByteSize.parse) ?? 0
+    if case .failure(let error) = Result(catching: { () throws(UploadError) in try PartPlan.open(requestedPartSize: requested) }) {
+      throw ValidationError(error.message)
+    }
+    let journal = try global.openJournal()
+    let upload = JournalUpload(
+      id: newUploadID(), server: global.serverAddress, sessionID: nil, filePath: JournalUpload.standardInput,
+      key: key ?? "", identity: FileIdentity(size: -1, modificationTimeNanoseconds: 0, inode: 0),
+      partSize: requested, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+    try await journal.insert(upload, parts: [])
+    try await sendStream(
+      upload, input: StandardInput(), journal: journal, global: global, output: output, sending: sending,
+      display: ProgressDisplay(enabled: output.showsProgress))
+  }
+}
+
+/// A new upload's local id: 10 hex digits.
+func newUploadID() -> String {
+  String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10))
 }
