@@ -6,8 +6,9 @@ import threading
 class TCPProxy:
     """Forwards 127.0.0.1:port to upstream. `down()`/`up()` make the upstream unreachable;
     `cut_between=(lo, hi)` cuts every connection after a random lo..hi bytes from the client;
-    `corrupt_after=n` flips one byte of the first connection after n bytes. `bytes_up` counts
-    client-to-upstream bytes."""
+    `corrupt_after=n` flips one byte of the first connection after n bytes; `hold()` keeps every
+    answer from upstream until `release()` (a store that accepts requests and stalls). `bytes_up`
+    counts client-to-upstream bytes."""
 
     def __init__(self, upstream_host, upstream_port, cut_between=None, corrupt_after=None, seed=None):
         import random
@@ -26,6 +27,8 @@ class TCPProxy:
         self.connections = []
         self.lock = threading.Lock()
         self.closed = False
+        self.flowing = threading.Event()
+        self.flowing.set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -44,8 +47,16 @@ class TCPProxy:
         with self.lock:
             self.is_down = False
 
+    def hold(self):
+        """Answers from upstream wait until release()."""
+        self.flowing.clear()
+
+    def release(self):
+        self.flowing.set()
+
     def close(self):
         self.closed = True
+        self.release()
         self.down()
         _close(self.listener)
 
@@ -68,7 +79,7 @@ class TCPProxy:
                 budget = self.random.randint(*self.cut_between) if self.cut_between else None
                 corrupt_at, self.corrupt_after = self.corrupt_after, None
             threading.Thread(target=self._pump_up, args=(client, upstream, budget, corrupt_at), daemon=True).start()
-            threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=_pump, args=(upstream, client, self.flowing), daemon=True).start()
 
     def _pump_up(self, source, destination, budget, corrupt_at):
         sent = 0
@@ -101,12 +112,14 @@ class TCPProxy:
             self.bytes_up += n
 
 
-def _pump(source, destination):
+def _pump(source, destination, flowing=None):
     try:
         while True:
             data = source.recv(1 << 16)
             if not data:
                 break
+            if flowing is not None:
+                flowing.wait()
             destination.sendall(data)
     except OSError:
         pass

@@ -474,10 +474,16 @@ def test_after_the_battery_the_server_is_healthy_and_the_honest_upload_intact(ba
     assert b.server.process.poll() is None, "the server is still running"
     health_pb2 = b.stubs["health"][0]
     assert b.health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
-    uploads = b.s3.list_multipart_uploads(Bucket=b.bucket).get("Uploads", [])
     open_sessions = set()
     for principal in TOKENS:
         for s in b.v1.ListSessions(b.pb.ListSessionsRequest(page_size=1000), metadata=b.auth(principal)).sessions:
             if s.state == b.pb.SESSION_STATE_OPEN:
                 open_sessions.add(s.key)
+    # Multipart aborts run in the background, at once: give them a moment.
+    deadline = time.time() + 20
+    while True:
+        uploads = b.s3.list_multipart_uploads(Bucket=b.bucket).get("Uploads", [])
+        if {u["Key"] for u in uploads} <= open_sessions or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert {u["Key"] for u in uploads} <= open_sessions, "no multipart upload outlives its session"

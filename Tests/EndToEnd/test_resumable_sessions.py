@@ -4,6 +4,7 @@ the durable offsets. Objects are checked with boto3; ListMultipartUploads must b
 complete, abort and expiry."""
 import importlib
 import sys
+import threading
 import time
 
 import grpc
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import ROOT, object_sha256
 from sessions_client import MiB, LocalFile, chunks, resume_offsets
+from tcp_proxy import TCPProxy
 
 
 @pytest.fixture(scope="session")
@@ -31,13 +33,23 @@ def create(v1, address, key, file):
     return stub(v1, address).CreateSession(v1[0].CreateSessionRequest(key=key, size=file.size, part_size=file.part_size))
 
 
+def get(v1, address, session_id):
+    return stub(v1, address).GetSession(v1[0].GetSessionRequest(session_id=session_id))
+
+
 def complete(v1, address, session_id, file):
     return stub(v1, address).CompleteSession(v1[0].CompleteSessionRequest(
         session_id=session_id, sha256=file.sha256, part_sha256s=file.part_digests)).session
 
 
-def no_multipart_uploads(s3, bucket):
-    return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+def no_multipart_uploads(s3, bucket, timeout=20):
+    """Multipart aborts run in the background, at once: waits up to `timeout` for none to be left."""
+    deadline = time.time() + timeout
+    while s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def test_upload_survives_kill_9_of_the_server(v1, start_server, random_file, s3, bucket):
@@ -103,6 +115,45 @@ def test_abort_and_expiry_leave_no_multipart_upload(v1, start_server, random_fil
     with pytest.raises(grpc.RpcError) as failure:
         complete(v1, server.address, expiring.id, file)
     assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_abort_returns_while_s3_is_stalled(v1, start_server, random_file, s3_settings, s3, bucket):
+    path, _ = random_file(20 * MiB)
+    file = LocalFile(path, 8 * MiB)
+    upstream = s3_settings["endpoint"].rsplit(":", 1)
+    proxy = TCPProxy("127.0.0.1", int(upstream[1]))
+    try:
+        # No forwarding: part 1 is committed from the spool once received, and that commit stalls.
+        server = start_server("--s3-bucket", bucket, "--max-forwarded-parts", "0", s3_endpoint=proxy.endpoint)
+        session = create(v1, server.address, "stalled.bin", file)
+        proxy.hold()
+        sender = threading.Thread(
+            target=lambda: _drain(stub(v1, server.address).UploadParts(chunks(v1[0], session.id, file, {2: 8 * MiB, 3: 4 * MiB}))))
+        sender.start()
+        deadline = time.time() + 30
+        while get(v1, server.address, session.id).parts[0].state != v1[0].PART_STATE_RECEIVED:
+            assert time.time() < deadline, "part 1 was never received"
+            time.sleep(0.05)
+
+        # The commit of part 1 waits for S3; the abort must not. A deadline turns a wait into a failure.
+        result = stub(v1, server.address).AbortSession(v1[0].AbortSessionRequest(session_id=session.id), timeout=15)
+        assert result.session.state == v1[0].SESSION_STATE_ABORTED
+        assert get(v1, server.address, session.id).state == v1[0].SESSION_STATE_ABORTED
+
+        proxy.release()
+        sender.join(timeout=60)
+        assert no_multipart_uploads(s3, bucket), "the aborted session's multipart upload was left behind"
+        assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    finally:
+        proxy.close()
+
+
+def _drain(responses):
+    try:
+        for _ in responses:
+            pass
+    except grpc.RpcError:
+        pass
 
 
 def test_unknown_sessions_and_gaps_get_precise_statuses(v1, start_server, random_file):

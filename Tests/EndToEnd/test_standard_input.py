@@ -9,6 +9,7 @@ import time
 
 from conftest import object_sha256
 from test_cli import free_port, status
+from test_resumable_sessions import no_multipart_uploads
 
 MiB = 1 << 20
 
@@ -116,7 +117,7 @@ def test_a_dead_uploader_leaves_a_session_to_abort_not_to_resume(cli, start_serv
     assert refused.returncode == 1 and "standard input, which cannot be read again" in refused.stderr
 
     cli("abort", row["id"], server=server.address)
-    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert no_multipart_uploads(s3, bucket)
     assert status(cli, server.address, row["id"])["state"] == "aborted"
 
 

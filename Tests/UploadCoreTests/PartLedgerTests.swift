@@ -71,4 +71,25 @@ import UploadCore
     #expect(ledger.receivedBytes == 10 && ledger.durableBytes == 10)
     #expect(try ledger.place(offset: 0, length: 10) == .duplicate)
   }
+
+  @Test func theFinalPartEndsWhereItsBytesEnd() {
+    var ledger = PartLedger(number: 3, size: 100)
+    ledger.wrote(40)
+    #expect(!ledger.isFull)
+    ledger.end()
+    #expect(ledger.size == 40 && ledger.isFull)
+    ledger.declare(ContentHash.of([UInt8](repeating: 0, count: 40)))
+    #expect(ledger.verify(actual: ContentHash.of([UInt8](repeating: 0, count: 40))) == .matches)
+    #expect(ledger.state == .received)
+  }
+
+  @Test func anUndeclaredDigestIsAcceptedOnlyWhenAsked() {
+    var strict = PartLedger(number: 1, size: 4)
+    strict.wrote(4)
+    #expect(strict.verify(actual: .empty) == .awaitingDigest)
+    var trusting = PartLedger(number: 1, size: 4, acceptsUndeclaredDigest: true)
+    trusting.wrote(4)
+    #expect(trusting.verify(actual: .empty) == .matches && trusting.state == .received)
+  }
 }
+

@@ -37,4 +37,23 @@ import UploadCore
       return error.code == code && error.message.contains(message)
     }
   }
+
+  @Test func anOpenPlanGrowsAndClosesWhereTheStreamEnds() throws {
+    let open = try PartPlan.open(requestedPartSize: 0)
+    #expect(!open.isSizeKnown && open.partCount == 10_000 && open.partSize == 8 << 20)
+    #expect(open.size(ofPart: 1_000) == 8 << 20 && open.size(ofPart: 1_001) == 16 << 20)
+    #expect(open.sizing.capacity >= PartSizing.maximumObjectSize)
+
+    let fixed = open.fixing(size: (8 << 20) + 3)
+    #expect(fixed.isSizeKnown && fixed.partCount == 2)
+    #expect(fixed.size(ofPart: 2) == 3)
+    #expect(!fixed.contains(part: 3))
+    #expect(open.fixing(size: 0).partCount == 0)
+  }
+
+  @Test func anOpenPlanRefusesPartsS3Refuses() {
+    #expect(throws: UploadError.self) { try PartPlan.open(requestedPartSize: 1 << 20) }
+    #expect(throws: UploadError.self) { try PartPlan.open(requestedPartSize: 6 << 30) }
+  }
 }
+

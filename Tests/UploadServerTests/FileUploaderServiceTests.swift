@@ -121,3 +121,43 @@ import UploadServer
     #expect(stored == Data(randomBytes(1000, seed: 2)))
   }
 }
+
+/// The original contract runs on the session engine: each stream is a session of its caller.
+@Suite struct OriginalContractSessionTests {
+  @Test func aStreamIsRecordedAsACompletedSession() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let bytes = randomBytes((11 << 20) + 7, seed: 41)
+    try await withSessionsServer(testConfiguration(dataDirectory: data.path)) { sessions, server in
+      let response = try await withClient(of: server, token: nil) { client in
+        try await UploaderClient(wrapping: client).upload(bytes, as: "recorded.bin", chunkSize: 1 << 20)
+      }
+      #expect(response.success)
+      let listed = try await sessions.listSessions(.with { $0.pageSize = 10 }).sessions
+      let session = try #require(listed.first { $0.key == "recorded.bin" })
+      #expect(session.state == .completed && session.size == UInt64(bytes.count))
+      #expect(session.sha256 == Data(ContentHash.of(bytes).bytes))
+      // Three parts of the 5 MiB test plan.
+      #expect(try await sessions.get(session.id).parts.map(\.size) == [5 << 20, 5 << 20, (1 << 20) + 7])
+    }
+  }
+
+  @Test func aBrokenStreamAbortsItsSession() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withSessionsServer(testConfiguration(dataDirectory: data.path)) { sessions, server in
+      await #expect(throws: (any Error).self) {
+        try await withClient(of: server, token: nil) { client in
+          _ = try await UploaderClient(wrapping: client).upload(randomBytes(16 << 20), as: "broken.bin", giveUpAfter: 12 << 20)
+        }
+      }
+      let aborted = try await eventually {
+        try await sessions.listSessions(.with { $0.pageSize = 10 }).sessions.first { $0.key == "broken.bin" }?.state
+          == .aborted
+      }
+      #expect(aborted, "the broken stream's session is not aborted")
+      #expect(try await eventually { data.files(under: "store/uploads").isEmpty && data.files(under: "spool").isEmpty })
+    }
+    #expect(!FileManager.default.fileExists(atPath: data.path + "/store/objects/broken.bin"))
+  }
+}

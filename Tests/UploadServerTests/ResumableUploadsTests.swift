@@ -211,9 +211,10 @@ import UploadServer
       await #expect {
         _ = try await client.complete(file, session: session.id)
       } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
+      // The multipart upload is aborted in the background, at once.
+      #expect(try await eventually { data.files(under: "store/uploads").isEmpty })
     }
     #expect(data.files(under: "spool").isEmpty)
-    #expect(data.files(under: "store/uploads").isEmpty)
   }
 
   @Test func idleSessionsExpireByTheInjectedClock() async throws {
@@ -235,9 +236,10 @@ import UploadServer
       #expect(expired.map(\.id.rawValue) == [idle.id])
       #expect(try await client.get(idle.id).state == .expired)
       #expect(try await client.get(busy.id).state == .open)
+      // The idle session's committed part 1 is gone from the store (in the background); the busy
+      // one never had a part.
+      #expect(try await eventually { data.files(under: "store/uploads").isEmpty })
     }
-    // The idle session's committed part 1 is gone from the store; the busy one never had a part.
-    #expect(data.files(under: "store/uploads").isEmpty)
     #expect(data.files(under: "spool/sessions").isEmpty)
   }
 

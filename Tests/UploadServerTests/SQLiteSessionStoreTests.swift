@@ -98,4 +98,95 @@ import UploadServer
       #expect(try await store.sessions(in: [.completed]).isEmpty)
     }
   }
+
+  @Test func aStaleWriterIsRefusedByTheDatabaseNotOnlyByMemory() async throws {
+    // Two handles on one file, as two processes (or replicas) would have.
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let path = directory.path + "/sessions.sqlite"
+    let first = try SQLiteSessionStore.open(path: path)
+    let second = try SQLiteSessionStore.open(path: path)
+    let s = try session(1)
+    _ = try await first.create(s, parts: parts(of: s))
+
+    let old = try await first.claim(s.id, number: 1, size: 5 << 20, now: 2_000)
+    let new = try await second.claim(s.id, number: 1, size: 5 << 20, now: 2_001)
+    #expect(new.generation == old.generation + 1)
+
+    var stale = old
+    stale.receivedBytes = 4096
+    await #expect {
+      try await first.update(stale, sessionUpdatedAt: 2_002, expiresAt: 3_000)
+    } throws: { ($0 as? UploadError)?.code == .partTakenOver }
+    #expect(try await second.part(of: s.id, number: 1)?.receivedBytes == 0)
+
+    var current = new
+    current.receivedBytes = 8192
+    try await second.update(current, sessionUpdatedAt: 2_003, expiresAt: 3_000)
+    #expect(try await first.part(of: s.id, number: 1)?.receivedBytes == 8192)
+  }
+
+  @Test(arguments: Backing.allCases)
+  func aSessionOfUnknownSizeGetsItsPartsAsTheyAreClaimedAndItsSizeFromTheLast(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      var s = try session(2)
+      s.plan = try PartPlan.open(requestedPartSize: 5 << 20, partsPerTier: 2)
+      #expect(try await store.create(s, parts: []).created)
+      #expect(try await store.session(s.id)?.plan == s.plan)
+      #expect(try await store.parts(of: s.id).isEmpty)
+
+      for number in 1...3 {
+        var part = try await store.claim(s.id, number: number, size: s.plan.size(ofPart: number), now: 2_000)
+        part.receivedBytes = part.size
+        part.state = .received
+        part.sha256 = .empty
+        let ending: Int64? = number == 3 ? s.plan.offset(ofPart: 3) + 7 : nil
+        if number == 3 {
+          part.size = 7
+          part.receivedBytes = 7
+        }
+        try await store.update(part, sessionUpdatedAt: 2_001, expiresAt: 3_000, endingObject: ending)
+      }
+      let fixed = try #require(try await store.session(s.id))
+      let size = try #require(fixed.plan.size)
+      #expect(size == Int64(10 << 20) + 7)
+      #expect(fixed.plan.partCount == 3)
+      #expect(try await store.parts(of: s.id).map(\.size) == [5 << 20, 5 << 20, 7])
+    }
+  }
+
+  @Test(arguments: Backing.allCases)
+  func theObjectCannotEndBeforeAPartThatHoldsBytes(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      var s = try session(3)
+      s.plan = try PartPlan.open(requestedPartSize: 5 << 20)
+      _ = try await store.create(s, parts: [])
+      var later = try await store.claim(s.id, number: 2, size: 5 << 20, now: 2_000)
+      later.receivedBytes = 1
+      try await store.update(later, sessionUpdatedAt: 2_000, expiresAt: 3_000)
+      var first = try await store.claim(s.id, number: 1, size: 5 << 20, now: 2_000)
+      first.size = 10
+      first.receivedBytes = 10
+      await #expect {
+        try await store.update(first, sessionUpdatedAt: 2_000, expiresAt: 3_000, endingObject: 10)
+      } throws: { ($0 as? UploadError)?.code == .invalidRequest && ($0 as? UploadError)?.message.contains("part 2") == true }
+      #expect(try await store.session(s.id)?.plan.isSizeKnown == false)
+    }
+  }
+
+  @Test(arguments: Backing.allCases)
+  func pendingAbortsAreKeptUntilDone(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      var s = try session(4)
+      _ = try await store.create(s, parts: parts(of: s))
+      #expect(try await store.sessionsWithPendingAborts().isEmpty)
+      s.state = .aborted
+      s.abortPending = true
+      try await store.update(s)
+      #expect(try await store.sessionsWithPendingAborts().map(\.id) == [s.id])
+      s.abortPending = false
+      try await store.update(s)
+      #expect(try await store.sessionsWithPendingAborts().isEmpty)
+    }
+  }
 }

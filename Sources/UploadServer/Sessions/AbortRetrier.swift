@@ -1,10 +1,11 @@
 import Logging
 import UploadCore
 
-/// Aborts the multipart uploads of sessions that were given up while the object store was
-/// unreachable (`SessionRecord.abortPending`), so nothing is left in the bucket once the store
-/// is back. The pending aborts live in the session store, so they survive a restart and any
-/// server sharing the store may finish them.
+/// Aborts the multipart uploads of sessions that were aborted, expired or given up
+/// (`SessionRecord.abortPending`): at once when nudged, and again while the object store does
+/// not answer, so nothing is left in the bucket once it is back. No caller waits for the store.
+/// The pending aborts live in the session store, so they survive a restart and any server
+/// sharing the store may finish them.
 final class AbortRetrier: Sendable {
   private let sessions: any SessionStore
   private let objects: any ObjectStore
@@ -12,6 +13,8 @@ final class AbortRetrier: Sendable {
   /// How often the store is looked at when nothing is known to be pending.
   private let idleInterval: Duration
   private let logger: Logger
+  private let wakeups: AsyncStream<Wakeup>.Continuation
+  private let signals: AsyncStream<Wakeup>
 
   /// - Parameter policy: the waits between rounds while aborts keep failing.
   init(sessions: any SessionStore, objects: any ObjectStore, policy: RetryPolicy, idleInterval: Duration,
@@ -22,20 +25,33 @@ final class AbortRetrier: Sendable {
     self.policy = policy
     self.idleInterval = idleInterval
     self.logger = logger
+    (signals, wakeups) = AsyncStream.makeStream(of: Wakeup.self, bufferingPolicy: .bufferingNewest(8))
   }
 
-  /// Retries pending aborts until the task is cancelled: looks every `idleInterval` while
-  /// none is pending, and backs off by `policy` while aborts keep failing.
+  /// Says that an abort was just recorded as pending: `run` tries it at once.
+  func nudge() {
+    wakeups.yield(.nudge)
+  }
+
+  private enum Wakeup { case tick, nudge }
+
+  /// Retries pending aborts until the task is cancelled: at once after a `nudge`, every
+  /// `idleInterval` while none is known to fail, and backing off by `policy` while some do.
   func run() async {
-    var round = 0
-    while !Task.isCancelled {
-      let remaining = await retryPending()
-      round = remaining == 0 ? 0 : round + 1
-      do {
-        try await Task.sleep(for: remaining == 0 ? idleInterval : policy.delay(after: round, unitRandom: 1))
-      } catch {
-        return
+    await withDiscardingTaskGroup { group in
+      group.addTask { [wakeups, idleInterval] in
+        while (try? await Task.sleep(for: idleInterval)) != nil { wakeups.yield(.tick) }
       }
+      var round = 0
+      var notBefore = ContinuousClock.now
+      for await wakeup in signals {
+        if Task.isCancelled { break }
+        guard wakeup == .nudge || ContinuousClock.now >= notBefore else { continue }
+        let remaining = await retryPending()
+        round = remaining == 0 ? 0 : round + 1
+        notBefore = ContinuousClock.now + (remaining == 0 ? .zero : policy.delay(after: round, unitRandom: 1))
+      }
+      group.cancelAll()
     }
   }
 
@@ -51,8 +67,8 @@ final class AbortRetrier: Sendable {
         session.abortPending = false
         try await sessions.update(session)
         logger.info(
-          "aborted the multipart upload of a failed stream",
-          metadata: ["session": "\(session.id)", "key": "\(session.key)"])
+          "multipart upload aborted",
+          metadata: ["session": "\(session.id)", "key": "\(session.key)", "state": "\(session.state.rawValue)"])
       } catch {
         remaining += 1
       }

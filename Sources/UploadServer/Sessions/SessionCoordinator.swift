@@ -148,10 +148,10 @@ public final class SessionCoordinator: Sendable {
     return (sessions, next)
   }
 
-  /// Aborts the session: the multipart upload, the spool, then the record. Idempotent.
+  /// Aborts the session: stops its writers, deletes its spool and records it aborted; the
+  /// multipart upload is aborted in the background (see `discard`). Idempotent.
   ///
-  /// - Throws: `.sessionNotFound`; `.sessionClosed` for a completed session;
-  ///   `.storageUnavailable` (the session stays as it was).
+  /// - Throws: `.sessionNotFound`; `.sessionClosed` for a completed session.
   public func abort(_ id: SessionID, owner: Principal) async throws(UploadError) -> SessionRecord {
     let session = try await session(id, owner: owner)
     switch session.state {
@@ -161,47 +161,31 @@ public final class SessionCoordinator: Sendable {
     }
   }
 
-  /// Stops the session's writers, aborts its multipart upload, deletes its spool and records
-  /// `state`.
+  /// Stops the session's writers, deletes its spool and records `state`; its multipart upload
+  /// is aborted by `AbortRetrier`, at once when the object store answers and again until it
+  /// does, so that neither the caller nor a lock waits for the store.
   func discard(_ session: SessionRecord, as state: SessionState) async throws(UploadError) -> SessionRecord {
     await writers.close(session.id)
-    if let uploadID = session.storageUploadID {
-      try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
-    }
     await spool.remove(spool.sessionDirectory(session.id))
     var updated = session
     updated.state = state
     updated.updatedAt = settings.nowMilliseconds
+    updated.abortPending = session.storageUploadID != nil
     try await store.update(updated)
+    aborts.nudge()
     logger.info("session \(state.rawValue)", metadata: ["session": "\(session.id)", "key": "\(session.key)"])
     return updated
   }
 
-  /// Gives up a session whose client cannot come back (the original contract's stream broke):
-  /// records it aborted at once, even when the caller is cancelled, and leaves the multipart
-  /// abort to `AbortRetrier` when the object store cannot take it now.
+  /// Gives up a session whose client cannot come back (the original contract's stream broke),
+  /// even when the caller is cancelled.
   func abandon(_ id: SessionID) async {
     await Task {
-      guard var session = try? await store.session(id), session.state == .open || session.state == .completing else {
+      guard let session = try? await store.session(id), session.state == .open || session.state == .completing else {
         return
       }
-      await writers.close(id)
-      await spool.remove(spool.sessionDirectory(id))
-      if let uploadID = session.storageUploadID {
-        do {
-          try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
-        } catch {
-          session.abortPending = true
-          logger.warning(
-            "the stream failed and its multipart upload could not be aborted yet; retrying in the background",
-            metadata: ["session": "\(id)", "error": "\(error)"])
-        }
-      }
-      session.state = .aborted
-      session.updatedAt = settings.nowMilliseconds
       do {
-        try await store.update(session)
-        logger.info("session aborted: its stream failed", metadata: ["session": "\(id)", "key": "\(session.key)"])
+        _ = try await discard(session, as: .aborted)
       } catch {
         logger.error("could not record a failed stream's session as aborted", metadata: ["session": "\(id)", "error": "\(error)"])
       }

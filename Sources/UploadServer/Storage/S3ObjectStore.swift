@@ -89,6 +89,9 @@ public struct S3ObjectStore: ObjectStore {
   public func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
     do {
       try await client.abortMultipartUpload(key: key.rawValue, uploadID: uploadID)
+    } catch let error as S3Error where error.code == .noSuchUpload {
+      // Already gone: what an abort wants.
+      return
     } catch {
       throw .fromS3(error, key: key)
     }
