@@ -271,8 +271,10 @@ extension Uploader_V1_ResumableUploads {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: the session is already completed.
+        /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+        /// > background, at once, and again while the object store is unreachable, so this never waits
+        /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+        /// > already completed.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Uploader_V1_AbortSessionRequest` messages.
@@ -402,8 +404,10 @@ extension Uploader_V1_ResumableUploads {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: the session is already completed.
+        /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+        /// > background, at once, and again while the object store is unreachable, so this never waits
+        /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+        /// > already completed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_AbortSessionRequest` message.
@@ -532,8 +536,10 @@ extension Uploader_V1_ResumableUploads {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: the session is already completed.
+        /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+        /// > background, at once, and again while the object store is unreachable, so this never waits
+        /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+        /// > already completed.
         ///
         /// - Parameters:
         ///   - request: A `Uploader_V1_AbortSessionRequest` message.
@@ -908,8 +914,10 @@ extension Uploader_V1_ResumableUploads {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: the session is already completed.
+        /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+        /// > background, at once, and again while the object store is unreachable, so this never waits
+        /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+        /// > already completed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_AbortSessionRequest` message.
@@ -1130,8 +1138,10 @@ extension Uploader_V1_ResumableUploads {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: the session is already completed.
+        /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+        /// > background, at once, and again while the object store is unreachable, so this never waits
+        /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+        /// > already completed.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_AbortSessionRequest` message.
@@ -1326,8 +1336,10 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-    /// > FAILED_PRECONDITION: the session is already completed.
+    /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+    /// > background, at once, and again while the object store is unreachable, so this never waits
+    /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+    /// > already completed.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Uploader_V1_AbortSessionRequest` message.
@@ -1537,8 +1549,10 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Aborts the multipart upload and deletes the spool. Idempotent. NOT_FOUND: unknown session.
-    /// > FAILED_PRECONDITION: the session is already completed.
+    /// > Records the session aborted and deletes its spool; the multipart upload is aborted in the
+    /// > background, at once, and again while the object store is unreachable, so this never waits
+    /// > for the store. Idempotent. NOT_FOUND: unknown session. FAILED_PRECONDITION: the session is
+    /// > already completed.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -59,7 +59,7 @@ def server_durable(cli, server, minimum, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         uploads = status(cli, server)
-        if uploads and uploads[0]["session_id"]:
+        if uploads and uploads[0].get("session_id"):
             row = json.loads(cli("status", uploads[0]["id"], "--json", server=server).stdout)
             if row["committed_bytes"] >= minimum:
                 return row
