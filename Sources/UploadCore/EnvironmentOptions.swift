@@ -6,6 +6,26 @@ public enum EnvironmentOptions {
     "UPLOADER_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
   }
 
+  /// The option name ArgumentParser derives from a property name: `sessionTTL` ->
+  /// `session-ttl`, `s3Bucket` -> `s3-bucket` (its `convertedToSnakeCase(separator: "-")`).
+  public static func optionName(forProperty property: String) -> String {
+    var result = ""
+    var separateOnUppercase = true
+    let characters = Array(property)
+    for (index, character) in characters.enumerated() {
+      if character.isUppercase {
+        if separateOnUppercase && !result.isEmpty { result += "-" }
+        // "L" in "URLSession" starts a word: an uppercase letter followed by a lowercase one.
+        separateOnUppercase =
+          index + 2 < characters.count && characters[index + 1].isUppercase && characters[index + 2].isLowercase
+      } else {
+        separateOnUppercase = character != "-"
+      }
+      result += character.lowercased()
+    }
+    return result
+  }
+
   /// `arguments` plus `--name value` for every option in `names` that `arguments` lacks and the
   /// environment sets. Flags (`flags`) are added bare when their variable is `1`, `true` or `yes`.
   public static func merge(

@@ -33,21 +33,13 @@ struct AccessOptions: ParsableArguments {
   var maxStreams = ServerConfiguration().maximumStreams
 
   @Option(help: "The largest gRPC message accepted; a larger one ends its call (clients send chunks of 1MiB).")
-  var maxMessageSize = ByteSize.format(Int64(ServerConfiguration().maximumMessageSize))
+  var maxMessageSize = SizeArgument(Int64(ServerConfiguration().maximumMessageSize))
 
   @Option(help: "The largest metadata map of a session (keys plus values, UTF-8); past it CreateSession gets INVALID_ARGUMENT.")
-  var maxMetadataSize = ByteSize.format(Int64(SessionSettings().maximumMetadataBytes))
+  var maxMetadataSize = SizeArgument(Int64(SessionSettings().maximumMetadataBytes))
 
   @Option(help: "End a call that keeps the server waiting this long for its next message, with DEADLINE_EXCEEDED (what it sent is kept).")
-  var idleStreamTimeout = "5m"
-
-  /// The option names `UPLOADER_*` variables can set.
-  static let environmentOptions = [
-    "tls-cert", "tls-key", "tls-client-ca", "auth-tokens", "max-sessions-per-principal", "max-streams",
-    "max-message-size", "max-metadata-size", "idle-stream-timeout",
-  ]
-  /// The flags `UPLOADER_*=1` can set.
-  static let environmentFlags = ["allow-unauthenticated", "key-prefix-per-principal"]
+  var idleStreamTimeout = DurationArgument(argument: "5m")!
 
   /// Writes these options into `configuration`.
   func apply(to configuration: inout ServerConfiguration) throws {
@@ -66,17 +58,17 @@ struct AccessOptions: ParsableArguments {
     configuration.sessions.maximumOpenSessionsPerPrincipal = maxSessionsPerPrincipal
     guard maxStreams >= 1 else { throw ValidationError("--max-streams must be at least 1") }
     configuration.maximumStreams = maxStreams
-    guard let message = ByteSize.parse(maxMessageSize), message >= 64 << 10, message <= 64 << 20 else {
-      throw ValidationError("--max-message-size \"\(maxMessageSize)\" is not a size from 64KiB to 64MiB")
+    guard (64 << 10...64 << 20).contains(maxMessageSize.bytes) else {
+      throw ValidationError("--max-message-size \"\(maxMessageSize.defaultValueDescription)\" is not a size from 64KiB to 64MiB")
     }
-    configuration.maximumMessageSize = Int(message)
-    guard let metadata = ByteSize.parse(maxMetadataSize), metadata >= 0, metadata <= 1 << 20 else {
-      throw ValidationError("--max-metadata-size \"\(maxMetadataSize)\" is not a size up to 1MiB")
+    configuration.maximumMessageSize = Int(maxMessageSize.bytes)
+    guard (0...1 << 20).contains(maxMetadataSize.bytes) else {
+      throw ValidationError("--max-metadata-size \"\(maxMetadataSize.defaultValueDescription)\" is not a size up to 1MiB")
     }
-    configuration.sessions.maximumMetadataBytes = Int(metadata)
-    guard let idle = DurationText.parse(idleStreamTimeout), idle >= .seconds(1) else {
-      throw ValidationError("--idle-stream-timeout \"\(idleStreamTimeout)\" is not a duration of at least 1s, such as 5m")
+    configuration.sessions.maximumMetadataBytes = Int(maxMetadataSize.bytes)
+    guard idleStreamTimeout.duration >= .seconds(1) else {
+      throw ValidationError("--idle-stream-timeout \"\(idleStreamTimeout.text)\" is less than 1s; give a duration such as 5m")
     }
-    configuration.idleStreamTimeout = idle
+    configuration.idleStreamTimeout = idleStreamTimeout.duration
   }
 }

@@ -31,7 +31,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
       """)
 
   @Option(help: "HOST:PORT to listen on; port 0 picks a free port.")
-  var listen = "127.0.0.1:50051"
+  var listen = AddressArgument(argument: "127.0.0.1:50051")!
 
   @Option(help: "Directory for the spool and, without S3, the objects.")
   var dataDir = "./data"
@@ -49,13 +49,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var s3MaxAttempts = RetryPolicy.standard.maximumAttempts
 
   @Option(help: "Sessions idle this long expire: their upload is aborted and their spool deleted (90s, 30m, 24h, 7d).")
-  var sessionTTL = "24h"
+  var sessionTTL = DurationArgument(argument: "24h")!
 
   @Option(help: "The largest object a session may hold (for example 100GiB; at most 5TiB).")
-  var maxObjectSize = ByteSize.format(PartSizing.maximumObjectSize)
+  var maxObjectSize = SizeArgument(PartSizing.maximumObjectSize)
 
   @Option(help: "The most bytes staged on local disk; past it uploads get RESOURCE_EXHAUSTED until parts reach the object store (for example 20GiB). (default: no limit)")
-  var spoolLimit: String?
+  var spoolLimit: SizeArgument?
 
   @Option(help: ArgumentHelp("""
     HTTP/2 flow-control window per stream and per connection: how much a client may send before \
@@ -63,13 +63,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
     least rate x round trip: 1Gbit/s over 100ms needs 12MiB. Memory is used only while a \
     stream's reader is behind, and --receive-budget bounds it.
     """, valueName: "size"))
-  var http2Window = ByteSize.format(Int64(ServerConfiguration().http2TargetWindowSize))
+  var http2Window = SizeArgument(Int64(ServerConfiguration().http2TargetWindowSize))
 
   @Option(help: ArgumentHelp("""
     The most memory upload streams' windows may hold if every reader stalls: upload streams \
     are limited to this divided by --http2-window (and to --max-streams).
     """, valueName: "size"))
-  var receiveBudget = ByteSize.format(ServerConfiguration().receiveBufferBudget)
+  var receiveBudget = SizeArgument(ServerConfiguration().receiveBufferBudget)
 
   @Option(help: ArgumentHelp("""
     Parts uploaded to S3 while they arrive, at once, for the whole server; 0 turns it off. A part \
@@ -78,16 +78,16 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var maxForwardedParts = SessionSettings().maximumForwardedParts
 
   @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
-  var ackBytes = ByteSize.format(SessionSettings().acknowledgementBytes)
+  var ackBytes = SizeArgument(SessionSettings().acknowledgementBytes)
 
   @Option(help: "... or after this long, whichever comes first, and always at the end of a part.")
-  var ackInterval = "250ms"
+  var ackInterval = DurationArgument(argument: "250ms")!
 
   @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free port). (default: none)")
-  var metricsListen: String?
+  var metricsListen: AddressArgument?
 
   @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
-  var drainTimeout = "30s"
+  var drainTimeout = DurationArgument(argument: "30s")!
 
   @OptionGroup(title: "Access and limits")
   var access: AccessOptions
@@ -102,17 +102,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
     case text, json
   }
 
-  /// Options that `UPLOADER_*` variables can set.
-  static let environmentOptions = [
-    "listen", "data-dir", "s3-bucket", "s3-endpoint", "s3-region", "s3-max-attempts", "session-ttl",
-    "max-object-size", "http2-window", "receive-budget", "max-forwarded-parts", "ack-bytes", "ack-interval", "spool-limit", "metrics-listen", "drain-timeout", "log-level", "log-format",
-  ] + AccessOptions.environmentOptions
-
-  /// Parses the command line completed from the environment, then runs.
+  /// Parses the command line completed from the environment (`UPLOADER_<OPTION>` for every
+  /// option and flag, named from the options themselves), then runs.
   static func main() async {
+    let (options, flags) = (derivedNames, AccessOptions.derivedNames)
     let arguments = EnvironmentOptions.merge(
-      Array(CommandLine.arguments.dropFirst()), names: environmentOptions, flags: AccessOptions.environmentFlags,
-      environment: ProcessInfo.processInfo.environment)
+      Array(CommandLine.arguments.dropFirst()), names: options.options + flags.options,
+      flags: options.flags + flags.flags, environment: ProcessInfo.processInfo.environment)
     do {
       var command = try parseAsRoot(arguments)
       if var command = command as? AsyncParsableCommand {
@@ -125,53 +121,47 @@ struct UploaderServerCommand: AsyncParsableCommand {
     }
   }
 
+  func validate() throws {
+    guard maxObjectSize.bytes > 0, maxObjectSize.bytes <= PartSizing.maximumObjectSize else {
+      throw ValidationError("--max-object-size \"\(maxObjectSize.defaultValueDescription)\" is not a size from 1 byte to 5TiB, such as 100GiB")
+    }
+    if let spoolLimit, spoolLimit.bytes <= 0 {
+      throw ValidationError("--spool-limit must be more than 0, such as 20GiB")
+    }
+    guard (64 << 10...1 << 30).contains(http2Window.bytes) else {
+      throw ValidationError("--http2-window \"\(http2Window.defaultValueDescription)\" is not a size from 64KiB to 1GiB, such as 16MiB")
+    }
+    guard receiveBudget.bytes >= http2Window.bytes else {
+      throw ValidationError(
+        "--receive-budget \"\(receiveBudget.defaultValueDescription)\" is not a size of at least one window (--http2-window \(http2Window.defaultValueDescription)), such as 4GiB")
+    }
+    guard maxForwardedParts >= 0 else { throw ValidationError("--max-forwarded-parts must be 0 or more") }
+    guard ackBytes.bytes >= 64 << 10 else {
+      throw ValidationError("--ack-bytes \"\(ackBytes.defaultValueDescription)\" is less than 64KiB; give a size such as 4MiB")
+    }
+    guard s3MaxAttempts >= 1 else { throw ValidationError("--s3-max-attempts must be at least 1") }
+    if s3Bucket == nil, s3Endpoint != nil || s3Region != nil {
+      throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
+    }
+  }
+
   func run() async throws {
     var configuration = ServerConfiguration()
-    guard let address = HostPort.parse(listen) else {
-      throw ValidationError("--listen \"\(listen)\" is not HOST:PORT with a port from 0 to 65535")
-    }
-    (configuration.host, configuration.port) = address
+    (configuration.host, configuration.port) = (listen.host, listen.port)
     configuration.dataDirectory = dataDir
     if let metricsListen {
-      guard let address = HostPort.parse(metricsListen) else {
-        throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")
-      }
-      (configuration.metricsHost, configuration.metricsPort) = address
+      (configuration.metricsHost, configuration.metricsPort) = (metricsListen.host, metricsListen.port)
     }
-    guard let ttl = DurationText.parse(sessionTTL) else {
-      throw ValidationError("--session-ttl \"\(sessionTTL)\" is not a duration such as 90s, 30m, 24h or 7d")
-    }
+    let ttl = sessionTTL.duration
     configuration.sessions.sessionTTL = ttl
     configuration.sessions.expiryCheckInterval = min(.seconds(60), max(.seconds(1), ttl / 4))
-    guard let maximum = ByteSize.parse(maxObjectSize), maximum > 0, maximum <= PartSizing.maximumObjectSize else {
-      throw ValidationError("--max-object-size \"\(maxObjectSize)\" is not a size from 1 byte to 5TiB, such as 100GiB")
-    }
-    configuration.sessions.maximumObjectSize = maximum
-    if let spoolLimit {
-      guard let limit = ByteSize.parse(spoolLimit), limit > 0 else {
-        throw ValidationError("--spool-limit \"\(spoolLimit)\" is not a size such as 20GiB")
-      }
-      configuration.spoolLimit = limit
-    }
-    guard let window = ByteSize.parse(http2Window), window >= 64 << 10, window <= 1 << 30 else {
-      throw ValidationError("--http2-window \"\(http2Window)\" is not a size from 64KiB to 1GiB, such as 16MiB")
-    }
-    configuration.http2TargetWindowSize = Int(window)
-    guard let budget = ByteSize.parse(receiveBudget), budget >= window else {
-      throw ValidationError(
-        "--receive-budget \"\(receiveBudget)\" is not a size of at least one window (--http2-window \(http2Window)), such as 4GiB")
-    }
-    configuration.receiveBufferBudget = budget
-    guard maxForwardedParts >= 0 else { throw ValidationError("--max-forwarded-parts must be 0 or more") }
+    configuration.sessions.maximumObjectSize = maxObjectSize.bytes
+    if let spoolLimit { configuration.spoolLimit = spoolLimit.bytes }
+    configuration.http2TargetWindowSize = Int(http2Window.bytes)
+    configuration.receiveBufferBudget = receiveBudget.bytes
     configuration.sessions.maximumForwardedParts = maxForwardedParts
-    guard let bytes = ByteSize.parse(ackBytes), bytes >= 64 << 10 else {
-      throw ValidationError("--ack-bytes \"\(ackBytes)\" is not a size of at least 64KiB, such as 4MiB")
-    }
-    configuration.sessions.acknowledgementBytes = bytes
-    guard let interval = DurationText.parse(ackInterval) else {
-      throw ValidationError("--ack-interval \"\(ackInterval)\" is not a duration such as 250ms or 1s")
-    }
-    configuration.sessions.acknowledgementInterval = interval
+    configuration.sessions.acknowledgementBytes = ackBytes.bytes
+    configuration.sessions.acknowledgementInterval = ackInterval.duration
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(
@@ -179,10 +169,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
       } catch {
         throw ValidationError(error.message)
       }
-      guard s3MaxAttempts >= 1 else { throw ValidationError("--s3-max-attempts must be at least 1") }
       configuration.s3?.retryPolicy.maximumAttempts = s3MaxAttempts
-    } else if s3Endpoint != nil || s3Region != nil {
-      throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
     }
 
     try access.apply(to: &configuration)
@@ -192,9 +179,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError(error.message)
     }
 
-    guard let drain = DurationText.parse(drainTimeout) else {
-      throw ValidationError("--drain-timeout \"\(drainTimeout)\" is not a duration such as 30s")
-    }
+    let drain = drainTimeout.duration
     let (level, format) = (logLevel, logFormat)
     LoggingSystem.bootstrap { label in
       switch format {

@@ -79,6 +79,20 @@ def test_json_logs_and_settings_from_the_environment(tmp_path):
         assert process.wait(timeout=15) == 0
 
 
+def test_every_kind_of_setting_comes_from_the_environment(tmp_path):
+    # A size, an option of the access group and a flag: the variable names come from the options.
+    env = dict(os.environ, UPLOADER_LOG_FORMAT="json", UPLOADER_LISTEN="0.0.0.0:0", UPLOADER_DATA_DIR=str(tmp_path / "d"),
+               UPLOADER_HTTP2_WINDOW="1MiB", UPLOADER_MAX_STREAMS="7", UPLOADER_ALLOW_UNAUTHENTICATED="1")
+    process = subprocess.Popen([os.environ["UPLOADER_SERVER_BIN"]], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        record = json.loads(process.stderr.readline())
+        assert "listening on 0.0.0.0:" in record["message"], record
+        assert record["http2_window"] == "1MiB" and record["upload_streams"] == "7", record
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+
+
 def scrape(url):
     from urllib.request import urlopen
     from prometheus_client.parser import text_string_to_metric_families

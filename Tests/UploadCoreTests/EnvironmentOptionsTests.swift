@@ -17,4 +17,13 @@ import UploadCore
       ])
     #expect(merged == ["--listen", "0.0.0.0:1", "--log-level=debug", "--data-dir", "/var/lib/uploader", "--allow-unauthenticated"])
   }
+
+  @Test(arguments: [
+    ("listen", "listen"), ("dataDir", "data-dir"), ("sessionTTL", "session-ttl"), ("s3Bucket", "s3-bucket"),
+    ("http2Window", "http2-window"), ("tlsClientCa", "tls-client-ca"), ("URLSession", "url-session"),
+  ])
+  func optionNamesFollowArgumentParser(_ property: String, _ name: String) {
+    #expect(EnvironmentOptions.optionName(forProperty: property) == name)
+  }
 }
+
