@@ -98,3 +98,20 @@ public final class AsyncSemaphore: Sendable {
     return try await body()
   }
 }
+
+extension AsyncSemaphore {
+  /// Runs `body` holding a permit, for code whose errors are `UploadError`s: a caller cancelled
+  /// while it waits gets `cancelled`. Runs on the caller's actor, so an actor may pass a body
+  /// that uses its state.
+  nonisolated(nonsending) public func withPermit<T>(
+    orIfCancelled cancelled: @autoclosure () -> UploadError, _ body: () async throws(UploadError) -> T
+  ) async throws(UploadError) -> T {
+    do {
+      try await acquire()
+    } catch {
+      throw cancelled()
+    }
+    defer { release() }
+    return try await body()
+  }
+}

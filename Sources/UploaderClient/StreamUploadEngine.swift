@@ -43,40 +43,26 @@ public struct StreamUploadEngine: Sendable {
   /// - Throws: `ClientError` for what the user must act on; `CancellationError` when interrupted.
   public func run(_ upload: JournalUpload, input: any ByteSource) async throws -> Uploader_V1_Session {
     let stream = StreamState()
-    let contact = Contact()
-    var attempt = 0
-    var lastDone: Int64 = -1
-    while true {
-      do {
-        let session = try await attemptUpload(upload, input: input, stream: stream, contact: contact)
-        let (size, sha256) = stream.finished
-        try await journal.streamEnded(upload.id, size: size, sha256: sha256)
-        try await journal.finish(upload.id, state: .completed, at: now())
-        return session
-      } catch {
-        if Task.isCancelled { throw CancellationError() }
-        guard let reason = UploadEngine.transientReason(error) else {
-          throw try await UploadEngine.permanent(error, upload.id, journal: journal, at: now())
-        }
-        let done = stream.acknowledged
-        if done > lastDone { attempt = 0 }
-        lastDone = done
-        attempt += 1
-        if !contact.isMade, UploadEngine.isUnreachable(error), attempt >= options.firstContactAttempts {
-          throw ClientError(
-            "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it",
-            journalState: .failed)
-        }
-        guard options.retry.allowsRetry(after: attempt) else {
-          throw ClientError(
-            "giving up after \(attempt) attempts without progress (\(reason)); standard input cannot be read again, so abort the upload: uploader abort \(upload.id)",
-            journalState: .failed)
-        }
-        let delay = options.retry.delay(after: attempt, unitRandom: Double.random(in: 0.5...1))
-        onEvent(.retrying(after: delay, attempt: attempt, reason: reason))
-        try await Task.sleep(for: delay)
-      }
+    let session = try await retrying(
+      options: options, onEvent: onEvent, progress: { stream.acknowledged },
+      unreachable: { attempt in
+        ClientError(
+          "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it",
+          journalState: .failed)
+      },
+      exhausted: { attempt, reason in
+        ClientError(
+          "giving up after \(attempt) attempts without progress (\(reason)); standard input cannot be read again, so abort the upload: uploader abort \(upload.id)",
+          journalState: .failed)
+      },
+      permanent: { error in try await UploadEngine.permanent(error, upload.id, journal: journal, at: now()) }
+    ) { contact in
+      try await attemptUpload(upload, input: input, stream: stream, contact: contact)
     }
+    let (size, sha256) = stream.finished
+    try await journal.streamEnded(upload.id, size: size, sha256: sha256)
+    try await journal.finish(upload.id, state: .completed, at: now())
+    return session
   }
 
   /// One connection's worth: finds where the durable data ends, sends the rest of the input,

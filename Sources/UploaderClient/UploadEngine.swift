@@ -103,36 +103,23 @@ public struct UploadEngine: Sendable {
   /// Attempts the upload until it completes, retrying transient failures.
   private func attempts(_ upload: JournalUpload, digester: FileDigester) async throws -> Uploader_V1_Session {
     let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
-    let contact = Contact()
-    var attempt = 0
-    var lastDone: Int64 = -1
-    while true {
-      do {
-        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
-          try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
-        }
-      } catch {
-        if Task.isCancelled { throw CancellationError() }
-        guard let reason = Self.transientReason(error) else {
-          throw try await Self.permanent(error, upload.id, journal: journal, at: now())
-        }
-        let done = try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes }
-        if done > lastDone { attempt = 0 }
-        lastDone = done
-        attempt += 1
-        if !contact.isMade, Self.isUnreachable(error), attempt >= options.firstContactAttempts {
-          throw ClientError(
-            "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it; the upload is saved, continue with: uploader resume \(upload.id)",
-            journalState: nil)
-        }
-        guard options.retry.allowsRetry(after: attempt) else {
-          throw ClientError(
-            "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
-            journalState: nil)
-        }
-        let delay = options.retry.delay(after: attempt, unitRandom: Double.random(in: 0.5...1))
-        onEvent(.retrying(after: delay, attempt: attempt, reason: reason))
-        try await Task.sleep(for: delay)
+    return try await retrying(
+      options: options, onEvent: onEvent,
+      progress: { try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes } },
+      unreachable: { attempt in
+        ClientError(
+          "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it; the upload is saved, continue with: uploader resume \(upload.id)",
+          journalState: nil)
+      },
+      exhausted: { attempt, reason in
+        ClientError(
+          "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
+          journalState: nil)
+      },
+      permanent: { error in try await Self.permanent(error, upload.id, journal: journal, at: now()) }
+    ) { contact in
+      try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
+        try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
       }
     }
   }

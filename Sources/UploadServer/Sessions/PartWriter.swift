@@ -201,13 +201,7 @@ actor PartWriter {
 
   /// Runs `body` holding the lock.
   private func locked<T>(_ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
-    do {
-      try await lock.acquire()
-    } catch {
-      throw UploadError(.cancelled, "the stream was cancelled")
-    }
-    defer { lock.release() }
-    return try await body()
+    try await lock.withPermit(orIfCancelled: UploadError(.cancelled, "the stream was cancelled"), body)
   }
 
   /// Opens the spool file of a part still receiving: truncates bytes written past the durable

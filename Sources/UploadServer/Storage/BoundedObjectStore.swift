@@ -53,12 +53,8 @@ struct BoundedObjectStore: ObjectStore {
 
   /// Runs `body` holding one of the permits; a caller cancelled while it waits gets `.cancelled`.
   private func bounded<T>(_ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
-    do {
-      try await uploads.acquire()
-    } catch {
-      throw UploadError(.cancelled, "the upload was cancelled while it waited for a turn with the object store")
-    }
-    defer { uploads.release() }
-    return try await body()
+    try await uploads.withPermit(
+      orIfCancelled: UploadError(.cancelled, "the upload was cancelled while it waited for a turn with the object store"),
+      body)
   }
 }
