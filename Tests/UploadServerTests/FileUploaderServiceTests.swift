@@ -160,4 +160,19 @@ import UploadServer
     }
     #expect(!FileManager.default.fileExists(atPath: data.path + "/store/objects/broken.bin"))
   }
+
+  @Test func aStreamCutByARestartIsAbortedAtTheNextStart() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let configuration = testConfiguration(dataDirectory: data.path)
+    // What a crash leaves: an open session of the original contract, with nobody to resume it.
+    let id = try await withSessionsServer(configuration) { _, server in
+      try await server.sessions.create(
+        .init(key: "cut.bin", size: nil, metadata: SessionCoordinator.originalContractMetadata), owner: .anonymous
+      ).id.rawValue
+    }
+    let state = try await withSessionsServer(configuration) { sessions, _ in try await sessions.get(id).state }
+    #expect(state == .aborted)
+  }
 }
+

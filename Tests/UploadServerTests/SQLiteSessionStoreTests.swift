@@ -152,6 +152,11 @@ import UploadServer
       #expect(size == Int64(10 << 20) + 7)
       #expect(fixed.plan.partCount == 3)
       #expect(try await store.parts(of: s.id).map(\.size) == [5 << 20, 5 << 20, 7])
+      // A stream that has not heard of the end cannot add a part past it.
+      await #expect {
+        _ = try await store.claim(s.id, number: 4, size: 10 << 20, now: 2_002)
+      } throws: { ($0 as? UploadError)?.code == .invalidRequest }
+      #expect(try await store.parts(of: s.id).count == 3)
     }
   }
 

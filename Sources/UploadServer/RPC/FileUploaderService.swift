@@ -45,7 +45,8 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
     } catch {
       throw UploadError.fromRequestStream(error)
     }
-    let session = try await sessions.create(.init(key: first.filename, size: nil), owner: owner)
+    let session = try await sessions.create(
+      .init(key: first.filename, size: nil, metadata: SessionCoordinator.originalContractMetadata), owner: owner)
     let whole = Mutex<(sha256: ContentHash, size: Int64)?>(nil)
     let chunks = ContractChunks(
       session: session, filename: first.filename, first: first.chunk, rest: iterator,

@@ -201,17 +201,20 @@ public struct SQLiteSessionStore: SessionStore {
 
   public func claim(_ id: SessionID, number: Int, size: Int64, now: Int64) async throws(UploadError) -> PartRecord {
     try await write { db in
+      // A part past the end of a session whose size is fixed gets no row, even from a stream
+      // that has not heard of the end yet.
       guard
         let row = try Row.fetchOne(
           db,
           sql: """
             INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at, generation)
-            VALUES (?, ?, ?, 0, 'receiving', ?, 1)
+            SELECT ?, ?, ?, 0, 'receiving', ?, 1 FROM sessions
+            WHERE id = ? AND (size_known = 0 OR part_count >= ?)
             ON CONFLICT (session_id, number) DO UPDATE SET generation = generation + 1
             RETURNING *
-            """, arguments: [id.rawValue, number, size, now])
+            """, arguments: [id.rawValue, number, size, now, id.rawValue, number])
       else {
-        throw UploadError(.internal, "claiming part \(number) of session \(id) returned no row")
+        throw UploadError(.invalidRequest, "session \(id) has no part \(number): the object ended before it")
       }
       return try Self.part(from: row)
     }

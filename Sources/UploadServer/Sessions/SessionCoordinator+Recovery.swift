@@ -8,11 +8,18 @@ extension SessionCoordinator {
   ///   the file holds (bytes past the offset are truncated when the part is next written);
   /// - a received part whose spool file is missing or short is received again from 0;
   /// - a committed part the object store does not list is received again from 0;
-  /// - a session whose multipart upload is gone is marked aborted.
+  /// - a session whose multipart upload is gone is marked aborted;
+  /// - a session of the original contract is aborted: its stream died with the server, and its
+  ///   client cannot resume.
   ///
   /// Received parts are then committed by `runCommitter`.
   public func recover() async throws(UploadError) {
     for session in try await store.sessions(in: [.open, .completing]) {
+      if session.metadata == Self.originalContractMetadata {
+        logger.notice("aborting a stream of the original contract cut by the restart", metadata: ["session": "\(session.id)"])
+        _ = try await discard(session, as: .aborted)
+        continue
+      }
       var listed: [Int: String]?
       if let uploadID = session.storageUploadID {
         do {

@@ -177,6 +177,10 @@ public final class SessionCoordinator: Sendable {
     return updated
   }
 
+  /// The metadata of a session that carries a stream of the original contract: its client
+  /// cannot resume, so recovery aborts such a session instead of waiting for it.
+  public static let originalContractMetadata = ["uploader-origin": "uploader.FileUploader/Upload"]
+
   /// Gives up a session whose client cannot come back (the original contract's stream broke),
   /// even when the caller is cancelled.
   func abandon(_ id: SessionID) async {

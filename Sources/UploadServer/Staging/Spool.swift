@@ -15,18 +15,11 @@ public struct Spool: Sendable {
     self.budget = SpoolBudget(limit: limit)
   }
 
-  /// Creates the root if needed and removes what interrupted streams left behind: streams of the
-  /// original contract cannot be resumed, so their staged bytes are of no use after a restart.
+  /// Creates the root if needed, and removes `streams/`, where versions before the one engine
+  /// staged the original contract's streams (they cannot be resumed).
   func prepare() async throws {
     try await FileSystem.shared.createDirectory(at: root, withIntermediateDirectories: true)
     _ = try await FileSystem.shared.removeItem(at: root.appending("streams"))
-  }
-
-  /// Creates a fresh directory for one stream.
-  func makeStreamDirectory() async throws -> FilePath {
-    let directory = root.appending("streams").appending(UUID().uuidString.lowercased())
-    try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
-    return directory
   }
 
   /// The directory of a resumable session's parts.
