@@ -6,9 +6,12 @@ import UploadCore
 /// finished, else uploads the part from its spool file; then records the ETag and deletes the
 /// spool file.
 ///
-/// A part is committed by one task at a time: a second caller waits for the first one's result.
-/// Nothing here holds a lock, so an abort, an expiry or a shutdown never waits for the object
-/// store; `cancelAll` stops what is in flight.
+/// A part is committed by one task at a time: a second caller waits for the first one's result,
+/// and a caller that comes later (CompleteSession with the part list it read before a stream's
+/// commit finished) gets the result kept until the session is closed (`forget`), so no commit
+/// starts from a spool file an earlier one already deleted. Nothing here holds a lock, so an
+/// abort, an expiry or a shutdown never waits for the object store; `cancelAll` stops what is in
+/// flight.
 final class PartCommitter: Sendable {
   private struct Key: Hashable {
     var session: SessionID
@@ -48,8 +51,13 @@ final class PartCommitter: Sendable {
       running.next += 1
       let id = running.next
       let task = Task {
-        defer { self.finished(key, id: id) }
-        return try await self.perform(part, of: session, forward: forward)
+        do {
+          return try await self.perform(part, of: session, forward: forward)
+        } catch {
+          // A failed commit is tried again by the next caller.
+          self.failed(key, id: id)
+          throw error
+        }
       }
       let entry = Running(id: id, task: task)
       running.byKey[key] = entry
@@ -69,7 +77,14 @@ final class PartCommitter: Sendable {
     for entry in running.withLock({ Array($0.byKey.values) }) { entry.task.cancel() }
   }
 
-  private func finished(_ key: Key, id: Int) {
+  /// Drops what is kept about `session`'s parts (it was completed, aborted or expired).
+  func forget(_ session: SessionID) {
+    running.withLock { running in
+      running.byKey = running.byKey.filter { $0.key.session != session }
+    }
+  }
+
+  private func failed(_ key: Key, id: Int) {
     running.withLock { running in
       if running.byKey[key]?.id == id { running.byKey[key] = nil }
     }

@@ -85,5 +85,6 @@ final class PartWriters: Sendable {
       return Array(matching.values)
     }
     for writer in closing { await writer.close() }
+    committer.forget(session)
   }
 }
