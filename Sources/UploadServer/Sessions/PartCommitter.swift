@@ -105,7 +105,16 @@ final class PartCommitter: Sendable {
       etag = forwarded
     } else {
       let spooled = SpooledPart(number: part.number, path: path.string, size: part.size, sha256: sha256)
-      etag = try await objectStore.uploadPart(key: session.key, uploadID: uploadID, part: spooled)
+      do {
+        etag = try await objectStore.uploadPart(key: session.key, uploadID: uploadID, part: spooled)
+      } catch {
+        // Committed meanwhile by a commit this one did not hear of (it deleted the spool file):
+        // that is success, not a failure to report.
+        if let now = try? await store.part(of: session.id, number: part.number), now.state == .committed {
+          return now
+        }
+        throw error
+      }
     }
     guard let now = try await store.commit(session.id, number: part.number, etag: etag, now: settings.nowMilliseconds)
     else {
