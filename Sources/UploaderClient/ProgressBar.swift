@@ -4,10 +4,15 @@ import UploadCore
 public enum ProgressBar {
   /// - Parameters:
   ///   - done: bytes acknowledged by the server.
-  ///   - total: the file's size.
+  ///   - total: the file's size; nil for a stream whose size is not known (no bar, no ETA).
   ///   - bytesPerSecond: the recent rate, or nil before there is one.
   ///   - width: the bar's width in characters.
-  public static func render(done: Int64, total: Int64, bytesPerSecond: Double?, width: Int = 30) -> String {
+  public static func render(done: Int64, total: Int64?, bytesPerSecond: Double?, width: Int = 30) -> String {
+    guard let total else {
+      var line = "\(human(done)) sent"
+      if let bytesPerSecond, bytesPerSecond > 0 { line += "  \(human(Int64(bytesPerSecond)))/s" }
+      return line
+    }
     let fraction = total == 0 ? 1 : min(1, max(0, Double(done) / Double(total)))
     let filled = Int((fraction * Double(width)).rounded(.down))
     let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)

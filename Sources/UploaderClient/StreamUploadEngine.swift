@@ -156,7 +156,7 @@ public struct StreamUploadEngine: Sendable {
         }
         let done = try stream.acknowledge(upTo: plan.offset(ofPart: number) + Int64(ack.receivedBytes))
         try await journal.acknowledged(upload.id, part: number, bytes: Int64(ack.receivedBytes), committed: false)
-        onEvent(.progress(done: done, total: stream.readBytes))
+        onEvent(.progress(done: done, total: nil))
         acknowledged.yield()
       }
     })

@@ -22,8 +22,8 @@ public struct UploadEngine: Sendable {
 
   /// What happens, for progress displays.
   public enum Event: Sendable {
-    /// Bytes the server acknowledged as durable, out of the file's size.
-    case progress(done: Int64, total: Int64)
+    /// Bytes the server acknowledged as durable, out of the file's size (nil: not known, a stream).
+    case progress(done: Int64, total: Int64?)
     /// Attempt `attempt` (counted since the last progress) failed; the next starts after `delay`.
     case retrying(after: Duration, attempt: Int, reason: String)
   }

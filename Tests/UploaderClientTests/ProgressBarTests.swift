@@ -22,4 +22,10 @@ import UploaderClient
     #expect(ProgressBar.clock(42) == "0:42")
     #expect(ProgressBar.clock(3723) == "1:02:03")
   }
+
+  @Test func aStreamOfUnknownSizeShowsBytesAndRateOnly() {
+    #expect(ProgressBar.render(done: 3 << 20, total: nil, bytesPerSecond: Double(1 << 20)) == "3.0 MiB sent  1.0 MiB/s")
+    #expect(ProgressBar.render(done: 0, total: nil, bytesPerSecond: nil) == "0 B sent")
+  }
 }
+
