@@ -117,11 +117,13 @@ public struct StreamUploadEngine: Sendable {
     let capacity = Int64(session.acknowledgementBytes == 0 ? 4 << 20 : session.acknowledgementBytes) + Int64(chunkSize)
     let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let id = session.id
+    let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
       var acks = acknowledgements.makeAsyncIterator()
       var position = stream.tailStart
       while true {
         if let piece = stream.piece(from: position, plan: plan, limit: chunkSize) {
+          try await limiter?.acquire(piece.data.count)
           try await writer.write(.with {
             $0.sessionID = id
             $0.partNumber = UInt32(piece.part)
