@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-20}
+# The table describes a commit: refuse to write it from a tree that is not one.
+if [ -n "$(git status --porcelain)" ]; then
+  echo "chaos.sh: the working tree has uncommitted changes; commit them first, so docs/RELIABILITY.md names the code it measured" >&2
+  exit 1
+fi
+commit=$(git rev-parse --short HEAD)
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 swift build --product uploader-server
@@ -25,13 +31,18 @@ status=0
 {
   echo "# Reliability"
   echo
-  echo "Written by \`scripts/chaos.sh $trials\` on $(date -u +%Y-%m-%d) ($(nproc) cores, debug build, SeaweedFS on"
-  echo "loopback). Each trial uploads a 24 MiB random file with \`uploader upload\` (rate-limited to"
-  echo "16 MiB/s, 64 MiB/s for the link scenarios, so faults land mid-upload), breaks something, and"
-  echo "checks with boto3 that the object is byte-identical, that ListMultipartUploads is empty and"
-  echo "that the spool holds nothing for the completed session. Extra bytes are what the client sent"
-  echo "past the file's size through a counting TCP proxy: bytes in flight when the fault hit (in"
-  echo "socket buffers and HTTP/2 windows, never acknowledged) plus gRPC framing."
+  echo "Written by \`scripts/chaos.sh $trials\` at commit $commit on $(date -u +%Y-%m-%d) ($(nproc) cores, debug"
+  echo "build, SeaweedFS on loopback). Each trial uploads a 24 MiB random file with \`uploader upload\`,"
+  echo "breaks something once the client has sent a random 2-16 MiB (counted by a TCP proxy, not"
+  echo "guessed from a sleep), and checks with boto3 that the object is byte-identical, that"
+  echo "ListMultipartUploads is empty and that the spool holds nothing for the completed session."
+  echo "A trial counts only if it proves its fault hit a running upload: the upload was still running"
+  echo "when the fault fired, and the fault was seen (the client's reconnect line, a journal holding"
+  echo "the unfinished upload before the resume, S3 connections refused during the outage, the flipped"
+  echo "byte noticed and resent, RESOURCE_EXHAUSTED); otherwise it is invalid, and fails the suite."
+  echo "Extra bytes are what the client sent past the file's size through the proxy: bytes in flight"
+  echo "when the fault hit (in socket buffers and HTTP/2 windows, never acknowledged) plus gRPC"
+  echo "framing; not clamped, so a negative value would show a measurement fault."
   echo
   cat "$table"
   echo

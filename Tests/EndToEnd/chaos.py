@@ -8,6 +8,13 @@ checks, after each: the CLI exited 0 (after a resume where the scenario needs on
 SHA-256 equals the file's, ListMultipartUploads is empty, and the spool holds nothing for
 completed sessions. "Extra bytes" counts what the client sent past the file's size, measured by
 a TCP proxy between client and server (it includes the small gRPC framing overhead).
+
+Every trial must also prove that its fault hit a running upload: faults fire once the client has
+sent a random number of bytes (not after a blind sleep), the upload must still be running then,
+and the trial must show the fault was seen (the client's reconnect line, a resume from a
+journal with the upload unfinished, S3 connections refused while it was down, the flipped byte
+and the resend, RESOURCE_EXHAUSTED). A trial without that evidence is invalid, and an invalid
+trial fails the suite like a failed one.
 """
 import hashlib
 import json
@@ -70,6 +77,29 @@ class Harness:
     def upload(self, key, server, state, rate="16MiB"):
         return self.cli(["upload", self.path, "--key", key, "--no-progress", "--limit-rate", rate], server, state)
 
+    # -- evidence -------------------------------------------------------------------------
+
+    def wait_until_sent(self, proxy, upload, low, high, timeout=60):
+        """Waits until the client has sent a random `low`..`high` bytes through `proxy`; returns the
+        count then, or None when the upload ended (or stalled) first."""
+        target = self.random.randint(low, high)
+        deadline = time.time() + timeout
+        while proxy.bytes_up < target:
+            if upload.poll() is not None or time.time() > deadline:
+                return None
+            time.sleep(0.005)
+        return proxy.bytes_up
+
+    def landed(self, fired_at, upload):
+        """Why the fault did not hit a running upload, or None when it did."""
+        if fired_at is None:
+            return "the upload ended before the fault could fire"
+        if upload.poll() is not None:
+            return f"the upload had ended when the fault fired (at {fired_at} bytes)"
+        if not 0 < fired_at < self.size:
+            return f"the fault fired at {fired_at} bytes, not inside the {self.size}-byte file"
+        return None
+
     # -- checks ---------------------------------------------------------------------------
 
     def check(self, bucket, key, data_dir):
@@ -103,18 +133,20 @@ class Harness:
         state = os.path.join(trial, "state")
         try:
             upload = self.upload("object", f"127.0.0.1:{proxy.port}", state)
-            time.sleep(self.random.uniform(0.2, 1.2))
+            fired_at = self.wait_until_sent(proxy, upload, 2 * MiB, 16 * MiB)
+            invalid = self.landed(fired_at, upload)
             upload.kill()
             upload.wait()
             listed = json.loads(subprocess.run([self.cli_bin, "status", "--json", "--state-dir", state],
                                                capture_output=True, text=True, check=True).stdout)
-            if listed:
-                again = self.cli(["resume", listed[0]["id"], "--no-progress"], f"127.0.0.1:{proxy.port}", state)
-            else:  # killed while hashing, before the journal knew it
+            if not listed or listed[0]["state"] not in ("pending", "uploading"):
+                invalid = invalid or f"the journal holds no unfinished upload to resume: {listed}"
                 again = self.upload("object", f"127.0.0.1:{proxy.port}", state)
+            else:
+                again = self.cli(["resume", listed[0]["id"], "--no-progress"], f"127.0.0.1:{proxy.port}", state)
             _, stderr = again.communicate(timeout=180)
             problems = [] if again.returncode == 0 else [f"resume exited {again.returncode}: {stderr.strip()[-200:]}"]
-            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -127,8 +159,10 @@ class Harness:
         proxy = TCPProxy("127.0.0.1", port)
         problems = []
         try:
-            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"))
-            time.sleep(self.random.uniform(0.3, 1.5))
+            # 8 MiB/s: what is left after the fault outlasts the 1 s drain.
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="8MiB")
+            fired_at = self.wait_until_sent(proxy, upload, 2 * MiB, 12 * MiB)
+            invalid = self.landed(fired_at, upload)
             if graceful:
                 server.process.send_signal(signal.SIGTERM)
                 code = server.process.wait(timeout=20)
@@ -141,7 +175,9 @@ class Harness:
             _, stderr = upload.communicate(timeout=180)
             if upload.returncode != 0:
                 problems.append(f"upload exited {upload.returncode}: {stderr.strip()[-200:]}")
-            return problems + self.check(bucket, "object", data), proxy.bytes_up - self.size
+            if "retrying in" not in stderr:
+                invalid = invalid or "the client never reconnected"
+            return problems + self.check(bucket, "object", data), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -158,9 +194,10 @@ class Harness:
             upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="64MiB")
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            if proxy.cuts == 0:
-                problems.append("the proxy never cut the link")
-            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+            invalid = None
+            if proxy.cuts == 0 or "retrying in" not in stderr:
+                invalid = f"the link was cut {proxy.cuts} times and the client reconnected {stderr.count('retrying in')} times"
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -174,7 +211,13 @@ class Harness:
             upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="64MiB")
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+            invalid = None
+            if proxy.corrupted_at is None:
+                invalid = "no byte was flipped"
+            elif "retrying in" not in stderr:
+                # Caught by the part's SHA-256 (DATA_LOSS) or by HTTP/2 framing: either way a resend.
+                invalid = f"the byte flipped at {proxy.corrupted_at} was never noticed"
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -188,14 +231,18 @@ class Harness:
                                    extra=("--s3-max-attempts", "3"))
         proxy = TCPProxy("127.0.0.1", port)
         try:
-            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"))
-            time.sleep(self.random.uniform(0.3, 1.0))
+            upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="8MiB")
+            fired_at = self.wait_until_sent(proxy, upload, 2 * MiB, 12 * MiB)
+            invalid = self.landed(fired_at, upload)
             s3_proxy.down()
             time.sleep(self.random.uniform(*outage))
+            refused = s3_proxy.refused
             s3_proxy.up()
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+            if refused == 0:
+                invalid = invalid or "the server never tried S3 while it was down"
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -216,9 +263,8 @@ class Harness:
             s3_proxy.up()
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            if "resourceExhausted" not in stderr:
-                problems.append("the client never saw RESOURCE_EXHAUSTED")
-            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size
+            invalid = None if "resourceExhausted" in stderr else "the client never saw RESOURCE_EXHAUSTED"
+            return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
@@ -242,23 +288,29 @@ def run(harness, trials, outage=(10, 20), only=None):
     for title, method in SCENARIOS:
         if only and method not in only:
             continue
-        successes, extra, started = 0, [], time.time()
+        successes, invalid, extra, started = 0, 0, [], time.time()
         for trial in range(trials):
             scenario = getattr(harness, method)
-            problems, extra_bytes = scenario(outage) if method == "s3_outage" else scenario()
-            extra.append(max(0, extra_bytes))
+            problems, extra_bytes, missed = scenario(outage) if method == "s3_outage" else scenario()
+            # Not clamped: fewer bytes than the file would be a measurement fault worth seeing.
+            extra.append(extra_bytes)
             if problems:
                 failures.append(f"{title}, trial {trial + 1}: {'; '.join(problems)}")
+            elif missed:
+                invalid += 1
+                failures.append(f"{title}, trial {trial + 1}: invalid, {missed}")
             else:
                 successes += 1
-        rows.append((title, trials, successes, sum(extra) / len(extra) / MiB, max(extra) / MiB, time.time() - started))
+        rows.append((title, trials, successes, invalid, sum(extra) / len(extra) / MiB, max(extra) / MiB,
+                     time.time() - started))
     return rows, failures
 
 
 def table(rows):
-    lines = ["| scenario | trials | successes | extra bytes sent, mean | max | time |", "|---|---|---|---|---|---|"]
-    for title, trials, successes, mean, most, seconds in rows:
-        lines.append(f"| {title} | {trials} | {successes} | {mean:.1f} MiB | {most:.1f} MiB | {seconds:.0f} s |")
+    lines = ["| scenario | trials | successes | invalid (fault missed) | extra bytes sent, mean | max | time |",
+             "|---|---|---|---|---|---|---|"]
+    for title, trials, successes, invalid, mean, most, seconds in rows:
+        lines.append(f"| {title} | {trials} | {successes} | {invalid} | {mean:.1f} MiB | {most:.1f} MiB | {seconds:.0f} s |")
     return "\n".join(lines)
 
 

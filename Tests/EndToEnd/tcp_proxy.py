@@ -8,7 +8,8 @@ class TCPProxy:
     `cut_between=(lo, hi)` cuts every connection after a random lo..hi bytes from the client;
     `corrupt_after=n` flips one byte of the first connection after n bytes; `hold()` keeps every
     answer from upstream until `release()` (a store that accepts requests and stalls). `bytes_up`
-    counts client-to-upstream bytes."""
+    counts client-to-upstream bytes, `refused` the connections turned away while down, and
+    `corrupted_at` where the byte was flipped, once it was."""
 
     def __init__(self, upstream_host, upstream_port, cut_between=None, corrupt_after=None, seed=None):
         import random
@@ -18,6 +19,8 @@ class TCPProxy:
         self.random = random.Random(seed)
         self.bytes_up = 0
         self.cuts = 0
+        self.refused = 0
+        self.corrupted_at = None
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -68,6 +71,7 @@ class TCPProxy:
                 return
             with self.lock:
                 if self.is_down:
+                    self.refused += 1
                     _close(client)
                     continue
                 try:
@@ -91,6 +95,8 @@ class TCPProxy:
                 if corrupt_at is not None and sent <= corrupt_at < sent + len(data):
                     index = corrupt_at - sent
                     data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
+                    with self.lock:
+                        self.corrupted_at = corrupt_at
                 if budget is not None and sent + len(data) > budget:
                     data = data[:max(0, budget - sent)]
                     destination.sendall(data)
