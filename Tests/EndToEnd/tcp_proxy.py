@@ -6,7 +6,8 @@ import threading
 class TCPProxy:
     """Forwards 127.0.0.1:port to upstream. `down()`/`up()` make the upstream unreachable;
     `cut_between=(lo, hi)` cuts every connection after a random lo..hi bytes from the client;
-    `corrupt_after=n` flips one byte of the first connection after n bytes; `hold()` keeps every
+    `corrupt_after=n` flips the byte at offset n of all client-to-upstream bytes, on whichever
+    connection carries it (clients spread streams over several); `hold()` keeps every
     answer from upstream until `release()` (a store that accepts requests and stalls). `bytes_up`
     counts client-to-upstream bytes, `refused` the connections turned away while down, and
     `corrupted_at` where the byte was flipped, once it was."""
@@ -81,41 +82,41 @@ class TCPProxy:
                     continue
                 self.connections += [client, upstream]
                 budget = self.random.randint(*self.cut_between) if self.cut_between else None
-                corrupt_at, self.corrupt_after = self.corrupt_after, None
-            threading.Thread(target=self._pump_up, args=(client, upstream, budget, corrupt_at), daemon=True).start()
+            threading.Thread(target=self._pump_up, args=(client, upstream, budget), daemon=True).start()
             threading.Thread(target=_pump, args=(upstream, client, self.flowing), daemon=True).start()
 
-    def _pump_up(self, source, destination, budget, corrupt_at):
+    def _pump_up(self, source, destination, budget):
         sent = 0
         try:
             while True:
                 data = source.recv(1 << 16)
                 if not data:
                     break
-                if corrupt_at is not None and sent <= corrupt_at < sent + len(data):
-                    index = corrupt_at - sent
-                    data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
-                    with self.lock:
-                        self.corrupted_at = corrupt_at
                 if budget is not None and sent + len(data) > budget:
                     data = data[:max(0, budget - sent)]
-                    destination.sendall(data)
-                    self._count(len(data))
+                    destination.sendall(self._counted(data))
                     with self.lock:
                         self.cuts += 1
                     break
-                destination.sendall(data)
+                destination.sendall(self._counted(data))
                 sent += len(data)
-                self._count(len(data))
         except OSError:
             pass
         finally:
             _close(source)
             _close(destination)
 
-    def _count(self, n):
+    def _counted(self, data):
+        """Counts `data` as sent upstream, flipping the byte at `corrupt_after` if it is in it."""
         with self.lock:
-            self.bytes_up += n
+            base = self.bytes_up
+            self.bytes_up += len(data)
+            at = self.corrupt_after
+            if at is not None and self.corrupted_at is None and base <= at < base + len(data):
+                index = at - base
+                data = data[:index] + bytes([data[index] ^ 0xFF]) + data[index + 1:]
+                self.corrupted_at = at
+        return data
 
 
 def _pump(source, destination, flowing=None):
