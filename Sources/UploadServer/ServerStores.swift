@@ -15,6 +15,7 @@ public struct ServerStores: Sendable {
   /// Releases what the stores hold (the S3 HTTP client), after the server stopped.
   public var shutdown: @Sendable () async -> Void
 
+  /// Stores to run on; `shutdown` runs once the server has stopped.
   public init(sessions: any SessionStore, objects: any ObjectStore, shutdown: @escaping @Sendable () async -> Void = {}) {
     self.sessions = sessions
     self.objects = objects

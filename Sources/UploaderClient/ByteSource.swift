@@ -11,6 +11,7 @@ public protocol ByteSource: Sendable {
 /// Standard input, read on NIO's blocking-I/O thread pool so the cooperative pool never
 /// blocks on a pipe that waits for its writer.
 public struct StandardInput: ByteSource {
+  /// The process's standard input.
   public init() {}
 
   public func read(upTo count: Int) async throws -> Data {

@@ -25,6 +25,8 @@ public struct StreamUploadEngine: Sendable {
   let onEvent: @Sendable (UploadEngine.Event) -> Void
   let now: @Sendable () -> Int64
 
+  /// An engine sending over `client`, remembering the upload in `journal`; `now` is the clock
+  /// of the journal's timestamps.
   public init(
     client: UploadEngine.Client, journal: Journal, options: UploadEngine.Options,
     onEvent: @escaping @Sendable (UploadEngine.Event) -> Void = { _ in },

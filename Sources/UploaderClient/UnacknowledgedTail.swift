@@ -11,6 +11,7 @@ public struct UnacknowledgedTail: Sendable {
   /// Whether the input has ended.
   public private(set) var inputEnded = false
 
+  /// An empty tail at the start of the input.
   public init() {}
 
   /// Where the bytes read so far end in the object.
