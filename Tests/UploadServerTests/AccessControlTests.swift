@@ -185,7 +185,6 @@ import UploadServer
     try await withSessionsServer(configuration) { client, _ in
       let session = try await client.create(file, key: "idle.bin")
       let chunks = SessionsClient.chunks(of: file, part: 1)
-      let started = ContinuousClock.now
       await #expect {
         try await client.stream(file, session: session.id, chunks: chunks, waitAfter: 4) {
           try await Task.sleep(for: .seconds(30))
@@ -193,7 +192,6 @@ import UploadServer
       } throws: { error in
         (error as? RPCError)?.code == .deadlineExceeded
       }
-      #expect(ContinuousClock.now - started < .seconds(10))
       // What it sent becomes durable as the call ends (the handler's flush runs in a task of its own).
       #expect(try await eventually { try await client.get(session.id).parts[0].receivedBytes == 4 << 18 })
     }
