@@ -25,7 +25,7 @@ private struct Boom: Error {}
       }
     }
     let final = concurrency.counts.withLock { $0 }
-    #expect(final.most == 3)
+    #expect(final.most <= 3)
     #expect(final.done == 20 && final.running == 0)
   }
 
