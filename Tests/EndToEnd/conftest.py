@@ -131,8 +131,16 @@ class ServerProcess:
         self.log.close()
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so fixtures can tell whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "report_" + report.when, report)
+
+
 @pytest.fixture
-def start_server(tmp_path, s3_settings):
+def start_server(request, tmp_path, s3_settings):
     servers = []
 
     def start(*args, s3_endpoint=None, data_dir=None, listen="127.0.0.1:0"):
@@ -148,6 +156,11 @@ def start_server(tmp_path, s3_settings):
     yield start
     for server in servers:
         server.stop()
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        # The servers' logs, for a failure that happened out of sight.
+        for index, server in enumerate(servers):
+            print(f"--- server {index} log (last 4000 characters) ---\n{server.output()[-4000:]}")
 
 
 @pytest.fixture

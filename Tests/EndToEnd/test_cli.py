@@ -25,14 +25,18 @@ def status(cli, server, upload_id=None):
     return json.loads(cli(*args, server=server).stdout)
 
 
-def wait_until_acknowledged(cli, server, minimum, timeout=30):
+def wait_until_acknowledged(cli, server, minimum, timeout=30, process=None):
     deadline = time.time() + timeout
+    uploads = []
     while time.time() < deadline:
         uploads = status(cli, server)
         if uploads and uploads[0]["committed_bytes"] >= minimum:
             return uploads[0]
+        if process is not None and process.poll() is not None:
+            break
         time.sleep(0.1)
-    raise AssertionError("the upload made no progress")
+    ended = "" if process is None or process.poll() is None else f"; the uploader exited {process.returncode}: {process.stderr.read()[-2000:]}"
+    raise AssertionError(f"the upload made no progress: {uploads}{ended}")
 
 
 def test_client_killed_then_resumed(cli, start_server, random_file, s3, bucket):
@@ -66,7 +70,7 @@ def test_a_file_modified_before_resume_is_refused(cli, start_server, random_file
     path.write_bytes(source.read_bytes())
     server = start_server()
     upload = cli.start("upload", str(path), "--limit-rate", "8MiB", "--no-progress", server=server.address)
-    pending = wait_until_acknowledged(cli, server.address, 4 * MiB)
+    pending = wait_until_acknowledged(cli, server.address, 4 * MiB, process=upload)
     upload.send_signal(signal.SIGINT)
     _, stderr = upload.communicate(timeout=30)
     assert upload.returncode == 130
