@@ -227,7 +227,7 @@ final class StreamState: Sendable {
       var rest = data[...]
       var position = state.tail.end
       while !rest.isEmpty {
-        let part = Self.part(containing: position, plan: plan)
+        let part = plan.sizing.part(containing: position)
         let end = plan.offset(ofPart: part) + plan.size(ofPart: part)
         let piece = rest.prefix(Int(min(Int64(rest.count), end - position)))
         state.part.update(data: piece)
@@ -242,7 +242,7 @@ final class StreamState: Sendable {
         }
       }
       if data.isEmpty {
-        let partStart = plan.offset(ofPart: Self.part(containing: position, plan: plan))
+        let partStart = plan.offset(ofPart: plan.sizing.part(containing: position))
         if position > partStart || position == 0 {
           // The last part, shorter than planned (or the empty object's only part).
           let digest = ContentHash(state.part.finalize())
@@ -263,7 +263,7 @@ final class StreamState: Sendable {
     state.withLock { state in
       let tail = state.tail
       if position < tail.end {
-        let part = Self.part(containing: position, plan: plan)
+        let part = plan.sizing.part(containing: position)
         let partStart = plan.offset(ofPart: part)
         let partEnd = partStart + plan.size(ofPart: part)
         let data = tail.bytes(from: position, count: Int(min(Int64(limit), partEnd - position)))
@@ -288,9 +288,5 @@ final class StreamState: Sendable {
       try state.tail.acknowledge(upTo: offset)
       return state.tail.start
     }
-  }
-
-  private static func part(containing offset: Int64, plan: PartPlan) -> Int {
-    plan.sizing.part(containing: offset)
   }
 }

@@ -43,7 +43,6 @@ extension SessionCoordinator {
   private struct Writing {
     var session: SessionRecord
     var writer: PartWriter
-    var number: Int
     var generation: UInt64
   }
 
@@ -77,11 +76,11 @@ extension SessionCoordinator {
             try check(chunk, in: session)
             let declared = try Self.declaredDigest(chunk)
 
-            if writing?.session.id != id || writing?.number != chunk.partNumber {
+            if writing?.session.id != id || writing?.writer.number != chunk.partNumber {
               if let previous = writing { try await release(previous, sink) }
               let writer = try writers.writer(for: session, number: chunk.partNumber)
               writing = Writing(
-                session: session, writer: writer, number: chunk.partNumber, generation: try await writer.claim())
+                session: session, writer: writer, generation: try await writer.claim())
             }
             let current = writing!
             let outcome = try await current.writer.write(
@@ -164,7 +163,7 @@ extension SessionCoordinator {
   /// Makes the bytes a stream wrote durable before it moves to another part or ends.
   private func release(_ writing: Writing, _ sink: EventSink) async throws {
     if let received = await writing.writer.flush(generation: writing.generation) {
-      try await sink.send(.progress(part: writing.number, receivedBytes: received))
+      try await sink.send(.progress(part: writing.writer.number, receivedBytes: received))
     }
   }
 
