@@ -14,15 +14,16 @@ import UploadCore
     try state.begin(session: "s", plan: plan, durable: 0)
     let bytes = Data((0..<20).map { UInt8($0) })
     let digests = try state.append(bytes, plan: plan)
-    #expect(digests.map(\.part) == [1])  // part 2 (16 bytes planned) is not full yet
+    // Parts of 8, 8, then 16 bytes: parts 1 and 2 are full, part 3 is not yet.
+    #expect(digests.map(\.part) == [1, 2])
     let first = try #require(state.piece(from: 0, plan: plan, limit: 100))
     #expect(first.part == 1 && first.data.count == 8 && first.last && first.digest == ContentHash.of(Array(bytes[0..<8])))
     // Nothing ends the object until the input does.
     #expect(state.piece(from: 20, plan: plan, limit: 100) == nil)
     _ = try state.append(Data(), plan: plan)
     let end = try #require(state.piece(from: 20, plan: plan, limit: 100))
-    #expect(end.endsObject && end.data.isEmpty && end.part == 2 && end.offset == 12)
-    #expect(end.digest == ContentHash.of(Array(bytes[8..<20])))
+    #expect(end.endsObject && end.data.isEmpty && end.part == 3 && end.offset == 4)
+    #expect(end.digest == ContentHash.of(Array(bytes[16..<20])))
     #expect(state.finished.0 == 20 && state.finished.1 == ContentHash.of(Array(bytes)))
   }
 
