@@ -17,6 +17,9 @@ public enum ServerSchema {
     migrator.registerMigration(V3UnknownSizeAndPartGenerations.identifier) { db in
       try db.execute(sql: V3UnknownSizeAndPartGenerations.sql)
     }
+    migrator.registerMigration(V4NodesAndPartHolders.identifier) { db in
+      try db.execute(sql: V4NodesAndPartHolders.sql)
+    }
     return migrator
   }
 }

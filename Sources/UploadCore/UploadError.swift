@@ -18,6 +18,9 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     case spoolFull = "SPOOL_FULL"
     /// The object store could not be reached or kept failing; trying later may succeed.
     case storageUnavailable = "STORAGE_UNAVAILABLE"
+    /// The session database could not be reached or did not answer in time; trying later may
+    /// succeed.
+    case databaseUnavailable = "DATABASE_UNAVAILABLE"
     /// The object store refused the request (credentials, bucket, policy).
     case storageRejected = "STORAGE_REJECTED"
     /// No such session (or not one the caller may see).

@@ -5,11 +5,13 @@ import UploadCore
 /// (`SessionRecord.abortPending`): at once when nudged, and again while the object store does
 /// not answer, so nothing is left in the bucket once it is back. No caller waits for the store.
 /// The pending aborts live in the session store, so they survive a restart and any server
-/// sharing the store may finish them.
+/// sharing the store may finish them; each round takes its aborts in the store for a while, so
+/// two servers do not abort the same upload at once.
 final class AbortRetrier: Sendable {
   private let sessions: any SessionStore
   private let objects: any ObjectStore
   private let policy: RetryPolicy
+  private let now: @Sendable () -> Int64
   /// How often the store is looked at when nothing is known to be pending.
   private let idleInterval: Duration
   private let logger: Logger
@@ -18,8 +20,9 @@ final class AbortRetrier: Sendable {
 
   /// - Parameter policy: the waits between rounds while aborts keep failing.
   init(sessions: any SessionStore, objects: any ObjectStore, policy: RetryPolicy, idleInterval: Duration,
-    logger: Logger)
+    now: @escaping @Sendable () -> Int64, logger: Logger)
   {
+    self.now = now
     self.sessions = sessions
     self.objects = objects
     self.policy = policy
@@ -57,19 +60,22 @@ final class AbortRetrier: Sendable {
 
   /// Tries every pending abort once; returns how many are still pending.
   private func retryPending() async -> Int {
-    guard let pending = try? await sessions.sessionsWithPendingAborts() else { return 1 }
+    let time = now()
+    // Longer than one abort can take: the object store's calls give up well within it.
+    let lease = time + 5 * 60 * 1000
+    guard let pending = try? await sessions.takePendingAborts(now: time, leaseUntil: lease) else { return 1 }
     var remaining = 0
-    for var session in pending {
+    for session in pending {
       do {
         if let uploadID = session.storageUploadID {
           try await objects.abortUpload(key: session.key, uploadID: uploadID)
         }
-        session.abortPending = false
-        try await sessions.update(session)
+        try await sessions.finishAbort(session.id, done: true)
         logger.info(
           "multipart upload aborted",
           metadata: ["session": "\(session.id)", "key": "\(session.key)", "state": "\(session.state.rawValue)"])
       } catch {
+        try? await sessions.finishAbort(session.id, done: false)
         remaining += 1
       }
     }

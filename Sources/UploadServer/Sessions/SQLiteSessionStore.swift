@@ -12,15 +12,18 @@ import UploadCore
 /// the database never claims more than the disk holds.
 public struct SQLiteSessionStore: SessionStore {
   private let database: any DatabaseWriter
+  public let node: String
 
   /// Opens (creating if needed) the database at `path` and applies the migrations.
-  public static func open(path: String) throws(UploadError) -> SQLiteSessionStore {
+  ///
+  /// - Parameter node: the node this handle works for (one server has one).
+  public static func open(path: String, node: String = "local") throws(UploadError) -> SQLiteSessionStore {
     do {
       var configuration = Configuration()
       configuration.prepareDatabase { db in
         try db.execute(sql: "PRAGMA synchronous = NORMAL")
       }
-      return try SQLiteSessionStore(database: DatabasePool(path: path, configuration: configuration))
+      return try SQLiteSessionStore(database: DatabasePool(path: path, configuration: configuration), node: node)
     } catch let error as UploadError {
       throw error
     } catch {
@@ -29,7 +32,8 @@ public struct SQLiteSessionStore: SessionStore {
   }
 
   /// A store over `database`, migrated (tests use an in-memory `DatabaseQueue`).
-  public init(database: any DatabaseWriter) throws(UploadError) {
+  public init(database: any DatabaseWriter, node: String = "local") throws(UploadError) {
+    self.node = node
     do {
       try ServerSchema.migrator.migrate(database)
     } catch {
@@ -40,6 +44,37 @@ public struct SQLiteSessionStore: SessionStore {
 
   public func ping() async throws(UploadError) {
     _ = try await read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+  }
+
+  public func heartbeat(now: Int64) async throws(UploadError) {
+    try await write { [node] db in
+      try db.execute(
+        sql: """
+          INSERT INTO nodes (id, started_at, heartbeat_at) VALUES (?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at
+          """, arguments: [node, now, now])
+    }
+  }
+
+  public func resetPartsOfLapsedNodes(lapsedBefore: Int64) async throws(UploadError) -> [PartRecord] {
+    try await write { [node] db in
+      let rows = try Row.fetchAll(
+        db,
+        sql: """
+          SELECT * FROM parts WHERE state IN ('receiving', 'received') AND holder_node IN
+            (SELECT id FROM nodes WHERE heartbeat_at < ? AND id <> ?)
+          """, arguments: [lapsedBefore, node])
+      let parts = try rows.map(Self.part(from:))
+      for part in parts {
+        try db.execute(
+          sql: """
+            UPDATE parts SET received_bytes = 0, sha256 = NULL, etag = NULL, state = 'receiving',
+              generation = generation + 1, holder_node = NULL
+            WHERE session_id = ? AND number = ? AND generation = ?
+            """, arguments: [part.sessionID.rawValue, part.number, part.generation])
+      }
+      return parts
+    }
   }
 
   public func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
@@ -151,14 +186,15 @@ public struct SQLiteSessionStore: SessionStore {
   }
 
   public func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])] {
-    try await read { db in
+    try await read { [node] db in
       let rows = try Row.fetchAll(
         db,
         sql: """
           SELECT parts.session_id, parts.number FROM parts JOIN sessions ON sessions.id = parts.session_id
           WHERE parts.state = 'received' AND sessions.state IN ('open', 'completing')
+            AND (parts.holder_node = ? OR parts.holder_node IS NULL)
           ORDER BY parts.session_id, parts.number
-          """)
+          """, arguments: [node])
       var numbers: [String: [Int]] = [:]
       for row in rows { numbers[row["session_id"], default: []].append(row["number"]) }
       return try numbers.keys.sorted().compactMap { id in
@@ -168,10 +204,38 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  public func sessionsWithPendingAborts() async throws(UploadError) -> [SessionRecord] {
-    try await read { db in
-      try Row.fetchAll(db, sql: "SELECT * FROM sessions WHERE abort_pending = 1 ORDER BY updated_at")
-        .map(Self.session(from:))
+  public func takePendingAborts(now: Int64, leaseUntil: Int64) async throws(UploadError) -> [SessionRecord] {
+    try await write { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          UPDATE sessions SET abort_lease_until = ? WHERE abort_pending = 1 AND abort_lease_until <= ?
+          RETURNING *
+          """, arguments: [leaseUntil, now]
+      ).map(Self.session(from:)).sorted { $0.updatedAt < $1.updatedAt }
+    }
+  }
+
+  public func finishAbort(_ id: SessionID, done: Bool) async throws(UploadError) {
+    try await write { db in
+      try db.execute(
+        sql: done
+          ? "UPDATE sessions SET abort_pending = 0, abort_lease_until = 0 WHERE id = ?"
+          : "UPDATE sessions SET abort_lease_until = 0 WHERE id = ?",
+        arguments: [id.rawValue])
+    }
+  }
+
+  public func close(_ id: SessionID, as state: SessionState, now: Int64) async throws(UploadError) -> SessionRecord? {
+    try await write { db in
+      try Row.fetchOne(
+        db,
+        sql: """
+          UPDATE sessions SET state = ?, updated_at = ?, abort_pending = (storage_upload_id IS NOT NULL),
+            abort_lease_until = 0
+          WHERE id = ? AND state IN ('open', 'completing') RETURNING *
+          """, arguments: [state.rawValue, now, id.rawValue]
+      ).map(Self.session(from:))
     }
   }
 
@@ -200,19 +264,22 @@ public struct SQLiteSessionStore: SessionStore {
   }
 
   public func claim(_ id: SessionID, number: Int, size: Int64, now: Int64) async throws(UploadError) -> PartRecord {
-    try await write { db in
+    try await write { [node] db in
       // A part past the end of a session whose size is fixed gets no row, even from a stream
       // that has not heard of the end yet.
       guard
         let row = try Row.fetchOne(
           db,
           sql: """
-            INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at, generation)
-            SELECT ?, ?, ?, 0, 'receiving', ?, 1 FROM sessions
+            INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at, generation, holder_node)
+            SELECT ?, ?, ?, 0, 'receiving', ?, 1, ? FROM sessions
             WHERE id = ? AND (size_known = 0 OR part_count >= ?)
-            ON CONFLICT (session_id, number) DO UPDATE SET generation = generation + 1
+            ON CONFLICT (session_id, number) DO UPDATE SET generation = generation + 1,
+              received_bytes = CASE WHEN state = 'receiving' AND holder_node IS NOT excluded.holder_node
+                THEN 0 ELSE received_bytes END,
+              holder_node = CASE WHEN state = 'receiving' THEN excluded.holder_node ELSE holder_node END
             RETURNING *
-            """, arguments: [id.rawValue, number, size, now, id.rawValue, number])
+            """, arguments: [id.rawValue, number, size, now, node, id.rawValue, number])
       else {
         throw UploadError(.invalidRequest, "session \(id) has no part \(number): the object ended before it")
       }
@@ -335,7 +402,7 @@ public struct SQLiteSessionStore: SessionStore {
       receivedBytes: row["received_bytes"],
       expectedSHA256: (row["expected_sha256"] as String?).flatMap(ContentHash.init(hex:)),
       sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"], state: state,
-      updatedAt: row["updated_at"], generation: UInt64(row["generation"] as Int64))
+      updatedAt: row["updated_at"], generation: UInt64(row["generation"] as Int64), holderNode: row["holder_node"])
   }
 
   // MARK: - Access

@@ -30,7 +30,7 @@ public final class SessionCoordinator: Sendable {
     self.settings = settings
     self.aborts = AbortRetrier(
       sessions: store, objects: objectStore, policy: settings.abortRetryPolicy,
-      idleInterval: settings.abortRetryPolicy.baseDelay, logger: logger)
+      idleInterval: settings.abortRetryPolicy.baseDelay, now: { settings.nowMilliseconds }, logger: logger)
     self.writers = PartWriters(
       spool: spool, store: store, objectStore: objectStore, settings: settings, metrics: metrics)
     self.logger = logger
@@ -164,14 +164,15 @@ public final class SessionCoordinator: Sendable {
   /// Stops the session's writers, deletes its spool and records `state`; its multipart upload
   /// is aborted by `AbortRetrier`, at once when the object store answers and again until it
   /// does, so that neither the caller nor a lock waits for the store.
+  ///
+  /// The state changes only from open or completing, so of several servers (or calls) giving
+  /// up one session, one does; the others get the session as that one left it.
   func discard(_ session: SessionRecord, as state: SessionState) async throws(UploadError) -> SessionRecord {
     await writers.close(session.id)
     await spool.remove(spool.sessionDirectory(session.id))
-    var updated = session
-    updated.state = state
-    updated.updatedAt = settings.nowMilliseconds
-    updated.abortPending = session.storageUploadID != nil
-    try await store.update(updated)
+    guard let updated = try await store.close(session.id, as: state, now: settings.nowMilliseconds) else {
+      return try await store.session(session.id) ?? session
+    }
     aborts.nudge()
     logger.info("session \(state.rawValue)", metadata: ["session": "\(session.id)", "key": "\(session.key)"])
     return updated

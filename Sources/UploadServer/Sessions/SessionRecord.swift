@@ -65,13 +65,16 @@ public struct PartRecord: Hashable, Sendable {
   /// The writer that last claimed the part (`SessionStore.claim`); updates from any other are
   /// refused.
   public var generation: UInt64
+  /// The node whose spool holds the part while it is received and until it is committed.
+  public var holderNode: String?
 
   public init(
     sessionID: SessionID, number: Int, size: Int64, receivedBytes: Int64 = 0,
     expectedSHA256: ContentHash? = nil, sha256: ContentHash? = nil, etag: String? = nil,
-    state: PartState = .receiving, updatedAt: Int64, generation: UInt64 = 0
+    state: PartState = .receiving, updatedAt: Int64, generation: UInt64 = 0, holderNode: String? = nil
   ) {
     self.generation = generation
+    self.holderNode = holderNode
     self.sessionID = sessionID
     self.number = number
     self.size = size

@@ -6,9 +6,24 @@ import UploadCore
 /// Part ownership lives here: a writer `claim`s a part and gets a generation, and every update it
 /// makes is refused (`.partTakenOver`) once a newer writer has claimed the part, wherever that
 /// writer runs.
+///
+/// A store handle belongs to one node (one server and its spool, `node`). Several nodes may
+/// share a database: a part being received is held by the node whose spool has its bytes, and
+/// background work is taken so that each piece of it is done by one node.
 public protocol SessionStore: Sendable {
+  /// The node this handle works for: the holder it records when it claims a part.
+  var node: String { get }
+
   /// Fails when the database cannot be reached or read.
   func ping() async throws(UploadError)
+
+  /// Records that `node` is alive at `now` (milliseconds).
+  func heartbeat(now: Int64) async throws(UploadError)
+
+  /// Resets the parts not yet committed held by nodes whose last heartbeat is before
+  /// `lapsedBefore`, other than this one: their bytes are on a disk nobody serves, so they go
+  /// back to 0 with no holder and a new generation. Returns the parts as they were.
+  func resetPartsOfLapsedNodes(lapsedBefore: Int64) async throws(UploadError) -> [PartRecord]
 
   /// Inserts a session and its parts, or returns the session already created by the same owner
   /// with the same idempotency key (with `created` false).
@@ -41,11 +56,22 @@ public protocol SessionStore: Sendable {
   /// Open or completing sessions whose expiry time is at or before `time`.
   func sessionsExpiring(before time: Int64) async throws(UploadError) -> [SessionRecord]
 
-  /// Open or completing sessions that have received parts not yet committed, with those parts.
+  /// Open or completing sessions that have received parts not yet committed, held by this
+  /// node, with those parts.
   func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])]
 
-  /// Sessions given up whose multipart upload still has to be aborted.
-  func sessionsWithPendingAborts() async throws(UploadError) -> [SessionRecord]
+  /// Takes the sessions given up whose multipart upload still has to be aborted and that no
+  /// other node has taken since `now`: they are this node's until `leaseUntil`.
+  func takePendingAborts(now: Int64, leaseUntil: Int64) async throws(UploadError) -> [SessionRecord]
+
+  /// Gives back a pending abort taken with `takePendingAborts`: done when the multipart upload
+  /// is aborted, else pending again for any node to take.
+  func finishAbort(_ id: SessionID, done: Bool) async throws(UploadError)
+
+  /// Gives up an open or completing session: records `state` (aborted or expired), and a
+  /// pending abort when it has a multipart upload. Returns the session as it is now, or nil
+  /// when it was not open or completing (another node or call closed it first).
+  func close(_ id: SessionID, as state: SessionState, now: Int64) async throws(UploadError) -> SessionRecord?
 
   /// The number of sessions in each state.
   func countsByState() async throws(UploadError) -> [SessionState: Int]
@@ -54,8 +80,9 @@ public protocol SessionStore: Sendable {
   func update(_ session: SessionRecord) async throws(UploadError)
 
   /// Makes the caller part `number`'s writer: creates the part (`size` bytes) if the session has
-  /// no row for it yet (sessions of unknown size), and moves its generation on. Returns the part
-  /// with the caller's generation.
+  /// no row for it yet (sessions of unknown size), and moves its generation on. A part still
+  /// receiving becomes this node's; when another node held it, it starts again from 0, since
+  /// its bytes are on that node's disk. Returns the part with the caller's generation.
   func claim(_ id: SessionID, number: Int, size: Int64, now: Int64) async throws(UploadError) -> PartRecord
 
   /// Replaces a part's row, if `part.generation` is still the part's, and in the same transaction

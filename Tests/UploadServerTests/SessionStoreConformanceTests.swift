@@ -4,14 +4,19 @@ import Testing
 import UploadCore
 import UploadServer
 
-/// The same store tests against an in-memory database and a file-backed WAL pool.
-@Suite struct SQLiteSessionStoreTests {
+/// One suite every `SessionStore` passes: SQLite in memory and in a file (WAL pool), and
+/// PostgreSQL (a fresh schema per test) whenever the test run has one, which scripts/test.sh
+/// always does.
+@Suite struct SessionStoreConformanceTests {
   enum Backing: String, CaseIterable, CustomTestStringConvertible {
-    case memory, file
+    case memory, file, postgres
     var testDescription: String { rawValue }
+
+    /// PostgreSQL only where the run has one (or requires one: then its absence fails).
+    static var enabled: [Backing] { TestPostgres.enabled ? allCases : [.memory, .file] }
   }
 
-  func withStore(_ backing: Backing, _ body: (SQLiteSessionStore) async throws -> Void) async throws {
+  func withStore(_ backing: Backing, _ body: (any SessionStore) async throws -> Void) async throws {
     switch backing {
     case .memory:
       try await body(try SQLiteSessionStore(database: DatabaseQueue()))
@@ -19,6 +24,29 @@ import UploadServer
       let directory = try TemporaryDirectory()
       defer { directory.remove() }
       try await body(try SQLiteSessionStore.open(path: directory.path + "/sessions.sqlite"))
+    case .postgres:
+      let (store, _) = try await TestPostgres.store()
+      defer { store.close() }
+      try await body(store)
+    }
+  }
+
+  /// Two handles on one database, as two replicas have: nodes "node-a" and "node-b".
+  func withTwoNodes(_ backing: Backing, _ body: (any SessionStore, any SessionStore) async throws -> Void)
+    async throws
+  {
+    switch backing {
+    case .memory, .file:
+      let directory = try TemporaryDirectory()
+      defer { directory.remove() }
+      let path = directory.path + "/sessions.sqlite"
+      try await body(try SQLiteSessionStore.open(path: path, node: "node-a"), try SQLiteSessionStore.open(path: path, node: "node-b"))
+    case .postgres:
+      let (a, url) = try await TestPostgres.store(node: "node-a")
+      defer { a.close() }
+      let (b, _) = try await TestPostgres.store(node: "node-b", url: url)
+      defer { b.close() }
+      try await body(a, b)
     }
   }
 
@@ -38,7 +66,7 @@ import UploadServer
     }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func roundTripsSessionsAndParts(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       let s = try session(1)
@@ -64,7 +92,7 @@ import UploadServer
     }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func idempotencyKeysReturnTheFirstSession(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       let first = try session(1, idempotencyKey: "same")
@@ -77,7 +105,7 @@ import UploadServer
     }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func pagesAnOwnersSessionsNewestFirstAndFindsExpiredSessions(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       for n in 1...5 {
@@ -99,13 +127,9 @@ import UploadServer
     }
   }
 
-  @Test func aStaleWriterIsRefusedByTheDatabaseNotOnlyByMemory() async throws {
-    // Two handles on one file, as two processes (or replicas) would have.
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    let path = directory.path + "/sessions.sqlite"
-    let first = try SQLiteSessionStore.open(path: path)
-    let second = try SQLiteSessionStore.open(path: path)
+  @Test(arguments: Backing.enabled)
+  func aStaleWriterIsRefusedByTheDatabaseNotOnlyByMemory(_ backing: Backing) async throws {
+    try await withTwoNodes(backing) { first, second in
     let s = try session(1)
     _ = try await first.create(s, parts: parts(of: s))
 
@@ -124,9 +148,10 @@ import UploadServer
     current.receivedBytes = 8192
     try await second.update(current, sessionUpdatedAt: 2_003, expiresAt: 3_000)
     #expect(try await first.part(of: s.id, number: 1)?.receivedBytes == 8192)
+    }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func aSessionOfUnknownSizeGetsItsPartsAsTheyAreClaimedAndItsSizeFromTheLast(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       var s = try session(2)
@@ -160,7 +185,7 @@ import UploadServer
     }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func theObjectCannotEndBeforeAPartThatHoldsBytes(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       var s = try session(3)
@@ -179,19 +204,117 @@ import UploadServer
     }
   }
 
-  @Test(arguments: Backing.allCases)
+  @Test(arguments: Backing.enabled)
   func pendingAbortsAreKeptUntilDone(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       var s = try session(4)
       _ = try await store.create(s, parts: parts(of: s))
-      #expect(try await store.sessionsWithPendingAborts().isEmpty)
+      #expect(try await store.takePendingAborts(now: 1, leaseUntil: 10).isEmpty)
       s.state = .aborted
       s.abortPending = true
       try await store.update(s)
-      #expect(try await store.sessionsWithPendingAborts().map(\.id) == [s.id])
-      s.abortPending = false
-      try await store.update(s)
-      #expect(try await store.sessionsWithPendingAborts().isEmpty)
+      #expect(try await store.takePendingAborts(now: 1, leaseUntil: 10).map(\.id) == [s.id])
+      // Taken until 10: not handed out again before, unless given back.
+      #expect(try await store.takePendingAborts(now: 5, leaseUntil: 20).isEmpty)
+      try await store.finishAbort(s.id, done: false)
+      #expect(try await store.takePendingAborts(now: 6, leaseUntil: 20).map(\.id) == [s.id])
+      try await store.finishAbort(s.id, done: true)
+      #expect(try await store.takePendingAborts(now: 100, leaseUntil: 200).isEmpty)
+      #expect(try await store.session(s.id)?.abortPending == false)
+    }
+  }
+
+  @Test(arguments: Backing.enabled)
+  func aSessionIsClosedOnceWhoeverTriesFirst(_ backing: Backing) async throws {
+    try await withTwoNodes(backing) { a, b in
+      let s = try session(5)
+      _ = try await a.create(s, parts: parts(of: s))
+      let closed = try #require(try await a.close(s.id, as: .expired, now: 2_000))
+      #expect(closed.state == .expired && closed.abortPending && closed.updatedAt == 2_000)
+      #expect(try await b.close(s.id, as: .aborted, now: 2_001) == nil)
+      #expect(try await b.session(s.id)?.state == .expired)
+      // Whoever takes the pending abort has it; the other node does not get it too.
+      #expect(try await b.takePendingAborts(now: 2_002, leaseUntil: 9_000).map(\.id) == [s.id])
+      #expect(try await a.takePendingAborts(now: 2_003, leaseUntil: 9_000).isEmpty)
+    }
+  }
+
+  @Test(arguments: Backing.enabled)
+  func aPartClaimedOnAnotherNodeStartsAgainThereAndTheOldNodeIsFenced(_ backing: Backing) async throws {
+    try await withTwoNodes(backing) { a, b in
+      let s = try session(6)
+      _ = try await a.create(s, parts: parts(of: s))
+      var onA = try await a.claim(s.id, number: 1, size: 5 << 20, now: 2_000)
+      #expect(onA.holderNode == "node-a")
+      onA.receivedBytes = 1 << 20
+      try await a.update(onA, sessionUpdatedAt: 2_001, expiresAt: 9_000)
+
+      // The same node claiming again keeps its bytes (its spool has them).
+      onA = try await a.claim(s.id, number: 1, size: 5 << 20, now: 2_002)
+      #expect(onA.receivedBytes == 1 << 20 && onA.holderNode == "node-a")
+
+      // Another node cannot read node-a's spool: the part starts again from 0 there.
+      let onB = try await b.claim(s.id, number: 1, size: 5 << 20, now: 2_003)
+      #expect(onB.receivedBytes == 0 && onB.holderNode == "node-b" && onB.generation == onA.generation + 1)
+      var late = onA
+      late.receivedBytes = 2 << 20
+      await #expect {
+        try await a.update(late, sessionUpdatedAt: 2_004, expiresAt: 9_000)
+      } throws: { ($0 as? UploadError)?.code == .partTakenOver }
+      #expect(try await b.part(of: s.id, number: 1)?.receivedBytes == 0)
+
+      // A received part stays with the node whose spool holds it, whoever claims it.
+      var received = onB
+      received.receivedBytes = received.size
+      received.state = .received
+      received.sha256 = .empty
+      try await b.update(received, sessionUpdatedAt: 2_005, expiresAt: 9_000)
+      let again = try await a.claim(s.id, number: 1, size: 5 << 20, now: 2_006)
+      #expect(again.state == .received && again.holderNode == "node-b" && again.receivedBytes == received.size)
+      #expect(try await a.sessionsWithReceivedParts().isEmpty)
+      #expect(try await b.sessionsWithReceivedParts().map { $0.1 } == [[1]])
+    }
+  }
+
+  @Test(arguments: Backing.enabled)
+  func partsOfANodeWhoseHeartbeatLapsedAreResetForAnyNode(_ backing: Backing) async throws {
+    try await withTwoNodes(backing) { a, b in
+      let s = try session(7)
+      _ = try await a.create(s, parts: parts(of: s))
+      try await a.heartbeat(now: 1_000)
+      try await b.heartbeat(now: 1_000)
+      var receiving = try await a.claim(s.id, number: 1, size: 5 << 20, now: 1_000)
+      receiving.receivedBytes = 4096
+      try await a.update(receiving, sessionUpdatedAt: 1_000, expiresAt: 9_000)
+      var received = try await a.claim(s.id, number: 2, size: 5 << 20, now: 1_000)
+      received.receivedBytes = received.size
+      received.state = .received
+      received.sha256 = .empty
+      try await a.update(received, sessionUpdatedAt: 1_000, expiresAt: 9_000)
+      var committed = try await b.claim(s.id, number: 3, size: 2 << 20, now: 1_000)
+      committed.receivedBytes = committed.size
+      committed.state = .received
+      committed.sha256 = .empty
+      try await b.update(committed, sessionUpdatedAt: 1_000, expiresAt: 9_000)
+      _ = try await b.commit(s.id, number: 3, etag: "e3", now: 1_001)
+
+      // node-a is alive at 5_000: nothing lapsed before 2_000.
+      try await a.heartbeat(now: 5_000)
+      #expect(try await b.resetPartsOfLapsedNodes(lapsedBefore: 2_000).isEmpty)
+      // node-b keeps beating, node-a stops.
+      try await b.heartbeat(now: 20_000)
+      let reset = try await b.resetPartsOfLapsedNodes(lapsedBefore: 10_000)
+      #expect(reset.map(\.number).sorted() == [1, 2])
+      let now = try await b.parts(of: s.id)
+      #expect(now.map(\.state) == [.receiving, .receiving, .committed])
+      #expect(now.map(\.receivedBytes) == [0, 0, 2 << 20])
+      #expect(now[0].holderNode == nil && now[1].holderNode == nil && now[2].holderNode == "node-b")
+      // node-a's writers are fenced.
+      await #expect {
+        try await a.update(receiving, sessionUpdatedAt: 20_001, expiresAt: 90_000)
+      } throws: { ($0 as? UploadError)?.code == .partTakenOver }
+      // A node never resets its own parts.
+      #expect(try await a.resetPartsOfLapsedNodes(lapsedBefore: 100_000).isEmpty)
     }
   }
 }
