@@ -10,6 +10,12 @@ public struct ServerConfiguration: Sendable {
   public var port: Int = 50051
   /// Holds the spool and, without S3, the objects.
   public var dataDirectory: String = "./data"
+  /// The PostgreSQL database shared by replicas; nil keeps sessions in SQLite under
+  /// `dataDirectory`.
+  public var database: PostgresURL?
+  /// This server's name among the nodes sharing the database; nil uses the one kept in
+  /// `dataDirectory/node-id`, made on first start (host name and a random suffix).
+  public var nodeID: String?
   /// The S3 bucket to store objects in; nil stores them under `dataDirectory/store`.
   public var s3: S3Configuration?
   /// Parts (and single objects) uploaded to the store at the same time by the whole server, so
@@ -112,6 +118,9 @@ public struct ServerConfiguration: Sendable {
   public var spoolDirectory: String { dataDirectory + "/spool" }
   /// `dataDirectory/sessions.sqlite`, the session store.
   public var databasePath: String { dataDirectory + "/sessions.sqlite" }
+
+  /// Where the node id made on first start is kept.
+  public var nodeIDPath: String { dataDirectory + "/node-id" }
   /// `dataDirectory/store`, the local directory store's root.
   public var localStoreDirectory: String { dataDirectory + "/store" }
 }

@@ -24,8 +24,8 @@ public struct ServerStores: Sendable {
 }
 
 extension ServerConfiguration {
-  /// The stores this configuration names: SQLite in the data directory, and S3 when a bucket is
-  /// given, else the local directory store.
+  /// The stores this configuration names: PostgreSQL when a database is given, else SQLite in
+  /// the data directory; S3 when a bucket is given, else the local directory store.
   ///
   /// - Throws: `UploadError` when the data directory or the database cannot be opened.
   public func makeStores(logger: Logger) async throws -> ServerStores {
@@ -34,14 +34,28 @@ extension ServerConfiguration {
     } catch {
       throw UploadError.fromFileSystem(error, while: "creating the data directory \(dataDirectory)")
     }
-    let sessions = try SQLiteSessionStore.open(path: databasePath)
+    let node = if let nodeID { nodeID } else { try await NodeIdentity.load(from: nodeIDPath) }
+    let sessions: any SessionStore
+    let closeSessions: @Sendable () -> Void
+    if let database {
+      let store = try await PostgresSessionStore.connect(to: database, node: node, logger: logger)
+      sessions = store
+      closeSessions = { store.close() }
+    } else {
+      sessions = try SQLiteSessionStore.open(path: databasePath, node: node)
+      closeSessions = {}
+    }
     guard let s3 else {
-      return ServerStores(sessions: sessions, objects: LocalDirectoryStore(root: localStoreDirectory))
+      return ServerStores(
+        sessions: sessions, objects: LocalDirectoryStore(root: localStoreDirectory), shutdown: closeSessions)
     }
     let client = S3Client.makeHTTPClient(connections: s3Connections)
     return ServerStores(
       sessions: sessions,
       objects: S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger)),
-      shutdown: { try? await client.shutdown() })
+      shutdown: {
+        try? await client.shutdown()
+        closeSessions()
+      })
   }
 }

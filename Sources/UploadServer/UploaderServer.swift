@@ -132,6 +132,7 @@ public final class UploaderServer: Service, Sendable {
       group.addTask { await self.sessions.aborts.run() }
       group.addTask { await self.sessions.runCommitter() }
       group.addTask { await self.sessions.runExpiry() }
+      group.addTask { await self.sessions.runHeartbeat() }
       group.addTask { await self.probeDependencies() }
       if let endpoint = self.metricsEndpoint {
         group.addTask { try await endpoint.run(logger: self.logger) }
@@ -142,6 +143,8 @@ public final class UploaderServer: Service, Sendable {
           "uploader-server listening on \(host):\(port)",
           metadata: [
             "store": "\(self.store.name)", "data_dir": "\(self.configuration.dataDirectory)",
+            "node": "\(self.sessions.store.node)",
+            "database": "\(self.configuration.database.map(String.init(describing:)) ?? "sqlite")",
             "tls": "\(self.configuration.tls == nil ? "off" : self.configuration.tls?.clientCA == nil ? "on" : "mutual")",
             "auth": "\(self.access.isEnabled ? "\(self.access.count) token(s)" : "off")",
             "http2_window": "\(ByteSize.format(Int64(self.configuration.http2TargetWindowSize)))",

@@ -36,6 +36,26 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "Directory for the spool and, without S3, the objects.")
   var dataDir = "./data"
 
+  @Option(help: ArgumentHelp("""
+    Keep sessions in this PostgreSQL database, shared by every replica, instead of SQLite in the \
+    data directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]. Also \
+    UPLOADER_DATABASE_URL. Its tables are created (or migrated) at start.
+    """, valueName: "url"))
+  var database: String?
+
+  @Option(help: ArgumentHelp("""
+    This replica's name among those sharing --database; each needs its own, and a restarted \
+    replica should keep it (its spool holds that node's parts). (default: made on first start \
+    and kept in DATA_DIR/node-id)
+    """, valueName: "name"))
+  var nodeID: String?
+
+  @Option(help: ArgumentHelp("""
+    A replica silent this long is taken for dead: the parts it was receiving are reset so that \
+    any replica receives them again. Replicas record a heartbeat every fifth of it.
+    """, valueName: "duration"))
+  var nodeLapse = DurationArgument(argument: "15s")!
+
   @Option(help: "Store objects in this S3 bucket instead of the data directory.")
   var s3Bucket: String?
 
@@ -106,9 +126,12 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// option and flag, named from the options themselves), then runs.
   static func main() async {
     let (options, flags) = (derivedNames, AccessOptions.derivedNames)
+    var environment = ProcessInfo.processInfo.environment
+    // The name operators expect for a database address, beside the derived UPLOADER_DATABASE.
+    if environment["UPLOADER_DATABASE"] == nil { environment["UPLOADER_DATABASE"] = environment["UPLOADER_DATABASE_URL"] }
     let arguments = EnvironmentOptions.merge(
       Array(CommandLine.arguments.dropFirst()), names: options.options + flags.options,
-      flags: options.flags + flags.flags, environment: ProcessInfo.processInfo.environment)
+      flags: options.flags + flags.flags, environment: environment)
     do {
       var command = try parseAsRoot(arguments)
       if var command = command as? AsyncParsableCommand {
@@ -139,6 +162,19 @@ struct UploaderServerCommand: AsyncParsableCommand {
     guard ackBytes.bytes >= 64 << 10 else {
       throw ValidationError("--ack-bytes \"\(ackBytes.defaultValueDescription)\" is less than 64KiB; give a size such as 4MiB")
     }
+    if let database {
+      do {
+        _ = try PostgresURL(database)
+      } catch {
+        throw ValidationError("--database: \(error.message)")
+      }
+    }
+    if let nodeID, nodeID.isEmpty || nodeID.utf8.count > 128 || nodeID.contains(where: \.isWhitespace) {
+      throw ValidationError("--node-id must be 1 to 128 characters without spaces")
+    }
+    guard nodeLapse.duration >= .seconds(1) else {
+      throw ValidationError("--node-lapse must be at least 1s, such as 15s")
+    }
     guard s3MaxAttempts >= 1 else { throw ValidationError("--s3-max-attempts must be at least 1") }
     if s3Bucket == nil, s3Endpoint != nil || s3Region != nil {
       throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
@@ -149,6 +185,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
     var configuration = ServerConfiguration()
     (configuration.host, configuration.port) = (listen.host, listen.port)
     configuration.dataDirectory = dataDir
+    configuration.database = try database.map { try PostgresURL($0) }
+    configuration.nodeID = nodeID
+    configuration.sessions.nodeLapse = nodeLapse.duration
     if let metricsListen {
       (configuration.metricsHost, configuration.metricsPort) = (metricsListen.host, metricsListen.port)
     }

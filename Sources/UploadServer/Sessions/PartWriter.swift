@@ -199,6 +199,38 @@ actor PartWriter {
     budget.release(budgetKey)
   }
 
+  /// Deletes the part's spool file, under the lock so no claim runs meanwhile, when this node
+  /// no longer holds the part: another node took it over, it was committed, or its session is
+  /// gone. Returns whether it did.
+  func dropIfHeldElsewhere(node: String) async -> Bool {
+    await Task { await self.dropShielded(node: node) }.value
+  }
+
+  private func dropShielded(node: String) async -> Bool {
+    do { try await lock.acquire() } catch { return false }
+    defer { lock.release() }
+    let found: PartRecord?
+    do {
+      found = try await store.part(of: sessionID, number: number)
+    } catch {
+      // Unknown: the database did not answer; keep the file.
+      return false
+    }
+    if let part = found, part.state != .committed,
+      part.holderNode == node || (part.holderNode == nil && part.state == .received)
+    {
+      return false
+    }
+    stopForwarding()
+    if let open {
+      await closeFile(open.handle)
+      self.open = nil
+    }
+    budget.release(budgetKey)
+    _ = try? await FileSystem.shared.removeItem(at: path)
+    return true
+  }
+
   /// Runs `body` holding the lock.
   private func locked<T>(_ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
     try await lock.withPermit(orIfCancelled: UploadError(.cancelled, "the stream was cancelled"), body)

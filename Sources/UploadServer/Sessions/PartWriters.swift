@@ -77,6 +77,11 @@ final class PartWriters: Sendable {
     for writer in closing { await writer.close() }
   }
 
+  /// The sessions that have writers here.
+  var sessions: Set<SessionID> {
+    writers.withLock { Set($0.byKey.keys.map(\.session)) }
+  }
+
   /// Closes and forgets every writer of `session`, waiting for writes in progress.
   func close(_ session: SessionID) async {
     let closing = writers.withLock { writers in

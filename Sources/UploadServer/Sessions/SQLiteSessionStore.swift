@@ -349,9 +349,10 @@ public struct SQLiteSessionStore: SessionStore {
       try db.execute(
         sql: """
           UPDATE parts SET received_bytes = ?, expected_sha256 = CASE WHEN ? = 0 THEN NULL ELSE expected_sha256 END,
-            sha256 = NULL, etag = NULL, state = 'receiving', generation = generation + 1
+            sha256 = NULL, etag = NULL, state = 'receiving', generation = generation + 1,
+            holder_node = CASE WHEN ? > 0 THEN ? ELSE holder_node END
           WHERE session_id = ? AND number = ?
-          """, arguments: [receivedBytes, receivedBytes, part.sessionID.rawValue, part.number])
+          """, arguments: [receivedBytes, receivedBytes, receivedBytes, node, part.sessionID.rawValue, part.number])
     }
   }
 

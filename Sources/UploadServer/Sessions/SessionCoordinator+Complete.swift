@@ -88,15 +88,18 @@ extension SessionCoordinator {
       })
   }
 
-  /// Commits every received part, a few at a time; returns all parts, committed, in order.
+  /// Commits every received part this node holds, a few at a time, and waits for the other
+  /// nodes to commit theirs; returns all parts, committed, in order.
   private func commitAll(_ session: SessionRecord, parts: [PartRecord], uploadID: String) async throws(UploadError)
     -> [PartRecord]
   {
     let done = Mutex(Dictionary(uniqueKeysWithValues: parts.map { ($0.number, $0) }))
     let permits = AsyncSemaphore(permits: settings.maximumConcurrentCommits)
+    let received = parts.filter { $0.state == .received }
+    let elsewhere = received.filter { $0.holderNode != nil && $0.holderNode != store.node }
     do {
       try await withThrowingDiscardingTaskGroup { group in
-        for part in parts where part.state == .received {
+        for part in received where part.holderNode == nil || part.holderNode == store.node {
           let added = try await group.addTask(holding: permits) {
             let committed = try await self.writers.commit(part, of: session)
             done.withLock { $0[committed.number] = committed }
@@ -107,6 +110,40 @@ extension SessionCoordinator {
     } catch {
       throw UploadError.fromFileSystem(error, while: "committing the parts of session \(session.id)")
     }
+    for part in try await committedElsewhere(session, elsewhere) {
+      done.withLock { $0[part.number] = part }
+    }
     return done.withLock { $0.values.sorted { $0.number < $1.number } }
+  }
+
+  /// Waits for received parts held by other nodes to be committed there (their stream or their
+  /// committer does it) and returns them committed.
+  ///
+  /// - Throws: `.partsMissing` when one was reset meanwhile (its node stopped: the client sends
+  ///   it again); `.storageUnavailable` when they are still not committed after
+  ///   `foreignCommitWait` (the client completes again later).
+  private func committedElsewhere(_ session: SessionRecord, _ parts: [PartRecord]) async throws(UploadError)
+    -> [PartRecord]
+  {
+    guard !parts.isEmpty else { return [] }
+    let numbers = Set(parts.map(\.number))
+    let deadline = ContinuousClock.now + settings.foreignCommitWait
+    while true {
+      let now = try await store.parts(of: session.id).filter { numbers.contains($0.number) }
+      if let reset = now.first(where: { $0.state == .receiving }) {
+        throw UploadError(
+          .partsMissing,
+          "part \(reset.number) of session \(session.id) was lost with the node that held it; send it again")
+      }
+      if now.allSatisfy({ $0.state == .committed }) { return now }
+      guard ContinuousClock.now < deadline else {
+        let waiting = now.filter { $0.state != .committed }
+        throw UploadError(
+          .storageUnavailable,
+          "part(s) \(waiting.map { String($0.number) }.joined(separator: ", ")) of session \(session.id) are still being committed by node(s) \(Set(waiting.compactMap(\.holderNode)).sorted().joined(separator: ", ")); complete again shortly")
+      }
+      try? await Task.sleep(for: .milliseconds(100))
+      if Task.isCancelled { throw UploadError(.cancelled, "CompleteSession was cancelled") }
+    }
   }
 }

@@ -2,8 +2,8 @@ import NIOFileSystem
 import UploadCore
 
 extension SessionCoordinator {
-  /// Reconciles SQLite with the spool and the object store after a restart, for every open or
-  /// completing session:
+  /// Reconciles the session store with the spool and the object store after a restart, for
+  /// every open or completing session whose parts this node held:
   /// - a receiving part whose spool file is shorter than its recorded offset goes back to what
   ///   the file holds (bytes past the offset are truncated when the part is next written);
   /// - a received part whose spool file is missing or short is received again from 0;
@@ -12,10 +12,22 @@ extension SessionCoordinator {
   /// - a session of the original contract is aborted: its stream died with the server, and its
   ///   client cannot resume.
   ///
-  /// Received parts are then committed by `runCommitter`.
+  /// Received parts are then committed by `runCommitter`; the spool is cleared of what this
+  /// node no longer holds (`sweepSpool`).
   public func recover() async throws(UploadError) {
+    try await store.heartbeat(now: settings.nowMilliseconds)
     for session in try await store.sessions(in: [.open, .completing]) {
+      let parts = try await store.parts(of: session.id)
+      // With several nodes on one database, a node recovers what it held: parts it was
+      // receiving or had received (and parts no node claimed yet, or recorded before nodes were).
+      let mine = parts.filter { $0.holderNode == store.node || $0.holderNode == nil }
+      guard parts.contains(where: { $0.holderNode == store.node }) || mine.count == parts.count else { continue }
       if session.metadata == Self.originalContractMetadata {
+        // Its stream died with this node, unless the session is new and no part was claimed
+        // yet: that stream may be running on another node.
+        guard parts.contains(where: { $0.holderNode == store.node })
+          || session.updatedAt < settings.millisecondsAgo(settings.nodeLapse)
+        else { continue }
         logger.notice("aborting a stream of the original contract cut by the restart", metadata: ["session": "\(session.id)"])
         _ = try await discard(session, as: .aborted)
         continue
@@ -30,13 +42,15 @@ extension SessionCoordinator {
           continue
         }
       }
-      for part in try await store.parts(of: session.id) {
+      for part in mine {
         let onDisk = try await spoolSize(session.id, part.number)
         let resetTo: Int64? =
           switch part.state {
           case .receiving where onDisk < part.receivedBytes: onDisk
           case .received where onDisk != part.size: 0
           case .committed where listed.map { $0[part.number] == nil } ?? false: 0
+          // Recorded before parts had holders: this node's spool has the bytes, so it takes them.
+          case .receiving where part.holderNode == nil && part.receivedBytes > 0: part.receivedBytes
           default: nil
           }
         if let resetTo {
@@ -50,6 +64,7 @@ extension SessionCoordinator {
         }
       }
     }
+    await sweepSpool()
   }
 
   /// Commits received parts whose upload to the object store has not happened: after a

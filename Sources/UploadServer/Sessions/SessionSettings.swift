@@ -36,6 +36,14 @@ public struct SessionSettings: Sendable {
   /// `baseDelay`.
   public var abortRetryPolicy = RetryPolicy(
     maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(60))
+  /// A node whose heartbeat is older than this is taken for dead: the parts it held are reset so
+  /// that any node can receive them again. Nodes beat every `nodeLapse / 5`.
+  public var nodeLapse: Duration = .seconds(15)
+  /// How often a node records its heartbeat and looks for lapsed nodes.
+  var heartbeatInterval: Duration { max(.milliseconds(200), nodeLapse / 5) }
+  /// How long CompleteSession waits for received parts held by other nodes to be committed
+  /// there (or reset, when their node lapsed) before it answers UNAVAILABLE.
+  var foreignCommitWait: Duration { nodeLapse * 2 }
   /// How often idle sessions are looked for.
   public var expiryCheckInterval: Duration = .seconds(60)
   /// Wall-clock time (session timestamps, expiry). Tests pin it.
@@ -48,6 +56,12 @@ public struct SessionSettings: Sendable {
 
   /// The defaults.
   public init() {}
+
+  /// `nowMilliseconds` minus `duration`.
+  func millisecondsAgo(_ duration: Duration) -> Int64 {
+    let parts = duration.components
+    return nowMilliseconds - parts.seconds * 1000 - parts.attoseconds / 1_000_000_000_000_000
+  }
 
   /// `now` in milliseconds since the Unix epoch.
   var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }

@@ -100,7 +100,8 @@ public protocol SessionStore: Sendable {
   func commit(_ id: SessionID, number: Int, etag: String, now: Int64) async throws(UploadError) -> PartRecord?
 
   /// Puts a part back to `receivedBytes` (0: forgotten) after recovery found less on disk or in
-  /// the object store than recorded. A writer that held the part is refused from then on.
+  /// the object store than recorded. A writer that held the part is refused from then on; with
+  /// bytes kept, this node holds the part.
   func reset(_ part: PartRecord, to receivedBytes: Int64) async throws(UploadError)
 }
 

@@ -37,6 +37,25 @@ public struct Spool: Sendable {
     try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
   }
 
+  /// The sessions that have a directory in the spool.
+  func sessionsOnDisk() async -> [SessionID] {
+    let directory = root.appending("sessions")
+    let names =
+      (try? await FileSystem.shared.withDirectoryHandle(atPath: directory) { handle in
+        try await handle.listContents().reduce(into: [String]()) { $0.append($1.name.string) }
+      }) ?? []
+    return names.compactMap { try? SessionID(validating: $0) }
+  }
+
+  /// The part numbers that have a spool file in `session`'s directory.
+  func partsOnDisk(_ session: SessionID) async -> [Int] {
+    let names =
+      (try? await FileSystem.shared.withDirectoryHandle(atPath: sessionDirectory(session)) { handle in
+        try await handle.listContents().reduce(into: [String]()) { $0.append($1.name.string) }
+      }) ?? []
+    return names.compactMap { $0.hasPrefix("part-") ? Int($0.dropFirst(5)) : nil }
+  }
+
   /// Bytes staged now (the sum of the spool's file sizes).
   func size() async -> Int64 {
     var total: Int64 = 0

@@ -344,7 +344,8 @@ public final class PostgresSessionStore: SessionStore {
     _ = try await rows("""
       UPDATE parts SET received_bytes = \(receivedBytes),
         expected_sha256 = CASE WHEN \(receivedBytes) = 0 THEN NULL ELSE expected_sha256 END,
-        sha256 = NULL, etag = NULL, state = 'receiving', generation = generation + 1
+        sha256 = NULL, etag = NULL, state = 'receiving', generation = generation + 1,
+        holder_node = CASE WHEN \(receivedBytes) > 0 THEN \(node) ELSE holder_node END
       WHERE session_id = \(part.sessionID.rawValue) AND number = \(part.number)
       """)
   }
