@@ -14,18 +14,20 @@ func withSessionsClient<T: Sendable>(
 /// Runs `body` with `connections` clients, each on its own connection to the server of `options`.
 ///
 /// Parallel part streams each get a connection: one TCP connection per stream keeps a loss on one
-/// from stalling the others, and gives each stream its own HTTP/2 connection window.
+/// from stalling the others, and gives each stream its own HTTP/2 connection window. Given
+/// several servers (replicas), connection `i` tries them from the `i`-th on, so the streams
+/// spread over the replicas, and a connection that cannot reach one moves to the next.
 func withSessionsClients<T: Sendable>(
   _ options: GlobalOptions, connections: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
 ) async throws -> T {
-  let (host, port) = try options.endpoint()
+  let endpoints = try options.endpoints()
   var metadata: Metadata = [:]
   if let token = options.bearerToken { metadata.addString("Bearer \(token)", forKey: "authorization") }
-  let clients = try (0..<max(1, connections)).map { _ in
+  let clients = try (0..<max(1, connections)).map { index in
     // The client only receives acknowledgements; its window needs no more than the default's
     // few round trips of them.
     GRPCClient(transport: try HTTP2ClientTransport.Posix(
-      target: target(host: host, port: port), transportSecurity: options.transportSecurity,
+      target: target(endpoints, startingAt: index), transportSecurity: options.transportSecurity,
       config: .defaults { $0.http2.targetWindowSize = 1 << 20 }))
   }
   return try await withThrowingDiscardingTaskGroup { group in
@@ -39,9 +41,17 @@ func withSessionsClients<T: Sendable>(
   }
 }
 
+/// One server, or replicas tried in turn from the `start`-th (IPv4 addresses, `endpoints()`
+/// checks).
+private func target(_ endpoints: [(host: String, port: Int)], startingAt start: Int) -> any ResolvableTarget {
+  guard endpoints.count > 1 else { return target(host: endpoints[0].host, port: endpoints[0].port) }
+  let first = start % endpoints.count
+  return .ipv4(pairs: Array(endpoints[first...] + endpoints[..<first]))
+}
+
 /// An IP literal as such (TLS sends no server name for it: SNI forbids IP addresses), else a DNS name.
 private func target(host: String, port: Int) -> any ResolvableTarget {
-  if host.split(separator: ".").count == 4, host.utf8.allSatisfy({ $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) }) {
+  if GlobalOptions.isIPv4(host) {
     return .ipv4(address: host, port: port)
   }
   if host.contains(":") { return .ipv6(address: host, port: port) }

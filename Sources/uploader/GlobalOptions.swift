@@ -5,7 +5,11 @@ import UploaderClient
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-  @Option(help: "The server, HOST:PORT. (default: $UPLOADER_SERVER, else 127.0.0.1:50051)")
+  @Option(help: ArgumentHelp("""
+    The server, HOST:PORT; or several replicas, IP:PORT,IP:PORT,...: each connection starts at a \
+    different one and moves to the next when one cannot be reached. (default: $UPLOADER_SERVER, \
+    else 127.0.0.1:50051)
+    """, valueName: "address"))
   var server: String?
 
   @Option(help: "Sent as 'authorization: Bearer TOKEN'. (default: $UPLOADER_TOKEN)")
@@ -49,7 +53,7 @@ struct GlobalOptions: ParsableArguments {
   }
 
   func validate() throws {
-    _ = try endpoint()
+    _ = try endpoints()
     guard (clientCertificate == nil) == (clientPrivateKey == nil) else {
       throw ValidationError("--client-cert and --client-key go together")
     }
@@ -60,12 +64,25 @@ struct GlobalOptions: ParsableArguments {
     }
   }
 
-  /// The server's host and port.
-  func endpoint() throws -> (host: String, port: Int) {
-    guard let address = HostPort.parse(serverAddress), address.port > 0 else {
-      throw ValidationError("--server \"\(serverAddress)\" is not HOST:PORT")
+  /// The servers' hosts and ports, in the order given.
+  func endpoints() throws -> [(host: String, port: Int)] {
+    let list = serverAddress.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let endpoints = try list.map { text -> (host: String, port: Int) in
+      guard let address = HostPort.parse(text), address.port > 0 else {
+        throw ValidationError("--server \"\(text)\" is not HOST:PORT")
+      }
+      return address
     }
-    return address
+    guard !endpoints.isEmpty else { throw ValidationError("--server is empty; give HOST:PORT") }
+    if endpoints.count > 1, let name = endpoints.first(where: { !Self.isIPv4($0.host) }) {
+      throw ValidationError(
+        "--server with several replicas takes IPv4 addresses; \"\(name.host)\" is a name. Give one address (a load balancer's name works) or the replicas' IP addresses")
+    }
+    return endpoints
+  }
+
+  static func isIPv4(_ host: String) -> Bool {
+    host.split(separator: ".").count == 4 && host.utf8.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) }
   }
 
   func openJournal() throws -> Journal {

@@ -300,6 +300,8 @@ import UploadServer
 
       // node-a is alive at 5_000: nothing lapsed before 2_000.
       try await a.heartbeat(now: 5_000)
+      #expect(try await b.nodes(heartbeatSince: 2_000) == ["node-a"])
+      #expect(try await b.nodes(heartbeatSince: 1_000) == ["node-a", "node-b"])
       #expect(try await b.resetPartsOfLapsedNodes(lapsedBefore: 2_000).isEmpty)
       // node-b keeps beating, node-a stops.
       try await b.heartbeat(now: 20_000)

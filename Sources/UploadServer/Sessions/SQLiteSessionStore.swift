@@ -56,6 +56,12 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
+  public func nodes(heartbeatSince time: Int64) async throws(UploadError) -> [String] {
+    try await read { db in
+      try String.fetchAll(db, sql: "SELECT id FROM nodes WHERE heartbeat_at >= ? ORDER BY id", arguments: [time])
+    }
+  }
+
   public func resetPartsOfLapsedNodes(lapsedBefore: Int64) async throws(UploadError) -> [PartRecord] {
     try await write { [node] db in
       let rows = try Row.fetchAll(

@@ -16,6 +16,7 @@ extension SessionCoordinator {
   /// node no longer holds (`sweepSpool`).
   public func recover() async throws(UploadError) {
     try await store.heartbeat(now: settings.nowMilliseconds)
+    let alone = try await store.nodes(heartbeatSince: settings.millisecondsAgo(settings.nodeLapse)) == [store.node]
     for session in try await store.sessions(in: [.open, .completing]) {
       let parts = try await store.parts(of: session.id)
       // With several nodes on one database, a node recovers what it held: parts it was
@@ -23,9 +24,9 @@ extension SessionCoordinator {
       let mine = parts.filter { $0.holderNode == store.node || $0.holderNode == nil }
       guard parts.contains(where: { $0.holderNode == store.node }) || mine.count == parts.count else { continue }
       if session.metadata == Self.originalContractMetadata {
-        // Its stream died with this node, unless the session is new and no part was claimed
-        // yet: that stream may be running on another node.
-        guard parts.contains(where: { $0.holderNode == store.node })
+        // Its stream died with this node, unless other nodes are alive and the session is new
+        // with no part claimed yet: that stream may be running on one of them.
+        guard alone || parts.contains(where: { $0.holderNode == store.node })
           || session.updatedAt < settings.millisecondsAgo(settings.nodeLapse)
         else { continue }
         logger.notice("aborting a stream of the original contract cut by the restart", metadata: ["session": "\(session.id)"])

@@ -20,6 +20,9 @@ public protocol SessionStore: Sendable {
   /// Records that `node` is alive at `now` (milliseconds).
   func heartbeat(now: Int64) async throws(UploadError)
 
+  /// The nodes whose last heartbeat is at or after `time`, this one included once it beat.
+  func nodes(heartbeatSince time: Int64) async throws(UploadError) -> [String]
+
   /// Resets the parts not yet committed held by nodes whose last heartbeat is before
   /// `lapsedBefore`, other than this one: their bytes are on a disk nobody serves, so they go
   /// back to 0 with no holder and a new generation. Returns the parts as they were.

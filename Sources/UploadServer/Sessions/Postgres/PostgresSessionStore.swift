@@ -99,6 +99,12 @@ public final class PostgresSessionStore: SessionStore {
       """)
   }
 
+  public func nodes(heartbeatSince time: Int64) async throws(UploadError) -> [String] {
+    try await rows("SELECT id FROM nodes WHERE heartbeat_at >= \(time) ORDER BY id").map {
+      row throws(UploadError) in try Self.decode(row.makeRandomAccess(), "id", as: String.self)
+    }
+  }
+
   public func resetPartsOfLapsedNodes(lapsedBefore: Int64) async throws(UploadError) -> [PartRecord] {
     try await rows("""
       WITH lapsed AS (
