@@ -286,6 +286,10 @@ public struct UploadEngine: Sendable {
       return "\(error.code): \(error.message)"
     case .failedPrecondition where code == .offsetGap || code == .partsMissing:
       return "\(error.code): \(error.message)"
+    case .internalError where code == nil:
+      // Not our server's answer (it always names its error code) but the transport's: a proxy
+      // or load balancer ended the stream when the replica behind it died.
+      return "the stream broke in transit (\(error.message))"
     default:
       return nil
     }

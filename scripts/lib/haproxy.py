@@ -4,11 +4,13 @@
 Usage: haproxy.py start DIR PORT [PORT ...]   -> prints `export UPLOADER_TEST_LB=127.0.0.1:P`
        haproxy.py stop DIR
 
-As a library: `LoadBalancer(directory, backend_ports).start()` returns the frontend address;
-`stop()` ends it. Installs Debian's `haproxy` when it is missing (as root). Each gRPC call is
-routed on its own (HAProxy balances HTTP/2 streams, not connections); a replica that refuses
-connections is skipped (TCP checks every 300 ms, and calls that could not connect are sent to
-another replica).
+As a library: `LoadBalancer(directory, backends).start()` returns the frontend address, where
+`backends` are gRPC ports or (gRPC port, metrics port) pairs; `stop()` ends it. Installs
+Debian's `haproxy` when it is missing (as root). Each gRPC call is routed on its own (HAProxy
+balances HTTP/2 streams, not connections). Replicas are checked every 300 ms: with a metrics
+port, by GET /metrics, which a stopped (SIGSTOP) process does not answer; else by connecting.
+Calls that could not connect are sent to another replica, and a call whose replica stays silent
+for 10 s is ended, so its client reconnects to a live one.
 """
 import os
 import shutil
@@ -29,7 +31,8 @@ defaults
     mode http
     timeout connect 1s
     timeout client 600s
-    timeout server 600s
+    timeout server 10s
+    timeout check 1s
     timeout client-fin 5s
     timeout server-fin 5s
     retries 3
@@ -76,9 +79,14 @@ class LoadBalancer:
 
     def start(self):
         os.makedirs(self.directory, exist_ok=True)
-        servers = "\n".join(
-            f"    server r{i + 1} 127.0.0.1:{p} proto h2 check inter 300ms fall 1 rise 1"
-            for i, p in enumerate(self.backend_ports))
+        lines = []
+        for i, backend in enumerate(self.backend_ports):
+            port, metrics = backend if isinstance(backend, tuple) else (backend, None)
+            check = f"check port {metrics} check-proto h1 inter 300ms fall 2 rise 1" if metrics else "check inter 300ms fall 1 rise 1"
+            lines.append(f"    server r{i + 1} 127.0.0.1:{port} proto h2 {check}")
+        servers = "\n".join(lines)
+        if any(isinstance(b, tuple) for b in self.backend_ports):
+            servers = "    option httpchk GET /metrics\n" + servers
         config = os.path.join(self.directory, "haproxy.cfg")
         with open(config, "w") as f:
             f.write(CONFIG.format(port=self.port, servers=servers))

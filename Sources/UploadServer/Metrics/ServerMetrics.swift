@@ -17,6 +17,8 @@ public struct ServerMetrics: Sendable {
   let partsCommitted: CoreMetrics.Counter
   /// Parts uploaded to the object store while they arrived (included in `partsCommitted`).
   let partsForwarded: CoreMetrics.Counter
+  /// Streams ended because another stream (on this node or another) took their part over.
+  let writersFenced: CoreMetrics.Counter
   /// Upload streams open now.
   let activeStreams: Meter
   /// Bytes staged in the spool now.
@@ -36,6 +38,7 @@ public struct ServerMetrics: Sendable {
     bytesCommitted = CoreMetrics.Counter(label: "uploader_bytes_committed_total", factory: factory)
     partsCommitted = CoreMetrics.Counter(label: "uploader_parts_committed_total", factory: factory)
     partsForwarded = CoreMetrics.Counter(label: "uploader_parts_forwarded_total", factory: factory)
+    writersFenced = CoreMetrics.Counter(label: "uploader_writers_fenced_total", factory: factory)
     activeStreams = Meter(label: "uploader_active_streams", factory: factory)
     spoolBytes = Meter(label: "uploader_spool_bytes", factory: factory)
   }

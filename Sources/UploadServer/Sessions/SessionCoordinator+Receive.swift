@@ -121,7 +121,12 @@ extension SessionCoordinator {
         }
       }
     } catch {
-      throw Self.streamError(error)
+      let failure = Self.streamError(error)
+      if failure.code == .partTakenOver {
+        metrics.writersFenced.increment()
+        logger.notice("stream fenced: its part was taken over", metadata: ["node": "\(store.node)", "error": "\(failure)"])
+      }
+      throw failure
     }
   }
 
