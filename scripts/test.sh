@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh machine it:
 #   1. makes a virtual environment under .venv with SeaweedFS, boto3, grpcio(-tools), pytest;
-#   2. starts SeaweedFS (a real S3 server with SigV4 auth) on free loopback ports;
+#   2. starts SeaweedFS (a real S3 server with SigV4 auth) and a throwaway PostgreSQL cluster
+#      (Debian's postgresql, installed if missing) on free loopback ports; the replica tests
+#      start HAProxy (Debian's haproxy, installed if missing) themselves;
 #   3. builds, runs `swift test`, then the process-level end-to-end tests (Tests/EndToEnd);
 #   4. stops what it started, and exits non-zero on any failure.
-# If S3 cannot start the run fails: the S3 tests never skip silently.
+# If S3 or PostgreSQL cannot start the run fails: their tests never skip silently.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -17,8 +19,16 @@ fi
 run_dir="$root/.test-run"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
-cleanup() { .venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true; }
+cleanup() {
+  .venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true
+  .venv/bin/python scripts/lib/postgres.py stop "$run_dir/postgres" || true
+}
 trap cleanup EXIT
+
+if ! command -v haproxy > /dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  echo "==> installing haproxy"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy > /dev/null
+fi
 
 echo "==> starting SeaweedFS"
 # Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
@@ -30,6 +40,16 @@ fi
 eval "$s3_exports"
 echo "    S3 at $UPLOADER_TEST_S3_ENDPOINT"
 export UPLOADER_TEST_S3_REQUIRED=1
+
+echo "==> starting PostgreSQL"
+if ! pg_exports=$(.venv/bin/python scripts/lib/postgres.py start "$run_dir/postgres"); then
+  echo "PostgreSQL did not start; its log:" >&2
+  cat "$run_dir/postgres/cluster/postgres.log" >&2 || true
+  exit 1
+fi
+eval "$pg_exports"
+echo "    PostgreSQL at $UPLOADER_TEST_POSTGRES_URL"
+export UPLOADER_TEST_POSTGRES_REQUIRED=1
 
 echo "==> swift build"
 swift build --build-tests

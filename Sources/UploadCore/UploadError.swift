@@ -21,6 +21,9 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The session database could not be reached or did not answer in time; trying later may
     /// succeed.
     case databaseUnavailable = "DATABASE_UNAVAILABLE"
+    /// The server is shutting down; its streams end at a part boundary so their clients move
+    /// to another replica (or to this one once it is back).
+    case draining = "DRAINING"
     /// The object store refused the request (credentials, bucket, policy).
     case storageRejected = "STORAGE_REJECTED"
     /// No such session (or not one the caller may see).

@@ -57,8 +57,9 @@ public final class UploaderServer: Service, Sendable {
       let store = BoundedObjectStore(
         base: MeasuredObjectStore(base: stores.objects, metrics: metrics),
         maximumConcurrentUploads: configuration.maximumConcurrentPartUploads)
+      let health = health
       metricsEndpoint = configuration.metricsHost.map {
-        MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry)
+        MetricsEndpoint(host: $0, port: configuration.metricsPort, registry: metrics.registry, health: health)
       }
       try await store.checkAvailability()
       let spool = Spool(root: configuration.spoolDirectory, limit: configuration.spoolLimit)
@@ -157,6 +158,7 @@ public final class UploaderServer: Service, Sendable {
       } onGracefulShutdown: {
         self.logger.notice("draining: no new calls; running ones get until the drain timeout")
         self.health.beginDraining()
+        self.sessions.beginDraining()
         self.server.beginGracefulShutdown()
       }
       group.cancelAll()

@@ -142,10 +142,8 @@ def test_a_frozen_replica_is_fenced_when_it_wakes(cluster, cli, random_file, s3)
     deadline = time.time() + 20
     while "stream fenced" not in zombie.output() and zombie.running() and time.time() < deadline:
         time.sleep(0.2)
-    fenced = "stream fenced" in zombie.output()
-    rows = made.sql(f"SELECT holder_node FROM parts WHERE session_id = '{session}' AND number = {number}")
-    assert rows[0][0] != zombie.name
-    assert fenced or "PART_TAKEN_OVER" in zombie.output(), zombie.output()[-3000:]
+    # (The part may have come back to it later through a claim of its own: that is a new writer.)
+    assert "stream fenced" in zombie.output(), zombie.output()[-3000:]
 
 
 def test_a_database_outage_pauses_uploads_and_health_says_so(cluster, cli, random_file, s3, health):
@@ -186,7 +184,7 @@ def test_a_rolling_deploy_costs_only_reconnects(cluster, cli, random_file, s3):
     made = cluster()
     size = 128 * MiB
     path, digest = random_file(size)
-    upload = cli.start("upload", str(path), "--key", "rolling", "--parallel", "4", "--limit-rate", "24MiB",
+    upload = cli.start("upload", str(path), "--key", "rolling", "--parallel", "4", "--limit-rate", "12MiB",
                        server=made.address)
     restarted = []
     for replica in made.replicas:

@@ -8,7 +8,8 @@ As a library: `LoadBalancer(directory, backends).start()` returns the frontend a
 `backends` are gRPC ports or (gRPC port, metrics port) pairs; `stop()` ends it. Installs
 Debian's `haproxy` when it is missing (as root). Each gRPC call is routed on its own (HAProxy
 balances HTTP/2 streams, not connections). Replicas are checked every 300 ms: with a metrics
-port, by GET /metrics, which a stopped (SIGSTOP) process does not answer; else by connecting.
+port, by GET /healthz, which answers 503 while the replica drains or its database or object
+store fails, and nothing while it is stopped (SIGSTOP); else by connecting.
 Calls that could not connect are sent to another replica, and a call whose replica stays silent
 for 10 s is ended, so its client reconnects to a live one.
 """
@@ -86,7 +87,7 @@ class LoadBalancer:
             lines.append(f"    server r{i + 1} 127.0.0.1:{port} proto h2 {check}")
         servers = "\n".join(lines)
         if any(isinstance(b, tuple) for b in self.backend_ports):
-            servers = "    option httpchk GET /metrics\n" + servers
+            servers = "    option httpchk GET /healthz\n" + servers
         config = os.path.join(self.directory, "haproxy.cfg")
         with open(config, "w") as f:
             f.write(CONFIG.format(port=self.port, servers=servers))

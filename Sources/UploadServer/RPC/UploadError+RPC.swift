@@ -14,7 +14,7 @@ extension UploadError: RPCErrorConvertible {
     case .spoolFull, .tooManySessions, .tooManyStreams: .resourceExhausted
     case .unauthenticated: .unauthenticated
     case .idleTimeout: .deadlineExceeded
-    case .storageUnavailable, .databaseUnavailable: .unavailable
+    case .storageUnavailable, .databaseUnavailable, .draining: .unavailable
     case .storageRejected: .failedPrecondition
     case .cancelled: .cancelled
     case .internal: .internalError

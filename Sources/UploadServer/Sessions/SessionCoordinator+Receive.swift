@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import UploadCore
 
 extension SessionCoordinator {
@@ -59,12 +60,18 @@ extension SessionCoordinator {
   ) async throws(UploadError) where Chunks.Element == Chunk {
     let sink = EventSink(emit)
     let commits = AsyncSemaphore(permits: settings.maximumConcurrentCommits)
+    let drained = Atomic<Bool>(false)
     do {
       try await withThrowingDiscardingTaskGroup { group in
         var writing: Writing?
         var sessions: [SessionID: SessionRecord] = [:]
         do {
           chunks: for try await chunk in chunks {
+            if isDraining, writing?.session.id.rawValue != chunk.sessionID || writing?.writer.number != chunk.partNumber {
+              // Between parts: stop here, once this stream's commits are done.
+              drained.store(true, ordering: .relaxed)
+              break chunks
+            }
             let id = try SessionID(validating: chunk.sessionID)
             let session: SessionRecord
             if let known = sessions[id] {
@@ -119,6 +126,9 @@ extension SessionCoordinator {
           }
           throw error
         }
+      }
+      if drained.load(ordering: .relaxed) {
+        throw UploadError(.draining, "the server is shutting down; continue on another replica or reconnect")
       }
     } catch {
       let failure = Self.streamError(error)

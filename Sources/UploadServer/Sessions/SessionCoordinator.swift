@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import NIOFileSystem
 import UploadCore
@@ -17,6 +18,16 @@ public final class SessionCoordinator: Sendable {
   let aborts: AbortRetrier
   let metrics: ServerMetrics
   let logger: Logger
+  private let drainingFlag = Atomic<Bool>(false)
+
+  /// Set once the server began to stop: streams end at their next part boundary.
+  var isDraining: Bool { drainingFlag.load(ordering: .relaxed) }
+
+  /// Ends every upload stream at its next part boundary, with UNAVAILABLE (DRAINING), so its
+  /// client continues on another replica instead of waiting for the drain timeout.
+  public func beginDraining() {
+    drainingFlag.store(true, ordering: .relaxed)
+  }
 
   /// Creates a coordinator over a session store, an object store and the spool.
   public init(
