@@ -27,7 +27,8 @@ trap cleanup EXIT
 
 if ! command -v haproxy > /dev/null && [ ! -x /usr/sbin/haproxy ]; then
   echo "==> installing haproxy"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy > /dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q haproxy > /dev/null || { apt-get update -q > /dev/null && apt-get install -y -q haproxy > /dev/null; }
 fi
 
 echo "==> starting SeaweedFS"

@@ -32,8 +32,10 @@ def binaries():
     if not found:
         if os.geteuid() != 0:
             sys.exit("PostgreSQL is not installed and installing it needs root: apt-get install -y postgresql")
-        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True,
-                       stdout=sys.stderr, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], stdout=sys.stderr, env=env).returncode:
+            subprocess.run(["apt-get", "update", "-q"], check=True, stdout=sys.stderr, env=env)
+            subprocess.run(["apt-get", "install", "-y", "-q", "postgresql"], check=True, stdout=sys.stderr, env=env)
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
         sys.exit("initdb not found after installing postgresql")
