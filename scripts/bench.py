@@ -145,6 +145,11 @@ def main():
                         help="also upload from this many uploader processes at once over each link, and record "
                              "the server's peak RSS")
     parser.add_argument("--server-args", default="", help="extra uploader-server flags, for example '--http2-window 2MiB'")
+    parser.add_argument("--postgres", action="store_true",
+                        help="instead of the tools: one upload per size with sessions in SQLite against PostgreSQL, "
+                             "then --clients uploads of --client-size MiB at once to 1 replica and to --replicas")
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--client-size", type=int, default=128, help="MiB per client in the --postgres run")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
     links = [Link(spec) for spec in (options.link or ["loopback"])]
@@ -167,6 +172,14 @@ def main():
     uploader = os.path.join(options.bin, "uploader")
     server_binary = os.path.join(options.bin, "uploader-server")
     sections = {}  # heading -> lines
+    if options.postgres:
+        try:
+            measure_postgres(options, work, env, uploader, server_binary, sections)
+        finally:
+            seaweedfs.stop(s3dir)
+            shutil.rmtree(work, ignore_errors=True)
+        write_report(sections, options.repeat)
+        return
     try:
         for link in links:
             for size in sizes:
@@ -271,6 +284,77 @@ def measure_clients(link, path, size, work, env, endpoint, uploader, server_bina
             f"{uploads / s5:.2f}x | {rss / 1024:.0f} MiB |",
             f"| {count} x s5cmd | {total} MiB | {s5:.2f} s | {total / s5:.0f} MiB/s | 1.00x | |",
             "", "Every upload succeeded (the run stops on any failure)."]
+
+
+def write_random(path, size):
+    with open(path, "wb") as f:
+        for _ in range(size):
+            f.write(os.urandom(MiB))
+
+
+def measure_postgres(options, work, env, uploader, server_binary, sections):
+    """Sessions in SQLite against PostgreSQL (one replica, alternating), then `--clients`
+    uploads at once to one replica and to `--replicas` replicas sharing PostgreSQL."""
+    pg_dir = os.path.join(work, "pg")
+    exports = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "lib", "postgres.py"), "start", pg_dir],
+                             capture_output=True, text=True, check=True).stdout
+    url = next(line.split("=", 1)[1] for line in exports.splitlines() if "POSTGRES_URL" in line)
+    servers = []
+    try:
+        for size in [int(s) for s in options.sizes.split(",")]:
+            path = os.path.join(work, f"file-{size}")
+            write_random(path, size)
+            sqlite = Server(server_binary, ["--data-dir", os.path.join(work, "sqlite"), "--s3-bucket", "bench"], env, work)
+            postgres = Server(server_binary, ["--data-dir", os.path.join(work, "pg-node"), "--s3-bucket", "bench",
+                                              "--database", url], env, work)
+            servers += [sqlite, postgres]
+            results = {}
+            for _ in range(options.repeat):
+                for name, server in (("SQLite", sqlite), ("PostgreSQL", postgres)):
+                    results.setdefault(name, []).append(Run(
+                        [uploader, "upload", path, "--key", f"pg/{name}", "--no-progress", "--server", server.address,
+                         "--state-dir", os.path.join(work, f"state-{time.time_ns()}")], env, server.process.pid))
+            base = statistics.median(r.seconds for r in results["SQLite"])
+            lines = ["| sessions in | median time | throughput | time vs SQLite | CPU s: client / server / SeaweedFS |",
+                     "|---|---|---|---|---|"]
+            for name, runs in results.items():
+                median = statistics.median(r.seconds for r in runs)
+                cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
+                                 for k in ("client_cpu", "server_cpu", "s3_cpu"))
+                lines.append(f"| {name} | {median:.2f} s | {size / median:.0f} MiB/s | {median / base:.2f}x | {cpu} |")
+            sections[f"{size} MiB, sessions in SQLite or PostgreSQL, one replica, loopback"] = lines
+            os.remove(path)
+        if options.clients:
+            path = os.path.join(work, "client-file")
+            write_random(path, options.client_size)
+            rows = []
+            for count in (1, options.replicas):
+                replicas = [Server(server_binary, ["--data-dir", os.path.join(work, f"n{count}-{i}"), "--s3-bucket",
+                                                   "bench", "--database", url, "--node-id", f"n{count}-{i}"], env, work)
+                            for i in range(count)]
+                servers += replicas
+                addresses = ",".join(r.address for r in replicas)
+                seconds = run_at_once([[uploader, "upload", path, "--key", f"many-{count}/{i}", "--no-progress",
+                                        "--server", addresses,
+                                        "--state-dir", os.path.join(work, f"many-{time.time_ns()}-{i}")]
+                                       for i in range(options.clients)], env)
+                rss = max(r.peak_rss() for r in replicas)
+                total = options.clients * options.client_size
+                rows.append(f"| {count} | {total} MiB | {seconds:.2f} s | {total / seconds:.0f} MiB/s | {rss / 1024:.0f} MiB |")
+                for replica in replicas:
+                    replica.stop()
+            sections[f"{options.clients} clients at once, {options.client_size} MiB each, replicas on PostgreSQL, loopback"] = [
+                "| replicas | total | wall time | aggregate throughput | peak RSS of one replica |",
+                "|---|---|---|---|---|", *rows, "",
+                f"Clients are given every replica (`--server A,B,C`), so their connections spread over them. "
+                f"On {os.cpu_count()} cores shared by the clients, the replicas, PostgreSQL and SeaweedFS this shows "
+                "what more replicas cost, not how they scale."]
+    finally:
+        for server in servers:
+            if server.process.poll() is None:
+                server.stop()
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "lib", "postgres.py"), "stop", pg_dir],
+                       capture_output=True)
 
 
 def run_at_once(commands, env):

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The full fault suite: every scenario of Tests/EndToEnd/chaos.py, 20 trials each by default,
-# against a SeaweedFS started for the run; writes the table to docs/RELIABILITY.md.
+# against a SeaweedFS started for the run, then the replica trial of Tests/EndToEnd/test_replicas.py
+# (three replicas behind HAProxy on PostgreSQL, any replica killed every 2-4 s) as many times;
+# writes the tables to docs/RELIABILITY.md.
 #   scripts/chaos.sh [TRIALS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +19,7 @@ swift build --product uploader-server
 swift build --product uploader
 run_dir="$(pwd)/.chaos-run"
 rm -rf "$run_dir"
-trap '.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true' EXIT
+trap '.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true; .venv/bin/python scripts/lib/postgres.py stop "$run_dir/postgres" || true' EXIT
 # Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
 if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3"); then
   echo "SeaweedFS did not start; its log:" >&2
@@ -28,6 +30,30 @@ eval "$s3_exports"
 table="$run_dir/table.md"
 status=0
 .venv/bin/python Tests/EndToEnd/chaos.py --trials "$trials" --bin "$(swift build --show-bin-path)" --report "$table" || status=$?
+
+eval "$(.venv/bin/python scripts/lib/postgres.py start "$run_dir/postgres")"
+replica_report="$run_dir/replicas.jsonl"
+replica_started=$(date +%s)
+UPLOADER_SERVER_BIN="$(swift build --show-bin-path)/uploader-server" UPLOADER_REPLICA_TRIALS="$trials" \
+  UPLOADER_REPLICA_REPORT="$replica_report" .venv/bin/python -m pytest -q -p no:cacheprovider \
+  Tests/EndToEnd/test_replicas.py -k killed || status=$?
+replica_table=$(.venv/bin/python - "$replica_report" "$trials" "$(( $(date +%s) - replica_started ))" <<'PY'
+import json, sys
+path, trials, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+try:
+    rows = [json.loads(line) for line in open(path)]
+except FileNotFoundError:
+    rows = []
+kills = sum(r["kills"] for r in rows)
+resent = sum(r["resent"] for r in rows)
+MiB = 1 << 20
+print("| scenario | trials | successes | kills | re-sent per kill, mean | max of a trial | time |")
+print("|---|---|---|---|---|---|---|")
+worst = max((r["resent"] / r["kills"] for r in rows), default=0) / MiB
+mean = resent / kills / MiB if kills else 0
+print(f"| 256 MiB, 3 replicas behind HAProxy, a random one killed (SIGKILL) every 2-4 s | {trials} | {len(rows)} | {kills} | {mean:.1f} MiB | {worst:.1f} MiB | {seconds} s |")
+PY
+)
 {
   echo "# Reliability"
   echo
@@ -53,6 +79,19 @@ status=0
   echo "connections); one byte flipped in the client's stream (caught by the part's SHA-256, or by"
   echo "HTTP/2 framing); SIGTERM with a 1 s drain, then a restart; a spool limited to 12 MiB while S3"
   echo "is away, so the server answers RESOURCE_EXHAUSTED until parts can leave it."
+  echo
+  echo "## Several replicas"
+  echo
+  echo "Three replicas share one PostgreSQL and one bucket behind HAProxy (round-robin per call, no"
+  echo "stickiness). One \`uploader upload --parallel 4\` of 256 MiB (at most 20 MiB/s, so that every"
+  echo "trial sees several kills) runs while a random replica is killed with SIGKILL every 2-4 s and"
+  echo "restarted at once. A trial succeeds when the upload completes unattended after at least two"
+  echo "kills, the object is byte-identical (boto3), ListMultipartUploads is empty and the database"
+  echo "holds every part once, committed. Re-sent bytes are the replicas' received bytes (scraped from"
+  echo "/metrics every 100 ms, so bytes received just before a kill are missed) minus the file's size;"
+  echo "a part is 8 MiB."
+  echo
+  echo "$replica_table"
 } > docs/RELIABILITY.md
 cat docs/RELIABILITY.md
 exit $status

@@ -10,6 +10,7 @@ import sys
 import time
 
 import grpc
+import json
 import pytest
 
 from conftest import object_sha256
@@ -77,9 +78,15 @@ def check_object(s3, made, key, digest, size):
     assert all(p[1] == "committed" and p[2] for p in parts)
 
 
-@pytest.mark.parametrize("trial", [1, 2])
+# CI runs 2 trials; scripts/chaos.sh sets UPLOADER_REPLICA_TRIALS=20 and collects a JSON line per
+# trial from UPLOADER_REPLICA_REPORT.
+TRIALS = int(os.environ.get("UPLOADER_REPLICA_TRIALS", "2"))
+
+
+@pytest.mark.parametrize("trial", range(1, TRIALS + 1))
 def test_an_upload_survives_any_replica_killed_every_few_seconds(cluster, cli, random_file, s3, trial):
     made = cluster()
+    started = time.time()
     size = 256 * MiB
     path, digest = random_file(size)
     key = f"killed-{trial}"
@@ -105,6 +112,10 @@ def test_an_upload_survives_any_replica_killed_every_few_seconds(cluster, cli, r
     # Each kill cuts the streams on one replica; a stream taken over by another node re-sends
     # at most its part, so 4 streams can cost at most 4 parts per kill.
     assert resent <= len(kills) * 4 * PART + PART
+    if os.environ.get("UPLOADER_REPLICA_REPORT"):
+        with open(os.environ["UPLOADER_REPLICA_REPORT"], "a") as report:
+            report.write(json.dumps({"trial": trial, "kills": len(kills), "resent": resent,
+                                     "seconds": time.time() - started}) + "\n")
 
 
 def test_a_frozen_replica_is_fenced_when_it_wakes(cluster, cli, random_file, s3):

@@ -61,8 +61,9 @@ final class AbortRetrier: Sendable {
   /// Tries every pending abort once; returns how many are still pending.
   private func retryPending() async -> Int {
     let time = now()
-    // Longer than one abort can take: the object store's calls give up well within it.
-    let lease = time + 5 * 60 * 1000
+    // Longer than one abort takes (the object store's calls give up well within it); a node that
+    // dies holding aborts delays them by at most this.
+    let lease = time + 60 * 1000
     guard let pending = try? await sessions.takePendingAborts(now: time, leaseUntil: lease) else { return 1 }
     var remaining = 0
     for session in pending {
