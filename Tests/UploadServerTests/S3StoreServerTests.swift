@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import GRPCCore
 import S3
 import TestSupport
@@ -24,6 +25,35 @@ import UploadServer
       #expect(try await digest(of: "videos/big.bin", in: s3) == ContentHash.of(bytes))
       #expect(try await s3.listMultipartUploads().isEmpty)
       #expect(data.files(under: "spool").isEmpty)
+    }
+  }
+
+  @Test func aSecondUploadOfAPartNumberDoesNotChangeWhatIsCompleted() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("reconcile", httpClient: http)
+      var configuration = testConfiguration(dataDirectory: data.path)
+      configuration.s3 = s3.configuration
+      let file = TestFile(bytes: randomBytes((5 << 20) + (1 << 20)), partSize: 5 << 20)
+      try await withSessionsServer(configuration) { client, server in
+        let session = try await client.create(file, key: "reconciled")
+        let log = StreamLog()
+        try await client.stream(
+          file, session: session.id,
+          chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2), log: log)
+        #expect(log.committedParts == [1, 2])
+        // Someone else (a zombie with other bytes, a bug) uploads part 2 again. SeaweedFS keeps
+        // both and completes with the ETag it is given; S3 would list only the newer one, and
+        // CompleteSession would have the part sent again (ListedPartVerdictTests).
+        let record = try await server.sessions.session(SessionID(validating: session.id), owner: .anonymous)
+        let other = randomBytes(512 << 10)
+        _ = try await s3.uploadPart(
+          key: "reconciled", uploadID: try #require(record.storageUploadID), partNumber: 2,
+          body: .bytes(ByteBuffer(bytes: other)), sha256: ContentHash.of(other))
+        #expect(try await client.complete(file, session: session.id).state == .completed)
+      }
+      #expect(try await digest(of: "reconciled", in: s3) == ContentHash.of(file.bytes))
     }
   }
 

@@ -54,7 +54,7 @@ struct MeasuredObjectStore: ObjectStore {
     }
   }
 
-  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] {
     try await measure("ListParts") { () async throws(UploadError) in
       try await base.listParts(key: key, uploadID: uploadID)
     }

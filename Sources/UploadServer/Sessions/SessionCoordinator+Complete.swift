@@ -45,7 +45,17 @@ extension SessionCoordinator {
     session.state = .completing
     session.updatedAt = settings.nowMilliseconds
     try await store.update(session)
-    let stored = try await storeObject(session, parts: parts)
+    let stored: StoredObject
+    do {
+      stored = try await storeObject(session, parts: parts)
+    } catch where error.code == .partsMissing {
+      // Parts were lost on the way (their node died, or the store lacks them): the session
+      // takes parts again, and the client sends those.
+      session.state = .open
+      session.updatedAt = settings.nowMilliseconds
+      try await store.update(session)
+      throw error
+    }
     session.state = .completed
     session.sha256 = sha256
     session.etag = stored.etag
@@ -80,7 +90,7 @@ extension SessionCoordinator {
         throw UploadError.fromFileSystem(error, while: "storing the empty object \"\(session.key)\"")
       }
     }
-    let committed = try await commitAll(session, parts: parts, uploadID: uploadID)
+    let committed = try await reconciled(session, try await commitAll(session, parts: parts, uploadID: uploadID), uploadID)
     return try await objectStore.completeUpload(
       key: session.key, uploadID: uploadID,
       parts: committed.map {
@@ -145,5 +155,36 @@ extension SessionCoordinator {
       try? await Task.sleep(for: .milliseconds(100))
       if Task.isCancelled { throw UploadError(.cancelled, "CompleteSession was cancelled") }
     }
+  }
+
+  /// The committed parts as the object store lists them (`ListedPart.verdict`): the ETag to
+  /// complete with for each, or the parts to receive again, which are reset.
+  ///
+  /// - Throws: `.partsMissing` after resetting such parts.
+  private func reconciled(_ session: SessionRecord, _ parts: [PartRecord], _ uploadID: String)
+    async throws(UploadError) -> [PartRecord]
+  {
+    let listed = try await objectStore.listParts(key: session.key, uploadID: uploadID)
+    var checked: [PartRecord] = []
+    var wrong: [Int] = []
+    for var part in parts {
+      switch ListedPart.verdict(for: part, listed: listed[part.number] ?? []) {
+      case .complete(let etag):
+        part.etag = etag
+        checked.append(part)
+      case .receiveAgain(let reason):
+        logger.warning(
+          "a committed part is not in the object store as recorded; it is received again",
+          metadata: ["session": "\(session.id)", "part": "\(part.number)", "reason": "\(reason)"])
+        try await store.reset(part, to: 0)
+        wrong.append(part.number)
+      }
+    }
+    guard wrong.isEmpty else {
+      throw UploadError(
+        .partsMissing,
+        "part(s) \(wrong.map(String.init).joined(separator: ", ")) of session \(session.id) were not in the object store as recorded; send them again")
+    }
+    return checked
   }
 }

@@ -33,7 +33,7 @@ extension SessionCoordinator {
         _ = try await discard(session, as: .aborted)
         continue
       }
-      var listed: [Int: String]?
+      var listed: [Int: [ListedPart]]?
       if let uploadID = session.storageUploadID {
         do {
           listed = try await objectStore.listParts(key: session.key, uploadID: uploadID)

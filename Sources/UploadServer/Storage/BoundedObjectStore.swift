@@ -43,7 +43,7 @@ struct BoundedObjectStore: ObjectStore {
     try await base.abortUpload(key: key, uploadID: uploadID)
   }
 
-  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] {
     try await base.listParts(key: key, uploadID: uploadID)
   }
 

@@ -61,16 +61,18 @@ public struct LocalDirectoryStore: ObjectStore {
     return "\"\(part.sha256.hex)\""
   }
 
-  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] {
     let directory = uploadsDirectory.appending(uploadID)
-    var parts: [Int: String] = [:]
+    var parts: [Int: [ListedPart]] = [:]
     try await run("listing the parts of \"\(key)\"") {
       guard try await FileSystem.shared.info(forFileAt: directory) != nil else {
         throw UploadError(.sessionClosed, "the upload of \"\(key)\" no longer exists")
       }
       try await FileSystem.shared.withDirectoryHandle(atPath: directory) { handle in
         for try await entry in handle.listContents() {
-          if let number = Int(entry.name.string) { parts[number] = "" }
+          if let number = Int(entry.name.string) {
+            parts[number] = [ListedPart(etag: "", size: try await FileSystem.shared.info(forFileAt: entry.path)?.size)]
+          }
         }
       }
     }

@@ -42,10 +42,12 @@ public protocol ObjectStore: Sendable {
   /// Discards a multipart upload and its parts. Aborting an unknown upload succeeds.
   func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError)
 
-  /// The parts the store holds for a multipart upload, by number, with their ETags.
+  /// The parts the store holds for a multipart upload, by number, with what it says of them:
+  /// one entry per number in S3, where a part uploaded again replaces the earlier one; several
+  /// in stores that keep every upload of a number (SeaweedFS) and pick by ETag at completion.
   ///
   /// - Throws: `.sessionClosed` when the upload no longer exists.
-  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String]
+  func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]]
 
   /// Stores a small object (one spool file, possibly empty) in one step.
   func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject
@@ -79,6 +81,23 @@ public struct SpooledPart: Hashable, Sendable {
   public init(number: Int, path: String, size: Int64, sha256: ContentHash) {
     self.number = number
     self.path = path
+    self.size = size
+    self.sha256 = sha256
+  }
+}
+
+/// A part as the store lists it: what it reports, which may be less than everything.
+public struct ListedPart: Hashable, Sendable {
+  /// The store's ETag for the part (empty when it has none).
+  public var etag: String
+  /// The part's size, when reported.
+  public var size: Int64?
+  /// The part's SHA-256, when the store reports its checksum.
+  public var sha256: ContentHash?
+
+  /// Creates a listed part.
+  public init(etag: String, size: Int64? = nil, sha256: ContentHash? = nil) {
+    self.etag = etag
     self.size = size
     self.sha256 = sha256
   }

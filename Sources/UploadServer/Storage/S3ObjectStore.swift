@@ -1,3 +1,4 @@
+import Foundation
 import S3
 import UploadCore
 
@@ -97,10 +98,15 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: String] {
+  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] {
     do {
       let parts = try await client.listParts(key: key.rawValue, uploadID: uploadID)
-      return Dictionary(parts.map { ($0.number, $0.etag) }, uniquingKeysWith: { _, last in last })
+      return Dictionary(grouping: parts, by: \.number).mapValues { entries in
+        entries.map { part in
+          let sha256 = part.checksumSHA256.flatMap { Data(base64Encoded: $0) }.flatMap { ContentHash(bytes: Array($0)) }
+          return ListedPart(etag: part.etag, size: part.size, sha256: sha256)
+        }
+      }
     } catch let error as S3Error where error.code == .noSuchUpload {
       throw UploadError(.sessionClosed, "the multipart upload of \"\(key)\" no longer exists in the bucket")
     } catch {
