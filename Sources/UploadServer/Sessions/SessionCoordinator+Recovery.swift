@@ -8,7 +8,7 @@ extension SessionCoordinator {
   ///   the file holds (bytes past the offset are truncated when the part is next written);
   /// - a received part whose spool file is missing or short is received again from 0;
   /// - a committed part the object store does not list is received again from 0;
-  /// - a session whose multipart upload is gone is marked aborted;
+  /// - a session with committed parts whose multipart upload is gone is marked aborted;
   /// - a session of the original contract is aborted: its stream died with the server, and its
   ///   client cannot resume.
   ///
@@ -34,7 +34,8 @@ extension SessionCoordinator {
         continue
       }
       var listed: [Int: [ListedPart]]?
-      if let uploadID = session.storageUploadID {
+      // Only committed parts need the object store's word (one ListParts per such session).
+      if let uploadID = session.storageUploadID, mine.contains(where: { $0.state == .committed }) {
         do {
           listed = try await objectStore.listParts(key: session.key, uploadID: uploadID)
         } catch where error.code == .sessionClosed {
