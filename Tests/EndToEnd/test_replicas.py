@@ -14,7 +14,7 @@ import json
 import pytest
 
 from conftest import object_sha256
-from replicas import Cluster
+from replicas import Cluster, free_port
 
 MiB = 1 << 20
 PART = 8 * MiB
@@ -212,3 +212,14 @@ def test_a_rolling_deploy_costs_only_reconnects(cluster, cli, random_file, s3):
             first_run = open(os.path.join(made.work, f"{replica.name}-1.log")).read()
             assert "draining" in first_run, first_run[-2000:]
     assert "giving up" not in err
+
+
+def test_a_database_that_cannot_be_reached_stops_the_server_with_its_address(tmp_path):
+    closed = f"postgres://uploader@127.0.0.1:{free_port()}/uploader"
+    result = subprocess.run([os.environ["UPLOADER_SERVER_BIN"], "--listen", "127.0.0.1:0", "--data-dir",
+                             str(tmp_path / "data"), "--database", closed], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"cannot reach the session database at {closed}" in result.stderr + result.stdout
+    bad = subprocess.run([os.environ["UPLOADER_SERVER_BIN"], "--database", "mysql://x@y/z"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 64 and "--database" in bad.stderr

@@ -319,4 +319,40 @@ import UploadServer
       #expect(try await a.resetPartsOfLapsedNodes(lapsedBefore: 100_000).isEmpty)
     }
   }
+
+  @Test(.enabled(if: TestPostgres.enabled))
+  func replicasStartingTogetherMigrateOnce() async throws {
+    let url = try await TestPostgres.freshSchema()
+    let stores = try await withThrowingTaskGroup(of: PostgresSessionStore.self) { group in
+      for node in ["a", "b", "c", "d"] {
+        group.addTask { try await PostgresSessionStore.connect(to: url, node: node, logger: quietLogger) }
+      }
+      return try await group.reduce(into: []) { $0.append($1) }
+    }
+    defer { for store in stores { store.close() } }
+    // Every handle works on the same tables.
+    let s = try session(8)
+    _ = try await stores[0].create(s, parts: parts(of: s))
+    for store in stores { #expect(try await store.session(s.id)?.id == s.id) }
+  }
+
+  @Test func anUnreachableDatabaseIsNamedAtStart() async throws {
+    let url = try PostgresURL("postgres://nobody@127.0.0.1:1/nothing")
+    await #expect {
+      _ = try await PostgresSessionStore.connect(to: url, node: "a", timeout: .seconds(2), logger: quietLogger)
+    } throws: { error in
+      guard let error = error as? UploadError else { return false }
+      return error.code == .databaseUnavailable && error.message.contains("cannot reach the session database at postgres://nobody@127.0.0.1:1/nothing")
+    }
+  }
+
+  @Test func databaseAddressesAreCheckedAndTheirPasswordsKeptOutOfLogs() throws {
+    let url = try PostgresURL("postgres://app:s3cret@db.internal:6432/uploads?sslmode=require&search_path=tenant1")
+    #expect(url.host == "db.internal" && url.port == 6432 && url.user == "app" && url.password == "s3cret")
+    #expect(url.database == "uploads" && url.tlsMode == "require" && url.searchPath == "tenant1")
+    #expect("\(url)" == "postgres://app@db.internal:6432/uploads")
+    for bad in ["mysql://a@b/c", "postgres://b/c", "postgres://a@/c", "postgres://a@b", "postgres://a@b/c?sslmode=maybe"] {
+      #expect(throws: UploadError.self, "\(bad)") { _ = try PostgresURL(bad) }
+    }
+  }
 }
