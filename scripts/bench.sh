@@ -4,6 +4,9 @@
 #   scripts/bench.sh [--sizes 64,1024] [--repeat 3] [--link RTT_MS,MBIT ...] [--clients N]
 # --link runs every tool through an emulated link (repeatable; 'loopback' for none), for example
 #   scripts/bench.sh --sizes 64 --repeat 2 --link 10,1000 --link 40,1000 --link 100,1000 --clients 16
+# --postgres measures sessions in SQLite against PostgreSQL instead, and N clients at once against
+# one replica and against --replicas replicas sharing PostgreSQL:
+#   scripts/bench.sh --postgres --sizes 1024 --clients 8 --client-size 128 --replicas 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi

@@ -5,9 +5,11 @@ Usage: scripts/scale-probe.py --bin .build-release/release [--sessions 100000] [
                               [--seconds 20] [--expire 10000] [--replicas 1]
 
 Starts a throwaway PostgreSQL (scripts/lib/postgres.py) and uploader-server replica(s) on it
-(local directory store: the database is what is measured), inserts `--sessions` sessions of 4
-parts each with SQL (one owner, the anonymous one, so ListSessions pages through all of them),
-then runs `--callers` concurrent gRPC callers (grpcio's asyncio API, one process) doing
+(local directory store: the database is what is measured), with one token per caller. Inserts
+`--sessions` sessions of 4 parts each with SQL: 60% of them belong to one principal ("bulk"),
+so ListSessions can page deep, the rest are spread over the callers' principals; 90% are
+completed and 10% open, as in a database that has run for a while. Then runs `--callers`
+concurrent gRPC callers (grpcio's asyncio API, one process, a principal each) doing
 CreateSession then GetSession for `--seconds`, and prints p50/p99 of each; then times a
 ListSessions page at the start and 50,000 sessions deep; then marks `--expire` sessions expired
 by time and times until the replicas' expiry loops have expired them all.
@@ -34,6 +36,7 @@ from replicas import free_port, psql  # noqa: E402
 
 def stubs(directory):
     from grpc_tools import protoc
+    os.makedirs(directory, exist_ok=True)
     assert protoc.main(["protoc", f"-I{ROOT}/Protos", f"--python_out={directory}", f"--grpc_python_out={directory}",
                         "uploader/v1/uploads.proto"]) == 0
     sys.path.insert(0, directory)
@@ -41,9 +44,29 @@ def stubs(directory):
     return (importlib.import_module("uploader.v1.uploads_pb2"), importlib.import_module("uploader.v1.uploads_pb2_grpc"))
 
 
+def cpu_seconds(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def postgres_pids():
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and
+            open(f"/proc/{p}/comm").read().strip() in ("postgres", "postmaster")]
+
+
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))] * 1000
+
+
+def token(name):
+    return "token-" + name
 
 
 async def load(address, pb2, pb2_grpc, callers, seconds):
@@ -54,13 +77,15 @@ async def load(address, pb2, pb2_grpc, callers, seconds):
 
     async def caller(index):
         stub = pb2_grpc.ResumableUploadsStub(channels[index % len(channels)])
+        metadata = (("authorization", f"Bearer {token(f'p{index}')}"),)
         while time.time() < stop:
             try:
                 started = time.perf_counter()
-                session = await stub.CreateSession(pb2.CreateSessionRequest(key=f"probe/{uuid.uuid4().hex}", size=1 << 20))
+                session = await stub.CreateSession(pb2.CreateSessionRequest(key=f"probe/{uuid.uuid4().hex}", size=1 << 20),
+                                                   metadata=metadata)
                 creates.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                await stub.GetSession(pb2.GetSessionRequest(session_id=session.id))
+                await stub.GetSession(pb2.GetSessionRequest(session_id=session.id), metadata=metadata)
                 gets.append(time.perf_counter() - started)
             except grpc.aio.AioRpcError as error:
                 errors.append(error.code().name)
@@ -75,15 +100,16 @@ async def list_pages(address, pb2, pb2_grpc, depth):
     import grpc
     async with grpc.aio.insecure_channel(address) as channel:
         stub = pb2_grpc.ResumableUploadsStub(channel)
+        metadata = (("authorization", f"Bearer {token('bulk')}"),)
         started = time.perf_counter()
-        page = await stub.ListSessions(pb2.ListSessionsRequest(page_size=100))
+        page = await stub.ListSessions(pb2.ListSessionsRequest(page_size=100), metadata=metadata)
         first = time.perf_counter() - started
-        token, pages = page.next_page_token, 1
-        while pages < depth // 1000 and token:
-            page = await stub.ListSessions(pb2.ListSessionsRequest(page_size=1000, page_token=token))
-            token, pages = page.next_page_token, pages + 1
+        cursor, pages = page.next_page_token, 1
+        while pages < depth // 1000 and cursor:
+            page = await stub.ListSessions(pb2.ListSessionsRequest(page_size=1000, page_token=cursor), metadata=metadata)
+            cursor, pages = page.next_page_token, pages + 1
         started = time.perf_counter()
-        await stub.ListSessions(pb2.ListSessionsRequest(page_size=100, page_token=token))
+        await stub.ListSessions(pb2.ListSessionsRequest(page_size=100, page_token=cursor), metadata=metadata)
         deep = time.perf_counter() - started
     return first, deep
 
@@ -104,6 +130,11 @@ def main():
                                   os.path.join(work, "pg")], check=True, capture_output=True, text=True).stdout
         url = next(line.split("=", 1)[1] for line in exports.splitlines() if "POSTGRES_URL" in line)
         pb2, pb2_grpc = stubs(os.path.join(work, "stubs"))
+        import hashlib
+        tokens = os.path.join(work, "tokens.txt")
+        with open(tokens, "w") as f:
+            for name in ["bulk"] + [f"p{i}" for i in range(options.callers)]:
+                f.write(f"{name} {hashlib.sha256(token(name).encode()).hexdigest()}\n")
         addresses = []
         for index in range(options.replicas):
             port = free_port()
@@ -111,7 +142,7 @@ def main():
             servers.append(subprocess.Popen(
                 [os.path.join(options.bin, "uploader-server"), "--listen", f"127.0.0.1:{port}",
                  "--data-dir", os.path.join(work, f"r{index}"), "--database", url, "--node-id", f"r{index}",
-                 "--session-ttl", "8s", "--max-sessions-per-principal", "10000000"],
+                 "--session-ttl", "8s", "--auth-tokens", tokens],
                 stdout=log, stderr=subprocess.STDOUT))
             addresses.append(f"127.0.0.1:{port}")
             deadline = time.time() + 30
@@ -123,17 +154,23 @@ def main():
         psql(url, f"""
             INSERT INTO sessions (id, owner, object_key, size, part_size, part_count, storage_upload_id, state,
               created_at, updated_at, expires_at)
-            SELECT md5(i::text), '', 'seed/' || i, 32 << 20, 8 << 20, 4, 'seed-' || i, 'open', i, i, {far}
+            SELECT md5(i::text), CASE WHEN i % 10 < 6 THEN 'bulk' ELSE 'p' || (i % {options.callers}) END,
+              'seed/' || i, 32 << 20, 8 << 20, 4, 'seed-' || i, CASE WHEN i % 10 = 9 THEN 'open' ELSE 'completed' END,
+              i, i, {far}
             FROM generate_series(1, {options.sessions}) i;
             INSERT INTO parts (session_id, number, size, state, updated_at)
             SELECT md5(i::text), n, 8 << 20, 'receiving', i FROM generate_series(1, {options.sessions}) i,
               generate_series(1, 4) n;
             ANALYZE;""")
         seeded = time.time() - started
+        watched = {"server": [p.pid for p in servers], "PostgreSQL": postgres_pids(), "callers": [os.getpid()]}
+        before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         creates, gets, errors = asyncio.run(load(addresses[0], pb2, pb2_grpc, options.callers, options.seconds))
+        watched["PostgreSQL"] = sorted(set(watched["PostgreSQL"]) | set(postgres_pids()))
+        cpu = {name: cpu_seconds(pids) - before.get(name, 0) for name, pids in watched.items()}
         first, deep = asyncio.run(list_pages(addresses[0], pb2, pb2_grpc, 50_000))
         # Expiry: the seeded sessions have fake upload ids; the local store forgets unknown ones.
-        psql(url, f"UPDATE sessions SET expires_at = 0 WHERE id IN "
+        psql(url, f"UPDATE sessions SET expires_at = 0, state = 'open' WHERE id IN "
                   f"(SELECT id FROM sessions WHERE object_key LIKE 'seed/%' LIMIT {options.expire})")
         started = time.time()
         while True:
@@ -143,11 +180,12 @@ def main():
             time.sleep(0.5)
         expiry = time.time() - started
         print(f"| measure | value |\n|---|---|")
-        print(f"| sessions in the database | {options.sessions:,} seeded (+{len(creates):,} created), 4 parts each (seeded in {seeded:.1f} s) |")
+        print(f"| sessions in the database | {options.sessions:,} seeded (+{len(creates):,} created), 4 parts each, 60% one principal's, 10% open (seeded in {seeded:.1f} s) |")
         print(f"| callers | {options.callers} concurrent, {options.seconds} s, {options.replicas} replica(s) |")
         print(f"| CreateSession | {len(creates) / options.seconds:.0f}/s, p50 {percentile(creates, 0.5):.1f} ms, p99 {percentile(creates, 0.99):.1f} ms |")
         print(f"| GetSession | p50 {percentile(gets, 0.5):.1f} ms, p99 {percentile(gets, 0.99):.1f} ms |")
         print(f"| errors | {len(errors)} {sorted(set(errors))} |")
+        print(f"| CPU seconds in those {options.seconds} s | " + ", ".join(f"{name} {value:.1f}" for name, value in cpu.items()) + " |")
         print(f"| ListSessions, first page of 100 | {first * 1000:.1f} ms |")
         print(f"| ListSessions, a page of 100 50,000 deep | {deep * 1000:.1f} ms |")
         print(f"| expire {options.expire:,} sessions | {expiry:.1f} s ({'done' if int(left) == 0 else f'{left} left'}) |")
