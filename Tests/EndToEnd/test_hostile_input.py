@@ -129,7 +129,9 @@ class HonestUpload(threading.Thread):
         self.join(timeout=120)
 
 
-def expect(code, call, contains=""):
+def expect(code, call, contains):
+    """The call fails with `code` and a message that says why (`contains`, case-insensitive)."""
+    assert contains, "every hostile case checks the message it gets"
     with pytest.raises(grpc.RpcError) as failure:
         result = call()
         if hasattr(result, "__iter__") and not hasattr(result, "ListFields"):
@@ -178,7 +180,8 @@ def test_not_a_bearer_token(battery):
 
 def test_original_contract_without_token(battery):
     b, _ = battery
-    expect(C.UNAUTHENTICATED, lambda: b.original.Upload(iter([b.v0.UploadRequest(filename="x", chunk=b"1")])))
+    expect(C.UNAUTHENTICATED, lambda: b.original.Upload(iter([b.v0.UploadRequest(filename="x", chunk=b"1")])),
+           "requires a token")
 
 
 def test_health_needs_no_token(battery):
@@ -191,7 +194,8 @@ def test_health_needs_no_token(battery):
 
 def test_unknown_session(battery):
     b, _ = battery
-    expect(C.NOT_FOUND, lambda: b.v1.GetSession(b.pb.GetSessionRequest(session_id="0" * 32), metadata=b.auth("alice")))
+    expect(C.NOT_FOUND, lambda: b.v1.GetSession(b.pb.GetSessionRequest(session_id="0" * 32), metadata=b.auth("alice")),
+           "no session " + "0" * 32)
 
 
 def test_malformed_session_id(battery):
@@ -211,7 +215,7 @@ def test_another_principals_session(battery, rpc, alice_session):
             session_id=session.id, sha256=bytes(32), part_sha256s=[bytes(32)] * 2), metadata=b.auth("bob")),
         "upload": lambda: b.v1.UploadParts(iter([b.chunk(session.id)]), metadata=b.auth("bob")),
     }
-    error = expect(C.NOT_FOUND, calls[rpc])
+    error = expect(C.NOT_FOUND, calls[rpc], f"no session {session.id}")
     assert error.details() == f"no session {session.id}", "the same answer as for a session that does not exist"
     assert b.v1.GetSession(b.pb.GetSessionRequest(session_id=session.id), metadata=b.auth("alice")).state == b.pb.SESSION_STATE_OPEN
     b.v1.AbortSession(b.pb.AbortSessionRequest(session_id=session.id), metadata=b.auth("alice"))
@@ -416,14 +420,15 @@ def test_not_a_protobuf_message(battery):
     b, _ = battery
     raw = b.channel.stream_stream("/uploader.v1.ResumableUploads/UploadParts",
                                   request_serializer=lambda x: x, response_deserializer=lambda x: x)
-    expect(C.INVALID_ARGUMENT, lambda: raw(iter([b"\xff\xff\xff\xff"]), metadata=b.auth("alice")))
+    expect(C.INVALID_ARGUMENT, lambda: raw(iter([b"\xff\xff\xff\xff"]), metadata=b.auth("alice")),
+           "a request message is malformed")
 
 
 def test_unknown_method(battery):
     b, _ = battery
     raw = b.channel.unary_unary("/uploader.v1.ResumableUploads/DropTables",
                                 request_serializer=lambda x: x, response_deserializer=lambda x: x)
-    expect(C.UNIMPLEMENTED, lambda: raw(b"", metadata=b.auth("alice")))
+    expect(C.UNIMPLEMENTED, lambda: raw(b"", metadata=b.auth("alice")), "isn't implemented")
 
 
 # --- the original contract --------------------------------------------------------------------------
@@ -437,7 +442,7 @@ def test_invalid_utf8_filename(battery):
     b, _ = battery
     # field 1 (filename), length 2, bytes FF FE; field 2 (chunk), length 1, "x".
     message = b"\x0a\x02\xff\xfe" + b"\x12\x01x"
-    expect(C.INVALID_ARGUMENT, lambda: raw_original(b)(iter([message]), metadata=b.auth("alice")))
+    expect(C.INVALID_ARGUMENT, lambda: raw_original(b)(iter([message]), metadata=b.auth("alice")), "invalidUTF8")
 
 
 def test_original_contract_without_a_filename(battery):
