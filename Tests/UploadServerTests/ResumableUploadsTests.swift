@@ -351,4 +351,49 @@ import UploadServer
     }
     #expect(try storedObject(data, "truncated") == file.bytes)
   }
+
+  /// Sends part 1 of a two-part file and stops the server; returns the session id and the
+  /// directory the local store keeps the session's multipart upload in.
+  func commitPartOneThenStop(_ data: TemporaryDirectory, _ file: TestFile, key: String) async throws
+    -> (session: String, upload: String)
+  {
+    let session = try await withSessionsServer(configuration(data)) { client, _ in
+      let session = try await client.create(file, key: key)
+      let log = StreamLog()
+      try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), log: log)
+      #expect(log.committedParts == [1])
+      return session.id
+    }
+    let uploads = data.files(under: "store/uploads")
+    #expect(uploads.count == 1 && uploads[0].hasSuffix("/1"), "\(uploads)")
+    return (session, data.path + "/store/uploads/" + (uploads.first.map { String($0.dropLast(2)) } ?? ""))
+  }
+
+  @Test func recoverySendsAgainACommittedPartTheStoreNoLongerHolds() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 11, seed: 18), partSize: Self.partSize)
+    let (session, upload) = try await commitPartOneThenStop(data, file, key: "lost-part")
+    try FileManager.default.removeItem(atPath: upload + "/1")
+
+    try await withSessionsServer(configuration(data)) { client, _ in
+      let part = try await client.get(session).parts[0]
+      #expect(part.state == .receiving && part.receivedBytes == 0)
+      try await client.stream(
+        file, session: session, chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2))
+      #expect(try await client.complete(file, session: session).state == .completed)
+    }
+    #expect(try storedObject(data, "lost-part") == file.bytes)
+  }
+
+  @Test func recoveryAbortsASessionWhoseMultipartUploadVanished() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    let file = TestFile(bytes: randomBytes(Self.partSize + 11, seed: 19), partSize: Self.partSize)
+    let (session, upload) = try await commitPartOneThenStop(data, file, key: "lost-upload")
+    try FileManager.default.removeItem(atPath: upload)
+
+    let state = try await withSessionsServer(configuration(data)) { client, _ in try await client.get(session).state }
+    #expect(state == .aborted)
+  }
 }
