@@ -19,7 +19,7 @@ swift build --product uploader-server
 swift build --product uploader
 run_dir="$(pwd)/.chaos-run"
 rm -rf "$run_dir"
-trap '.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true; .venv/bin/python scripts/lib/postgres.py stop "$run_dir/postgres" || true' EXIT
+trap '.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3" || true; .venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3-replicas" || true; .venv/bin/python scripts/lib/postgres.py stop "$run_dir/postgres" || true' EXIT
 # Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
 if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3"); then
   echo "SeaweedFS did not start; its log:" >&2
@@ -31,6 +31,15 @@ table="$run_dir/table.md"
 status=0
 .venv/bin/python Tests/EndToEnd/chaos.py --trials "$trials" --bin "$(swift build --show-bin-path)" --report "$table" || status=$?
 
+# A fresh SeaweedFS: every trial above and every cluster below makes its own bucket, and one
+# SeaweedFS runs out of volume slots (HTTP 500, "No writable volumes") after about 140 buckets.
+.venv/bin/python scripts/lib/seaweedfs.py stop "$run_dir/s3"
+if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3-replicas"); then
+  echo "SeaweedFS did not start again; its log:" >&2
+  cat "$run_dir/s3-replicas/weed.log" >&2 || true
+  exit 1
+fi
+eval "$s3_exports"
 eval "$(.venv/bin/python scripts/lib/postgres.py start "$run_dir/postgres")"
 replica_report="$run_dir/replicas.jsonl"
 replica_started=$(date +%s)
