@@ -15,8 +15,8 @@ func withSessionsClient<T: Sendable>(
 ///
 /// Parallel part streams each get a connection: one TCP connection per stream keeps a loss on one
 /// from stalling the others, and gives each stream its own HTTP/2 connection window. Given
-/// several servers (replicas), connection `i` tries them from the `i`-th on, so the streams
-/// spread over the replicas, and a connection that cannot reach one moves to the next.
+/// several servers (replicas), each client connects to all of them and sends its calls round
+/// robin to those that answer, so the streams spread over the replicas and skip one that is down.
 func withSessionsClients<T: Sendable>(
   _ options: GlobalOptions, connections: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
 ) async throws -> T {
@@ -28,7 +28,9 @@ func withSessionsClients<T: Sendable>(
     // few round trips of them.
     GRPCClient(transport: try HTTP2ClientTransport.Posix(
       target: target(endpoints, startingAt: index), transportSecurity: options.transportSecurity,
-      config: .defaults { $0.http2.targetWindowSize = 1 << 20 }))
+      config: .defaults { $0.http2.targetWindowSize = 1 << 20 },
+      // grpc's default, pick-first, only ever tries the first address of a list.
+      serviceConfig: ServiceConfig(loadBalancingConfig: endpoints.count > 1 ? [.roundRobin] : [])))
   }
   return try await withThrowingDiscardingTaskGroup { group in
     for client in clients {
@@ -41,8 +43,8 @@ func withSessionsClients<T: Sendable>(
   }
 }
 
-/// One server, or replicas tried in turn from the `start`-th (IPv4 addresses, `endpoints()`
-/// checks).
+/// One server, or the replicas from the `start`-th on, so each client's first calls go to a
+/// different one (IPv4 addresses, `endpoints()` checks).
 private func target(_ endpoints: [(host: String, port: Int)], startingAt start: Int) -> any ResolvableTarget {
   guard endpoints.count > 1 else { return target(host: endpoints[0].host, port: endpoints[0].port) }
   let first = start % endpoints.count

@@ -6,9 +6,9 @@ import UploaderClient
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
   @Option(help: ArgumentHelp("""
-    The server, HOST:PORT; or several replicas, IP:PORT,IP:PORT,...: each connection starts at a \
-    different one and moves to the next when one cannot be reached. (default: $UPLOADER_SERVER, \
-    else 127.0.0.1:50051)
+    The server, HOST:PORT; or several replicas, IP:PORT,IP:PORT,...: calls go round robin to \
+    those that answer, skipping one that cannot be reached. (default: $UPLOADER_SERVER, else \
+    127.0.0.1:50051)
     """, valueName: "address"))
   var server: String?
 

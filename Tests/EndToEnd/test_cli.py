@@ -103,6 +103,19 @@ def test_upload_survives_a_server_restart(cli, start_server, random_file, s3, bu
     assert object_sha256(s3, bucket, "cli/restart.bin") == digest
 
 
+def test_several_servers_skip_one_that_cannot_be_reached(cli, start_server, random_file, s3, bucket):
+    path, digest = random_file(24 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    # Every connection starts at another server of the list: half of them at the dead one.
+    servers = f"127.0.0.1:{free_port()},{server.address}"
+    result = cli("upload", str(path), "--key", "cli/several.bin", "--parallel", "4", "--no-progress",
+                 server=servers)
+    assert "uploaded" in result.stdout
+    assert object_sha256(s3, bucket, "cli/several.bin") == digest
+    named = cli("status", server="127.0.0.1:1,localhost:2", check=False)
+    assert named.returncode == 2 and "takes IPv4 addresses" in named.stderr, named.stderr
+
+
 def test_usage_errors_exit_2_and_help_has_examples(cli):
     assert cli("upload", server="127.0.0.1:1", check=False).returncode == 2
     assert cli("upload", "x", "--part-size", "lots", server="127.0.0.1:1", check=False).returncode == 2
