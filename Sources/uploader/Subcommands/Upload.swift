@@ -11,7 +11,11 @@ struct Upload: AsyncParsableCommand {
       (SHA-256 of every part, declared with the part, and of the whole file); completes the \
       upload once the server's part digests match.
 
-      With - as the file, reads standard input, whose size is not known in advance (--key is       then required). Parts grow as the stream does, so up to 5 TiB fit. While uploader runs it       reconnects by itself and sends again what the server had not acknowledged (it keeps at       most the server's acknowledgement interval plus one chunk for that); standard input cannot       be read twice, so an upload whose uploader died cannot be resumed: abort it.
+      With - as the file, reads standard input, whose size is not known in advance (--key is \
+      then required). Parts grow as the stream does, so up to 5 TiB fit. While uploader runs it \
+      reconnects by itself and sends again what the server had not acknowledged (it keeps at \
+      most the server's acknowledgement interval plus one chunk for that); standard input cannot \
+      be read twice, so an upload whose uploader died cannot be resumed: abort it.
 
       Examples:
         uploader upload video.mp4
