@@ -61,6 +61,17 @@ def wait_running(upload, seconds, scrape=None):
     return upload.poll() is None
 
 
+def part_being_received(made, upload, timeout=60):
+    """(replica, session, part) of a part some replica is receiving while `upload` runs."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and upload.poll() is None:
+        held = made.part_holding()
+        if held:
+            return held
+        time.sleep(0.1)
+    raise AssertionError("no part was being received" if upload.poll() is None else "the upload ended first")
+
+
 def finish(upload, timeout=300):
     out, err = upload.communicate(timeout=timeout)
     assert upload.returncode == 0, f"uploader exited {upload.returncode}:\n{err[-4000:]}"
@@ -124,13 +135,7 @@ def test_a_frozen_replica_is_fenced_when_it_wakes(cluster, cli, random_file, s3)
     path, digest = random_file(size)
     upload = cli.start("upload", str(path), "--key", "zombie", "--parallel", "2", "--limit-rate", "8MiB",
                        server=made.address)
-    deadline = time.time() + 60
-    held = None
-    while held is None and time.time() < deadline and upload.poll() is None:
-        held = made.part_holding()
-        time.sleep(0.1)
-    assert held, "no part was being received"
-    zombie, session, number = held
+    zombie, session, number = part_being_received(made, upload)
     (generation,), = made.sql(f"SELECT generation FROM parts WHERE session_id = '{session}' AND number = {number}")
     zombie.pause()
     try:
@@ -163,10 +168,7 @@ def test_a_database_outage_pauses_uploads_and_health_says_so(cluster, cli, rando
     path, digest = random_file(size)
     upload = cli.start("upload", str(path), "--key", "db-outage", "--parallel", "2", "--limit-rate", "8MiB",
                        server=made.address)
-    deadline = time.time() + 60
-    while made.part_holding() is None and time.time() < deadline:
-        time.sleep(0.1)
-    assert upload.poll() is None, "the upload ended before the outage"
+    part_being_received(made, upload)
     pg_dir = os.environ["UPLOADER_TEST_POSTGRES_DIR"]
     postgres = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                             "scripts", "lib", "postgres.py")

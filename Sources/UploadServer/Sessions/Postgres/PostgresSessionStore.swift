@@ -127,23 +127,20 @@ public final class PostgresSessionStore: SessionStore {
   {
     let insert = try Self.insertQuery(session)
     return try await transaction { connection in
-      if let key = session.idempotencyKey,
-        let existing = try await connection.query(
+      /// The session the owner created earlier with this idempotency key, if any.
+      func existing() async throws -> SessionRecord? {
+        guard let key = session.idempotencyKey else { return nil }
+        return try await connection.query(
           "SELECT * FROM sessions WHERE owner = \(session.owner) AND idempotency_key = \(key)", logger: self.logger
-        ).collect().first
-      {
-        return (try Self.session(from: existing), false)
+        ).collect().first.map(Self.session(from:))
       }
+      if let earlier = try await existing() { return (earlier, false) }
       guard try await !connection.query(insert, logger: self.logger).collect().isEmpty else {
         // Another call with the same idempotency key inserted first.
-        guard let key = session.idempotencyKey,
-          let existing = try await connection.query(
-            "SELECT * FROM sessions WHERE owner = \(session.owner) AND idempotency_key = \(key)", logger: self.logger
-          ).collect().first
-        else {
+        guard let earlier = try await existing() else {
           throw UploadError(.internal, "session \(session.id) was neither inserted nor found")
         }
-        return (try Self.session(from: existing), false)
+        return (earlier, false)
       }
       if !parts.isEmpty {
         let numbers = parts.map(\.number)
