@@ -4,7 +4,9 @@
 #   2. starts SeaweedFS (a real S3 server with SigV4 auth) and a throwaway PostgreSQL cluster
 #      (Debian's postgresql, installed if missing) on free loopback ports; the replica tests
 #      start HAProxy (Debian's haproxy, installed if missing) themselves;
-#   3. builds, runs `swift test`, then the process-level end-to-end tests (Tests/EndToEnd);
+#   3. builds, checks that the committed generated code is what Protos/ generates (installing
+#      Debian's protobuf-compiler if missing), runs `swift test`, then the process-level
+#      end-to-end tests (Tests/EndToEnd);
 #   4. stops what it started, and exits non-zero on any failure.
 # If S3 or PostgreSQL cannot start the run fails: their tests never skip silently.
 set -euo pipefail
@@ -54,6 +56,8 @@ export UPLOADER_TEST_POSTGRES_REQUIRED=1
 
 echo "==> swift build"
 swift build --build-tests
+echo "==> generated code matches Protos/"
+scripts/generate-protos.sh --check
 echo "==> swift test"
 swift test --skip-build --parallel --num-workers 2
 

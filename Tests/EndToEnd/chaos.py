@@ -12,7 +12,7 @@ a TCP proxy between client and server (it includes the small gRPC framing overhe
 Every trial must also prove that its fault hit a running upload: faults fire once the client has
 sent a random number of bytes (not after a blind sleep), the upload must still be running then,
 and the trial must show the fault was seen (the client's reconnect line, a resume from a
-journal with the upload unfinished, S3 connections refused while it was down, the flipped byte
+journal with the upload unfinished, the server's S3 errors while S3 was down, the flipped byte
 and the resend, RESOURCE_EXHAUSTED). A trial without that evidence is invalid, and an invalid
 trial fails the suite like a failed one.
 """
@@ -40,6 +40,21 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def store_errors(server):
+    """The server's failed object-store calls so far (uploader_object_store_errors_total, summed)."""
+    import urllib.request
+    deadline = time.time() + 10
+    while not (urls := [line.split("metrics on ")[1].split()[0] for line in server.output().splitlines()
+                        if "metrics on " in line]):
+        if time.time() > deadline:
+            raise AssertionError("the server never said where its metrics are")
+        time.sleep(0.05)
+    url = urls[0]
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return sum(float(line.split()[-1]) for line in response.read().decode().splitlines()
+                   if line.startswith("uploader_object_store_errors_total"))
 
 
 class Harness:
@@ -222,31 +237,35 @@ class Harness:
             proxy.close()
             server.stop()
 
-    def s3_outage(self, outage=(10, 20)):
-        bucket, trial = self.fresh("outage")
+    def s3_outage(self, outage=(10, 20), mode="refuse"):
+        bucket, trial = self.fresh(f"outage-{mode}")
         port = free_port()
         upstream = int(self.settings["endpoint"].rsplit(":", 1)[1])
         s3_proxy = TCPProxy("127.0.0.1", upstream)
         server = self.start_server(os.path.join(trial, "data"), port, bucket, s3_endpoint=s3_proxy.endpoint,
-                                   extra=("--s3-max-attempts", "3"))
+                                   extra=("--s3-max-attempts", "3", "--metrics-listen", "127.0.0.1:0"))
         proxy = TCPProxy("127.0.0.1", port)
         try:
             upload = self.upload("object", f"127.0.0.1:{proxy.port}", os.path.join(trial, "state"), rate="8MiB")
             fired_at = self.wait_until_sent(proxy, upload, 2 * MiB, 12 * MiB)
             invalid = self.landed(fired_at, upload)
-            s3_proxy.down()
+            errors_before = store_errors(server)
+            s3_proxy.down(mode)
             time.sleep(self.random.uniform(*outage))
-            refused = s3_proxy.refused
+            errors_during = store_errors(server) - errors_before
             s3_proxy.up()
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            if refused == 0:
-                invalid = invalid or "the server never tried S3 while it was down"
+            if errors_during == 0:
+                invalid = invalid or "the server saw no S3 error while S3 was down"
             return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
             server.stop()
             s3_proxy.close()
+
+    def s3_outage_reset(self, outage=(10, 20)):
+        return self.s3_outage(outage, mode="reset")
 
     def spool_full(self):
         bucket, trial = self.fresh("spool")
@@ -275,7 +294,8 @@ SCENARIOS = [
     ("client crash (kill -9, then resume)", "client_crash"),
     ("server crash (kill -9, restart)", "server_crash"),
     ("flaky link (cut every 1-8 MiB)", "flaky_link"),
-    ("S3 outage (10-20 s)", "s3_outage"),
+    ("S3 outage, nothing listening (10-20 s)", "s3_outage"),
+    ("S3 outage, connections reset (10-20 s)", "s3_outage_reset"),
     ("corruption in flight (one byte flipped)", "corruption"),
     ("SIGTERM during upload, restart", "sigterm"),
     ("spool full (12 MiB limit, S3 away 6-9 s)", "spool_full"),
@@ -291,7 +311,7 @@ def run(harness, trials, outage=(10, 20), only=None):
         successes, invalid, extra, started = 0, 0, [], time.time()
         for trial in range(trials):
             scenario = getattr(harness, method)
-            problems, extra_bytes, missed = scenario(outage) if method == "s3_outage" else scenario()
+            problems, extra_bytes, missed = scenario(outage) if method.startswith("s3_outage") else scenario()
             # Not clamped: fewer bytes than the file would be a measurement fault worth seeing.
             extra.append(extra_bytes)
             if problems:

@@ -67,6 +67,17 @@ def proto(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def v1(tmp_path_factory):
+    """Python stubs of the resumable protocol (uploader.v1): (uploads_pb2, uploads_pb2_grpc)."""
+    out = tmp_path_factory.mktemp("stubs-v1")
+    from grpc_tools import protoc
+    assert protoc.main(["protoc", f"-I{ROOT}/Protos", f"--python_out={out}", f"--grpc_python_out={out}",
+                        "uploader/v1/uploads.proto"]) == 0
+    sys.path.insert(0, str(out))
+    return importlib.import_module("uploader.v1.uploads_pb2"), importlib.import_module("uploader.v1.uploads_pb2_grpc")
+
+
+@pytest.fixture(scope="session")
 def health(tmp_path_factory):
     # The proto's path would make a Python package named `grpc`, shadowing grpcio: generate it
     # under another directory (the proto package, and so the wire names, stay grpc.health.v1).

@@ -1,10 +1,14 @@
 """A TCP proxy that can be taken down and brought back, to make S3 unreachable on demand."""
 import socket
+import struct
 import threading
 
 
 class TCPProxy:
-    """Forwards 127.0.0.1:port to upstream. `down()`/`up()` make the upstream unreachable;
+    """Forwards 127.0.0.1:port to upstream. `down()`/`up()` make the upstream unreachable, in one
+    of two ways: `down("refuse")` closes the listener, so connecting fails at once (ECONNREFUSED,
+    nothing listens), and `down("reset")` keeps listening but resets every connection (RST), open
+    ones and new ones;
     `cut_between=(lo, hi)` cuts every connection after a random lo..hi bytes from the client;
     `corrupt_after=n` flips the byte at offset n of all client-to-upstream bytes, on whichever
     connection carries it (clients spread streams over several); `hold()` keeps every
@@ -22,33 +26,44 @@ class TCPProxy:
         self.cuts = 0
         self.refused = 0
         self.corrupted_at = None
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
+        self.port = 0
         self.is_down = False
         self.connections = []
         self.lock = threading.Lock()
         self.closed = False
         self.flowing = threading.Event()
         self.flowing.set()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._listen()
+
+    def _listen(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
 
     @property
     def endpoint(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def down(self):
-        """Cuts every open connection and refuses new ones until up()."""
+    def down(self, mode="reset"):
+        """Resets every open connection, and until up() either resets new ones ("reset") or has no
+        listener at all ("refuse")."""
+        if mode not in ("reset", "refuse"):
+            raise ValueError(f"unknown outage mode {mode!r}")
         with self.lock:
-            self.is_down = True
+            self.is_down = mode
             for sock in self.connections:
-                _close(sock)
+                _reset(sock)
             self.connections.clear()
+            if mode == "refuse":
+                _close(self.listener)
 
     def up(self):
         with self.lock:
+            if self.is_down == "refuse" and not self.closed:
+                self._listen()
             self.is_down = False
 
     def hold(self):
@@ -64,16 +79,16 @@ class TCPProxy:
         self.down()
         _close(self.listener)
 
-    def _accept(self):
+    def _accept(self, listener):
         while not self.closed:
             try:
-                client, _ = self.listener.accept()
+                client, _ = listener.accept()
             except OSError:
                 return
             with self.lock:
                 if self.is_down:
                     self.refused += 1
-                    _close(client)
+                    _reset(client)
                     continue
                 try:
                     upstream = socket.create_connection(self.upstream)
@@ -133,6 +148,15 @@ def _pump(source, destination, flowing=None):
     finally:
         _close(source)
         _close(destination)
+
+
+def _reset(sock):
+    """Closes `sock` with a TCP RST rather than a FIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
 
 
 def _close(sock):

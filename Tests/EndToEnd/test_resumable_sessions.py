@@ -2,27 +2,15 @@
 the middle of an upload, a restart on the same data directory, and the upload continues from
 the durable offsets. Objects are checked with boto3; ListMultipartUploads must be empty after
 complete, abort and expiry."""
-import importlib
-import sys
 import threading
 import time
 
 import grpc
 import pytest
 
-from conftest import ROOT, object_sha256
+from conftest import object_sha256
 from sessions_client import MiB, LocalFile, chunks, resume_offsets
 from tcp_proxy import TCPProxy
-
-
-@pytest.fixture(scope="session")
-def v1(tmp_path_factory):
-    out = tmp_path_factory.mktemp("stubs-v1")
-    from grpc_tools import protoc
-    assert protoc.main(["protoc", f"-I{ROOT}/Protos", f"--python_out={out}", f"--grpc_python_out={out}",
-                        "uploader/v1/uploads.proto"]) == 0
-    sys.path.insert(0, str(out))
-    return importlib.import_module("uploader.v1.uploads_pb2"), importlib.import_module("uploader.v1.uploads_pb2_grpc")
 
 
 def stub(v1, address):
