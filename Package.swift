@@ -68,6 +68,7 @@ let package = Package(
       dependencies: [
         "UploadCore",
         "Migrations",
+        "CFileCopy",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         "UploadProtocol",
@@ -119,6 +120,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // copy_file_range(2), which Swift's Glibc module does not declare.
+    .target(name: "CFileCopy"),
     // glibc malloc tuning for both executables.
     .target(name: "CMemoryTuning"),
     .target(name: "CClientMemoryTuning", dependencies: ["CMemoryTuning"]),

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -148,10 +149,13 @@ def main():
     parser.add_argument("--postgres", action="store_true",
                         help="instead of the tools: one upload per size with sessions in SQLite against PostgreSQL, "
                              "then --clients uploads of --client-size MiB at once to 1 replica and to --replicas")
+    parser.add_argument("--first-byte", type=int, default=0, metavar="MIB",
+                        help="also time the first byte of a MIB file reaching the server (a sparse file: "
+                             "reading and hashing cost what they cost for any bytes)")
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--client-size", type=int, default=128, help="MiB per client in the --postgres run")
     options = parser.parse_args()
-    sizes = [int(s) for s in options.sizes.split(",")]
+    sizes = [int(s) for s in options.sizes.split(",") if s]
     links = [Link(spec) for spec in (options.link or ["loopback"])]
     work = tempfile.mkdtemp(prefix="uploader-bench-", dir="/var/tmp")
     s3dir = os.path.join(work, "s3")
@@ -181,6 +185,11 @@ def main():
         write_report(sections, options.repeat)
         return
     try:
+        if options.first_byte:
+            heading = f"Time to the first byte, {options.first_byte} MiB file, loopback"
+            print(f"==> {heading}", flush=True)
+            sections[heading] = measure_first_byte(options.first_byte, work, env, uploader, server_binary,
+                                                   options.repeat, options.server_args.split())
         for link in links:
             for size in sizes:
                 path = os.path.join(work, f"file-{size}")
@@ -211,10 +220,15 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     s3_server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
                         *server_args], env, work)
     local_server = Server(server_binary, ["--data-dir", ceiling_dir, *server_args], env, work)
+    discard_dir = tempfile.mkdtemp(prefix="uploader-discard-", dir="/dev/shm")
+    # Keeps nothing: what the server costs without a store (gRPC, spool on tmpfs, SHA-256).
+    discard_server = Server(server_binary, ["--data-dir", discard_dir, "--discard-objects-for-benchmarks",
+                                            *server_args], env, work)
     s3_address = link.to(endpoint.removeprefix("http://"))
     tool_env = s3_env(env, f"http://{s3_address}")
     server_address = link.to(s3_server.address)
     local_address = link.to(local_server.address)
+    discard_address = link.to(discard_server.address)
     state = os.path.join(work, f"state-{time.time_ns()}")
     tools = {
         "uploader --parallel 1": [uploader, "upload", path, "--key", "u1", "--parallel", "1", "--no-progress",
@@ -224,14 +238,17 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
         "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
         "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
         "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],
-        "uploader, local store on tmpfs (gRPC ceiling)": [
+        "uploader, local store on tmpfs": [
             uploader, "upload", path, "--key", "c", "--no-progress", "--server", local_address, "--state-dir", state],
+        "uploader, server discards parts (gRPC ceiling)": [
+            uploader, "upload", path, "--key", "d", "--no-progress", "--server", discard_address, "--state-dir", state],
     }
     results = {}
     try:
         for _ in range(repeat):
             for tool, command in tools.items():
-                server = local_server if tool.startswith("uploader, local") else s3_server
+                server = (local_server if tool.startswith("uploader, local")
+                          else discard_server if tool.startswith("uploader, server discards") else s3_server)
                 pid = server.process.pid if tool.startswith("uploader") else None
                 results.setdefault(tool, []).append(Run(command, tool_env, pid))
                 if tool.startswith("uploader, local"):
@@ -242,8 +259,10 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     finally:
         s3_server.stop()
         local_server.stop()
+        discard_server.stop()
         link.close()
         shutil.rmtree(ceiling_dir, ignore_errors=True)
+        shutil.rmtree(discard_dir, ignore_errors=True)
     s5 = statistics.median(r.seconds for r in results["s5cmd"])
     lines = ["| tool | median time | throughput | time vs s5cmd | client peak RSS | CPU s: client / server / SeaweedFS |",
              "|---|---|---|---|---|---|"]
@@ -255,6 +274,52 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
         lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs, S3 store: {server_rss / 1024:.0f} MiB."]
     return lines
+
+
+def measure_first_byte(size, work, env, uploader, server_binary, repeat, server_args):
+    """Seconds from starting `uploader upload` of a `size` MiB file to the server's
+    uploader_bytes_received_total leaving 0 (polled every 5 ms), `repeat` times."""
+    path = os.path.join(work, f"sparse-{size}")
+    with open(path, "wb") as f:
+        f.truncate(size * MiB)
+    times = []
+    for run in range(repeat):
+        server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-fb-{time.time_ns()}"),
+                                        "--s3-bucket", "bench", "--metrics-listen", "127.0.0.1:0", *server_args],
+                        env, work)
+        try:
+            deadline = time.time() + 10
+            while not (url := re.search(r"metrics on (\S+)", open(server.log_path).read())):
+                if time.time() > deadline:
+                    raise SystemExit("the server never said where its metrics are")
+                time.sleep(0.02)
+            start = time.perf_counter()
+            upload = subprocess.Popen([uploader, "upload", path, "--key", f"first-byte-{run}", "--no-progress",
+                                       "--server", server.address, "--state-dir", os.path.join(work, f"fb-{run}")],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            while received_bytes(url.group(1)) == 0:
+                if upload.poll() is not None:
+                    raise SystemExit(f"the upload ended ({upload.returncode}) before the server saw a byte")
+                time.sleep(0.005)
+            times.append(time.perf_counter() - start)
+            upload.kill()
+            upload.wait()
+        finally:
+            server.stop()
+    os.remove(path)
+    return ["| file | first byte at the server, median | max |", "|---|---|---|",
+            f"| {size} MiB | {statistics.median(times):.3f} s | {max(times):.3f} s |", "",
+            "From starting `uploader upload` to the server's `uploader_bytes_received_total` leaving 0 "
+            "(polled every 5 ms): process start, journal, connection, CreateSession, the first part's "
+            "SHA-256 (declared with its first chunk) and the first chunk."]
+
+
+def received_bytes(url):
+    with urllib.request.urlopen(url, timeout=2) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("uploader_bytes_received_total"):
+                return float(line.split()[-1])
+    return 0
 
 
 def measure_clients(link, path, size, work, env, endpoint, uploader, server_binary, count, server_args):

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
   public var nodeID: String?
   /// The S3 bucket to store objects in; nil stores them under `dataDirectory/store`.
   public var s3: S3Configuration?
+  /// Keep no object at all (`DiscardingStore`): for benchmarks only.
+  public var discardsObjects = false
   /// Parts (and single objects) uploaded to the store at the same time by the whole server, so
   /// that memory and connections to the store do not grow with the number of clients. 16 does
   /// not slow one client with 4 streams; 4 cost it 8% (1 GiB to SeaweedFS: 10.1 s against 9.3 s)

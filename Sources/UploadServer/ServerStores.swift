@@ -45,6 +45,9 @@ extension ServerConfiguration {
       sessions = try SQLiteSessionStore.open(path: databasePath, node: node)
       closeSessions = {}
     }
+    if discardsObjects {
+      return ServerStores(sessions: sessions, objects: DiscardingStore(), shutdown: closeSessions)
+    }
     guard let s3 else {
       return ServerStores(
         sessions: sessions, objects: LocalDirectoryStore(root: localStoreDirectory), shutdown: closeSessions)

@@ -59,6 +59,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "Store objects in this S3 bucket instead of the data directory.")
   var s3Bucket: String?
 
+  @Flag(help: .hidden)
+  var discardObjectsForBenchmarks = false
+
   @Option(help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, else AWS).")
   var s3Endpoint: String?
 
@@ -201,6 +204,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
     configuration.sessions.maximumForwardedParts = maxForwardedParts
     configuration.sessions.acknowledgementBytes = ackBytes.bytes
     configuration.sessions.acknowledgementInterval = ackInterval.duration
+    configuration.discardsObjects = discardObjectsForBenchmarks
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(

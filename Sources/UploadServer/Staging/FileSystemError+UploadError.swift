@@ -1,6 +1,10 @@
 import NIOFileSystem
 import UploadCore
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 extension UploadError {
   /// Translates a local file-system failure; a full disk becomes `.spoolFull`.
   static func fromFileSystem(_ error: any Error, while doing: String) -> UploadError {
@@ -10,6 +14,8 @@ extension UploadError {
     case is CancellationError:
       return UploadError(.cancelled, "\(doing) was cancelled")
     case let error as FileSystemError where error.code == .resourceExhausted:
+      return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
+    case let error as FileConcatenation.Failure where error.errno == ENOSPC:
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
     default:
       return UploadError(.internal, "\(doing): \(error)")

@@ -1,0 +1,11 @@
+#ifndef UPLOADER_FILE_COPY_H
+#define UPLOADER_FILE_COPY_H
+
+#include <sys/types.h>
+
+/// copy_file_range(2) on the descriptors' own offsets; glibc declares it only under
+/// _GNU_SOURCE, which Swift's Glibc module does not set. Returns the bytes copied, 0 at the end
+/// of the input, or -1 with errno set.
+ssize_t uploader_copy_file_range(int input, int output, size_t length);
+
+#endif

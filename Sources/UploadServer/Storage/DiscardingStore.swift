@@ -1,0 +1,60 @@
+import Foundation
+import NIOFileSystem
+import Synchronization
+import UploadCore
+
+/// An object store that keeps no bytes: every part is dropped once received, and only its
+/// number, size and ETag are remembered until the upload completes or is aborted (so that
+/// CompleteSession finds the parts listed). Only for `scripts/bench.sh`, whose "server discards
+/// parts" row measures what the server costs without a store behind it (gRPC, the spool and the
+/// part's SHA-256). Selected by the hidden `uploader-server --discard-objects-for-benchmarks`.
+public final class DiscardingStore: ObjectStore {
+  private let uploads = Mutex<[String: [Int: ListedPart]]>([:])
+
+  public init() {}
+
+  public var name: String { "discard://" }
+
+  public func checkAvailability() async throws(UploadError) {}
+
+  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+    let id = UUID().uuidString.lowercased()
+    uploads.withLock { $0[id] = [:] }
+    return id
+  }
+
+  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
+    await drop(part)
+    let etag = "\"\(part.sha256.hex)\""
+    uploads.withLock { $0[uploadID, default: [:]][part.number] = ListedPart(etag: etag, size: part.size) }
+    return etag
+  }
+
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+    async throws(UploadError) -> StoredObject
+  {
+    uploads.withLock { _ = $0.removeValue(forKey: uploadID) }
+    let etag = ContentHash.of(parts.sorted { $0.number < $1.number }.flatMap(\.sha256.bytes)).hex
+    return StoredObject(key: key, location: "discard://\(key)", etag: "\"\(etag)-\(parts.count)\"")
+  }
+
+  public func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
+    uploads.withLock { _ = $0.removeValue(forKey: uploadID) }
+  }
+
+  public func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] {
+    guard let parts = uploads.withLock({ $0[uploadID] }) else {
+      throw UploadError(.sessionClosed, "the upload of \"\(key)\" no longer exists")
+    }
+    return parts.mapValues { [$0] }
+  }
+
+  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    await drop(part)
+    return StoredObject(key: key, location: "discard://\(key)", etag: "\"\(part.sha256.hex)\"")
+  }
+
+  private func drop(_ part: SpooledPart) async {
+    _ = try? await FileSystem.shared.removeItem(at: FilePath(part.path))
+  }
+}
