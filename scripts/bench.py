@@ -453,7 +453,11 @@ def write_report(sections, repeat):
         "Release build of `uploader` and `uploader-server` (server with the S3 store, 8 MiB parts; the client "
         "hashes the file while it sends, and the time includes it). Peak RSS of the client from `/usr/bin/time -v`. "
         "CPU: median seconds of CPU (user + system) of the client, of `uploader-server`, and of SeaweedFS "
-        "during the run; on 2 cores the sum bounds the time from below at half its value.", "",
+        "during the run; on 2 cores the sum bounds the time from below at half its value. "
+        "\"local store on tmpfs\" is the embedded default store with its data directory in /dev/shm; "
+        "\"server discards parts\" is a server that keeps nothing (a hidden flag, for this row only): "
+        "gRPC and the spool on tmpfs, hashing as on the S3 path (that is, not at all: S3 verifies parts), "
+        "so it is the ceiling the client and the gRPC path allow.", "",
         "Sections named after a round trip ran every tool through an emulated link "
         "(`scripts/bench.sh --link RTT_MS,MBIT`, `scripts/lib/delay_line.py`): a TCP proxy in front of "
         "each server adding half the round trip in each direction and serialising at the rate, as the "

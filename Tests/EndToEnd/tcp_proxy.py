@@ -151,9 +151,15 @@ def _pump(source, destination, flowing=None):
 
 
 def _reset(sock):
-    """Closes `sock` with a TCP RST rather than a FIN."""
+    """Closes `sock` with a TCP RST rather than a FIN. SHUT_RD first: it sends nothing, but wakes
+    a pump thread blocked in recv on it, which would otherwise keep the socket (and the
+    connection) alive after close."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
+    try:
         sock.close()
     except OSError:
         pass

@@ -266,7 +266,7 @@ def storage_rejected(w):
         session_id=outer.id, sha256=digest, part_sha256s=[digest])))
 
 
-@case("DIGEST_MISMATCH", "not the declared")
+@case("DIGEST_MISMATCH", "the part was reset, send it again")
 def digest_mismatch(w):
     stub = w.stub(w.server())
     session = w.create(stub)

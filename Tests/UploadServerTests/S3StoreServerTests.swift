@@ -57,6 +57,45 @@ import UploadServer
     }
   }
 
+  /// S3 checks each part against its declared SHA-256, so by default the server does not hash a
+  /// part whose digest comes with its first byte: a changed byte is caught by S3 (BadDigest),
+  /// and the part is reset and received again. With `verifiesOnReceipt` the server catches it
+  /// itself, before S3 sees the part.
+  @Test(arguments: [false, true]) func aChangedByteIsCaughtAndThePartReceivedAgain(verifiesOnReceipt: Bool)
+    async throws
+  {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("flipped", httpClient: http)
+      var configuration = testConfiguration(dataDirectory: data.path)
+      configuration.s3 = s3.configuration
+      configuration.sessions.verifiesOnReceipt = verifiesOnReceipt
+      let file = TestFile(bytes: randomBytes((5 << 20) + 10), partSize: 5 << 20)
+      try await withSessionsServer(configuration) { client, _ in
+        let session = try await client.create(file, key: "flipped")
+        var corrupted = SessionsClient.chunks(of: file, part: 1)
+        corrupted[3].corrupt = true
+        await #expect {
+          try await client.stream(file, session: session.id, chunks: corrupted)
+        } throws: { error in
+          guard let error = error as? RPCError, error.code == .dataLoss else { return false }
+          let caughtBy = verifiesOnReceipt ? "the bytes received hash to" : "BadDigest"
+          return error.message.contains(caughtBy) && error.message.contains("the part was reset")
+        }
+        let reset = try await client.get(session.id).parts[0]
+        #expect(reset.receivedBytes == 0)
+
+        try await client.stream(
+          file, session: session.id,
+          chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2))
+        #expect(try await client.complete(file, session: session.id).state == .completed)
+      }
+      #expect(try await digest(of: "flipped", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.listMultipartUploads().isEmpty)
+    }
+  }
+
   @Test func clientThatGivesUpLeavesNoMultipartUpload() async throws {
     let data = try TemporaryDirectory()
     defer { data.remove() }

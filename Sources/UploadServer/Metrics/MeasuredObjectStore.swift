@@ -26,6 +26,7 @@ struct MeasuredObjectStore: ObjectStore {
   }
 
   var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+  var verifiesDigests: Bool { base.verifiesDigests }
 
   /// Timed as "ForwardPart": the time includes waiting for the client's bytes.
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)

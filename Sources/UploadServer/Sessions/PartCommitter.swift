@@ -113,6 +113,9 @@ final class PartCommitter: Sendable {
         if let now = try? await store.part(of: session.id, number: part.number), now.state == .committed {
           return now
         }
+        if error.code == .digestMismatch {
+          throw await discard(part, of: session, at: path, refusedWith: error)
+        }
         throw error
       }
     }
@@ -125,5 +128,22 @@ final class PartCommitter: Sendable {
     }
     _ = try? await FileSystem.shared.removeItem(at: path)
     return now
+  }
+
+  /// The store found that the part's bytes do not hash to its digest (the server did not hash
+  /// them, or they changed on its disk): forgets the part, so that it is received again.
+  private func discard(_ part: PartRecord, of session: SessionRecord, at path: FilePath, refusedWith error: UploadError)
+    async -> UploadError
+  {
+    do {
+      try await store.reset(part, to: 0)
+    } catch {
+      return error
+    }
+    _ = try? await FileSystem.shared.removeItem(at: path)
+    return UploadError(
+      .digestMismatch,
+      "part \(part.number) of session \(session.id) does not hash to its declared SHA-256 \(part.sha256?.hex ?? "")"
+        + " (\(error.message)); the part was reset, send it again")
   }
 }

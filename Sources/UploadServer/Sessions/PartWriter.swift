@@ -18,6 +18,11 @@ import UploadCore
 /// `PartForwarder`). The forward ends when the part is received (the committer then takes its
 /// ETag), or is cancelled when the writer leaves the part unfinished, the part is reset or the
 /// writer closes; the part is then committed from the spool.
+///
+/// Each byte is hashed once on this side at most: when the object store verifies every part
+/// against its declared SHA-256 (S3's `x-amz-checksum-sha256`) and the digest is declared before
+/// the part's first byte, the writer does not hash the bytes it only passes on. The store then
+/// catches a changed byte, and the committer resets the part so the client sends it again.
 actor PartWriter {
   /// What a write led to.
   enum Outcome: Sendable {
@@ -47,13 +52,16 @@ actor PartWriter {
   private var closed = false
   private var open: OpenPart?
   private let forwarder: PartForwarder?
+  /// The object store checks each part against its declared SHA-256.
+  private let storeVerifiesDigests: Bool
   /// The part's forward to the object store, while one runs or its result waits for the committer.
   private var forwarded: ForwardedPart?
 
   /// The spool file and the bookkeeping of a part being received.
   private struct OpenPart {
     var handle: ReadWriteFileHandle
-    var hasher: SHA256
+    /// Nil when the object store verifies the part's declared digest itself.
+    var hasher: SHA256?
     var ledger: PartLedger
     var lastDurableAt: ContinuousClock.Instant
     /// Set once the part is received and its file closed.
@@ -63,9 +71,11 @@ actor PartWriter {
   }
 
   init(sessionID: SessionID, number: Int, plan: PartPlan, path: FilePath, store: any SessionStore,
-    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget, forwarder: PartForwarder? = nil)
+    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget, forwarder: PartForwarder? = nil,
+    storeVerifiesDigests: Bool = false)
   {
     self.forwarder = forwarder
+    self.storeVerifiesDigests = storeVerifiesDigests
     self.metrics = metrics
     self.budget = budget
     self.sessionID = sessionID
@@ -122,12 +132,12 @@ actor PartWriter {
           return .alreadyReceived(size: size)
         }
         defer { open = part.finished ? nil : part }
-        if let declared { part.ledger.declare(declared) }
+        if let declared { try await declare(declared, for: &part) }
         if case .append(let skip, let at) = try part.ledger.place(offset: offset, length: data.count) {
           startForwarding(part.ledger)
           let bytes = data.dropFirst(skip)
           try await part.handle.write(contentsOf: bytes, toAbsoluteOffset: at)
-          part.hasher.update(data: bytes)
+          part.hasher?.update(data: bytes)
           part.ledger.wrote(bytes.count)
           forwarded?.advance(to: part.ledger.receivedBytes)
           metrics.bytesReceived.increment(by: bytes.count)
@@ -255,10 +265,13 @@ actor PartWriter {
       let onDisk = try await handle.info().size
       let durable = min(record.receivedBytes, onDisk)
       if onDisk != durable { try await handle.resize(to: .bytes(durable)) }
-      var hasher = SHA256()
-      if durable > 0 {
+      var hasher: SHA256? = SHA256()
+      if storeVerifiesDigests && record.expectedSHA256 != nil && durable > 0 {
+        // Resumed after the digest was declared: the store checks the part; no need to read it.
+        hasher = nil
+      } else if durable > 0 {
         for try await chunk in handle.readChunks(in: 0..<durable, chunkLength: .mebibytes(1)) {
-          chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+          chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
         }
       }
       return OpenPart(
@@ -323,7 +336,10 @@ actor PartWriter {
   /// Verifies a full part: received when it matches, reset when it does not, kept waiting when
   /// the client has not sent the digest yet.
   private func finish(_ part: inout OpenPart) async throws -> Outcome {
-    let actual = ContentHash(part.hasher.finalize())
+    // Unhashed: the declared digest stands until the object store checks the bytes against it.
+    guard let actual = part.hasher.map({ ContentHash($0.finalize()) }) ?? part.ledger.expectedSHA256 else {
+      throw UploadError(.internal, "part \(number) of session \(sessionID) was not hashed and has no declared digest")
+    }
     switch part.ledger.verify(actual: actual) {
     case .matches:
       try await part.handle.synchronize()
@@ -345,6 +361,25 @@ actor PartWriter {
       throw UploadError(
         .digestMismatch,
         "part \(number) of session \(sessionID): the bytes received hash to \(actual.hex), not the declared \(expected.hex); the part was reset, send it again")
+    }
+  }
+
+  /// Records the client's digest for the part (the latest declaration wins). Declared before the
+  /// first byte, to a store that verifies digests, it spares the hashing here. When a part
+  /// received so far unhashed is declared with another digest, the store can no longer vouch
+  /// for it: the forward stops and the bytes written so far are hashed from the spool file.
+  private func declare(_ digest: ContentHash, for part: inout OpenPart) async throws {
+    let changed = part.ledger.expectedSHA256.map { $0 != digest } ?? false
+    part.ledger.declare(digest)
+    if part.ledger.receivedBytes == 0 {
+      part.hasher = storeVerifiesDigests ? nil : (part.hasher ?? SHA256())
+    } else if part.hasher == nil && changed {
+      stopForwarding()
+      var hasher = SHA256()
+      for try await chunk in part.handle.readChunks(in: 0..<part.ledger.receivedBytes, chunkLength: .mebibytes(1)) {
+        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+      }
+      part.hasher = hasher
     }
   }
 

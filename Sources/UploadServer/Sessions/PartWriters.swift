@@ -48,7 +48,8 @@ final class PartWriters: Sendable {
       let writer = PartWriter(
         sessionID: session.id, number: number, plan: session.plan,
         path: spool.partFile(session: session.id, number: number), store: store, settings: settings,
-        metrics: metrics, budget: spool.budget, forwarder: forwarder)
+        metrics: metrics, budget: spool.budget, forwarder: forwarder,
+        storeVerifiesDigests: objectStore.verifiesDigests && !settings.verifiesOnReceipt)
       writers.byKey[key] = writer
       return writer
     }

@@ -8,8 +8,9 @@ extension SessionCoordinator {
   /// whole-file digest. Completing a completed session returns it again.
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` (aborted or expired); `.invalidRequest`
-  ///   (wrong number of digests); `.partsMissing`; `.digestMismatch`; `.storageUnavailable`
-  ///   (the session stays completing and may be completed again).
+  ///   (wrong number of digests); `.partsMissing` and `.digestMismatch` (the session is open
+  ///   again for the parts to come again); `.storageUnavailable` (the session stays completing
+  ///   and may be completed again).
   public func complete(_ id: SessionID, owner: Principal, sha256: ContentHash, partSHA256s: [ContentHash])
     async throws(UploadError) -> SessionRecord
   {
@@ -48,9 +49,10 @@ extension SessionCoordinator {
     let stored: StoredObject
     do {
       stored = try await storeObject(session, parts: parts)
-    } catch where error.code == .partsMissing {
-      // Parts were lost on the way (their node died, or the store lacks them): the session
-      // takes parts again, and the client sends those.
+    } catch where error.code == .partsMissing || error.code == .digestMismatch {
+      // Parts were lost on the way (their node died, the store lacks them, or the store found
+      // their bytes changed and the committer reset them): the session takes parts again, and
+      // the client sends those.
       session.state = .open
       session.updatedAt = settings.nowMilliseconds
       try await store.update(session)

@@ -24,6 +24,7 @@ struct BoundedObjectStore: ObjectStore {
   }
 
   var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+  var verifiesDigests: Bool { base.verifiesDigests }
 
   /// Not bounded here: a forwarded part waits for its client, so it must not hold one of the
   /// permits that commits from the spool need. `PartForwarder` bounds forwarded parts itself.

@@ -23,6 +23,11 @@ public protocol ObjectStore: Sendable {
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError)
     -> String
 
+  /// Whether the store checks every part against its declared SHA-256 and refuses one whose
+  /// bytes differ (`.digestMismatch`). The server then does not hash parts whose digest the
+  /// client declared before their first byte.
+  var verifiesDigests: Bool { get }
+
   /// Whether the store can upload a part while it arrives
   /// (`uploadPart(key:uploadID:part:growing:)`); parts are forwarded only to stores that can.
   var uploadsGrowingParts: Bool { get }
@@ -54,6 +59,9 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+  /// False: the server hashes what it receives unless the store says otherwise.
+  public var verifiesDigests: Bool { false }
+
   /// False: a store uploads whole parts unless it says otherwise.
   public var uploadsGrowingParts: Bool { false }
 

@@ -61,6 +61,10 @@ public struct S3ObjectStore: ObjectStore {
   /// would send the part again from its first byte, and the spool can commit it instead.
   public var uploadsGrowingParts: Bool { true }
 
+  /// True: every part carries `x-amz-checksum-sha256`, and S3 answers BadDigest to bytes that
+  /// do not match it.
+  public var verifiesDigests: Bool { true }
+
   public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
     async throws(UploadError) -> String
   {
