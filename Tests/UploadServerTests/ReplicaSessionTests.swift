@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import Synchronization
 import TestSupport
 import Testing
 import UploadCore
@@ -40,7 +41,17 @@ import UploadServer
       let file = TestFile(bytes: randomBytes(10 << 20), partSize: 5 << 20)
       let session = try await a.create(file, key: "moved")
       let onA = StreamLog()
+      // A failure here surfaces as node-a's stream failing: keep it, to report it as itself.
+      let failedOnB = Mutex<String?>(nil)
       @Sendable func continueOnB() async throws {
+        do {
+          try await sendOnB()
+        } catch {
+          failedOnB.withLock { $0 = "\(error)" }
+          throw error
+        }
+      }
+      @Sendable func sendOnB() async throws {
         #expect(try await eventually(seconds: 30) { onA.acknowledged(part: 1) >= 1 << 20 })
         #expect(try await b.get(session.id).parts[0].receivedBytes >= 1 << 20)
 
@@ -64,6 +75,7 @@ import UploadServer
           file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1), log: onA, waitAfter: 8,
           resume: continueOnB)
       }
+      #expect(failedOnB.withLock { $0 } == nil, "node-b's streams failed")
       // node-a's writer was taken over: what it still had to write was refused by the database.
       #expect(refused?.code == .aborted)
       #expect(refused?.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == "PART_TAKEN_OVER")
