@@ -1,8 +1,12 @@
 import Foundation
 import UploaderClient
 
-/// One upload in `status --json`.
+/// One upload in `status --json` (and `upload --json`, `resume --json`).
 struct StatusJSON: Encodable {
+  /// The layout of this object; it changes only when a field changes meaning or goes away.
+  static let schemaVersion = 1
+
+  var schemaVersion = Self.schemaVersion
   var id: String
   var sessionID: String?
   var state: String
@@ -22,6 +26,7 @@ struct StatusJSON: Encodable {
 
   enum CodingKeys: String, CodingKey {
     case id, state, file, key, server, size, sha256, error, resumable
+    case schemaVersion = "schema_version"
     case sessionID = "session_id"
     case committedBytes = "committed_bytes"
     case createdAt = "created_at"

@@ -18,15 +18,21 @@ struct UploaderCommand: AsyncParsableCommand {
         uploader resume 3f9a1c2b7e
         uploader abort 3f9a1c2b7e
 
+      Connection options (--server, --token, --tls, --ca-cert, --client-cert, --client-key, \
+      --state-dir) may come before the subcommand or after it. Shell completions: \
+      uploader --generate-completion-script bash|zsh|fish.
+
       Exit codes: 0 success, 2 usage error, 1 any other failure, 130 interrupted.
       """,
     subcommands: [Upload.self, Resume.self, Status.self, Abort.self])
 
-  /// Like `AsyncParsableCommand.main`, but usage errors exit with 2, as the issue tracker's
-  /// users expect from a Unix tool.
+  /// Like `AsyncParsableCommand.main`, but usage errors exit with 2, as users expect from a
+  /// Unix tool, and connection options may come before the subcommand.
   static func main() async {
     do {
-      var command = try parseAsRoot()
+      let subcommands = Set(configuration.subcommands.map { $0._commandName })
+      var command = try parseAsRoot(
+        GlobalOptionOrder.hoisted(Array(CommandLine.arguments.dropFirst()), subcommands: subcommands))
       if var asyncCommand = command as? AsyncParsableCommand {
         try await asyncCommand.run()
       } else {

@@ -74,6 +74,7 @@ class Harness:
                 digest.update(block)
         self.size = file_size
         self.sha256 = digest.hexdigest()
+        self.last_bucket = None
 
     # -- processes ------------------------------------------------------------------------
 
@@ -132,11 +133,25 @@ class Harness:
         return problems
 
     def fresh(self, name):
+        """A new bucket and directory for a trial. The previous trial's bucket is deleted first:
+        SeaweedFS keeps a collection of volumes per bucket and runs out of volume slots (HTTP 500,
+        "No writable volumes") after about 140 buckets, fewer than a full run makes."""
+        if self.last_bucket:
+            self.drop(self.last_bucket)
         bucket = f"chaos-{name.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
         self.s3.create_bucket(Bucket=bucket)
+        self.last_bucket = bucket
         trial_dir = os.path.join(self.work, bucket)
         os.makedirs(trial_dir)
         return bucket, trial_dir
+
+    def drop(self, bucket):
+        """Deletes `bucket` with what a trial left in it (checked already)."""
+        for upload in self.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+            self.s3.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+        for item in self.s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            self.s3.delete_object(Bucket=bucket, Key=item["Key"])
+        self.s3.delete_bucket(Bucket=bucket)
 
     # -- scenarios ------------------------------------------------------------------------
 

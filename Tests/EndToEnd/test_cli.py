@@ -134,3 +134,34 @@ def test_a_server_that_never_answers_is_named_and_the_upload_kept(cli, random_fi
     assert "cannot reach the server at 127.0.0.1:1: nothing answered in 5 tries" in result.stderr, result.stderr
     upload_id = result.stderr.split("uploader resume ")[1].split()[0]
     assert status(cli, "127.0.0.1:1", upload_id)["state"] == "pending"
+
+
+def test_connection_options_may_come_before_the_subcommand(cli, start_server, random_file, s3, bucket, tmp_path):
+    path, digest = random_file(6 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    binary = os.path.join(os.path.dirname(os.environ["UPLOADER_SERVER_BIN"]), "uploader")
+    state = tmp_path / "before"
+    # No UPLOADER_SERVER in the environment: the options before the subcommand must be used.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UPLOADER_")}
+    uploaded = subprocess.run([binary, "--server", server.address, f"--state-dir={state}", "upload", str(path),
+                               "--key", "before.bin", "--no-progress", "--json"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert json.loads(uploaded.stdout)["schema_version"] == 1
+    assert object_sha256(s3, bucket, "before.bin") == digest
+    listed = subprocess.run([binary, "--state-dir", str(state), "--server", server.address, "status", "--json"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(row["schema_version"], row["key"], row["state"]) for row in rows] == [(1, "before.bin", "completed")]
+    # Something else before the subcommand is still a usage error.
+    wrong = subprocess.run([binary, "--parallel", "2", "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert wrong.returncode == 2 and "--parallel" in wrong.stderr
+
+
+def test_shell_completion_scripts(cli):
+    for shell in ["bash", "zsh", "fish"]:
+        script = cli("--generate-completion-script", shell, server="127.0.0.1:1").stdout
+        # fish names options without their dashes (-l 'server').
+        option = "-l 'server'" if shell == "fish" else "--server"
+        assert "upload" in script and "resume" in script and option in script, shell

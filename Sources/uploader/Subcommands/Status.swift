@@ -73,6 +73,7 @@ struct Status: AsyncParsableCommand {
     let durable = session.durableBytes
     if json {
       struct Remote: Encodable {
+        var schema_version = StatusJSON.schemaVersion
         var session_id: String, key: String, state: String, size: UInt64, committed_bytes: Int64, sha256: String?
       }
       let state = "\(session.state)".replacingOccurrences(of: "sessionState", with: "")
