@@ -265,15 +265,9 @@ actor PartWriter {
       let onDisk = try await handle.info().size
       let durable = min(record.receivedBytes, onDisk)
       if onDisk != durable { try await handle.resize(to: .bytes(durable)) }
-      var hasher: SHA256? = SHA256()
-      if storeVerifiesDigests && record.expectedSHA256 != nil && durable > 0 {
-        // Resumed after the digest was declared: the store checks the part; no need to read it.
-        hasher = nil
-      } else if durable > 0 {
-        for try await chunk in handle.readChunks(in: 0..<durable, chunkLength: .mebibytes(1)) {
-          chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
-        }
-      }
+      // Resumed after the digest was declared to a store that checks it: no need to read it.
+      let unhashed = storeVerifiesDigests && record.expectedSHA256 != nil && durable > 0
+      let hasher = unhashed ? nil : try await Self.hash(handle, upTo: durable)
       return OpenPart(
         handle: handle, hasher: hasher,
         ledger: PartLedger(
@@ -372,15 +366,22 @@ actor PartWriter {
     let changed = part.ledger.expectedSHA256.map { $0 != digest } ?? false
     part.ledger.declare(digest)
     if part.ledger.receivedBytes == 0 {
-      part.hasher = storeVerifiesDigests ? nil : (part.hasher ?? SHA256())
+      if storeVerifiesDigests { part.hasher = nil }
     } else if part.hasher == nil && changed {
       stopForwarding()
-      var hasher = SHA256()
-      for try await chunk in part.handle.readChunks(in: 0..<part.ledger.receivedBytes, chunkLength: .mebibytes(1)) {
+      part.hasher = try await Self.hash(part.handle, upTo: part.ledger.receivedBytes)
+    }
+  }
+
+  /// The SHA-256 state of the first `length` bytes of a spool file.
+  private static func hash(_ handle: ReadWriteFileHandle, upTo length: Int64) async throws -> SHA256 {
+    var hasher = SHA256()
+    if length > 0 {
+      for try await chunk in handle.readChunks(in: 0..<length, chunkLength: .mebibytes(1)) {
         chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
       }
-      part.hasher = hasher
     }
+    return hasher
   }
 
   /// Starts forwarding when the first bytes of the part are about to be written and the
