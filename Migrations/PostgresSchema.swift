@@ -7,6 +7,7 @@
 public enum PostgresSchema {
   /// The migrations in order: an identifier and its statements.
   public static let migrations: [(identifier: String, statements: [String])] = [
-    (P1CreateSessionsPartsAndNodes.identifier, P1CreateSessionsPartsAndNodes.sql)
+    (P1CreateSessionsPartsAndNodes.identifier, P1CreateSessionsPartsAndNodes.sql),
+    (P2VerifiedDigests.identifier, P2VerifiedDigests.sql),
   ]
 }

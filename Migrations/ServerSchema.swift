@@ -20,6 +20,9 @@ public enum ServerSchema {
     migrator.registerMigration(V4NodesAndPartHolders.identifier) { db in
       try db.execute(sql: V4NodesAndPartHolders.sql)
     }
+    migrator.registerMigration(V5VerifiedDigests.identifier) { db in
+      try db.execute(sql: V5VerifiedDigests.sql)
+    }
     return migrator
   }
 }

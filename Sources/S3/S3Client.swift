@@ -11,7 +11,7 @@ import UploadCore
 ///
 /// Calls used: HeadBucket, CreateBucket, CreateMultipartUpload, UploadPart,
 /// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads, PutObject,
-/// HeadObject, GetObject.
+/// HeadObject, GetObject, CopyObject and UploadPartCopy.
 public struct S3Client: Sendable {
   /// The bucket and how to reach it.
   public let configuration: S3Configuration
@@ -60,9 +60,10 @@ public struct S3Client: Sendable {
   /// Starts a multipart upload whose parts carry SHA-256 checksums.
   ///
   /// - Returns: the upload id.
-  public func createMultipartUpload(key: String, contentType: String? = nil) async throws -> String {
-    var headers = [("x-amz-checksum-algorithm", "SHA256")]
-    if let contentType { headers.append(("content-type", contentType)) }
+  public func createMultipartUpload(key: String, contentType: String? = nil, metadata: [String: String] = [:])
+    async throws -> String
+  {
+    let headers = [("x-amz-checksum-algorithm", "SHA256")] + Self.objectHeaders(contentType, metadata)
     let response = try await send(
       Request(operation: "CreateMultipartUpload", method: .POST, key: key, query: [("uploads", "")],
         headers: headers))
@@ -200,42 +201,70 @@ public struct S3Client: Sendable {
   /// Stores a whole object in one request (small or empty objects).
   ///
   /// - Returns: the object's ETag.
-  public func putObject(key: String, body: S3Body, sha256: ContentHash, contentType: String? = nil)
-    async throws -> String
-  {
-    var headers = [("x-amz-checksum-sha256", sha256.base64)]
-    if let contentType { headers.append(("content-type", contentType)) }
+  public func putObject(
+    key: String, body: S3Body, sha256: ContentHash, contentType: String? = nil, metadata: [String: String] = [:]
+  ) async throws -> String {
+    let headers = [("x-amz-checksum-sha256", sha256.base64)] + Self.objectHeaders(contentType, metadata)
     let response = try await send(
       Request(operation: "PutObject", method: .PUT, key: key, headers: headers, body: body,
         payloadHash: sha256.hex))
     return response.headers.first(name: "etag") ?? ""
   }
 
-  /// The object's size and ETag.
+  /// The object's size, ETag, content type and metadata.
   public func headObject(key: String) async throws -> S3ObjectInfo {
     let response = try await send(Request(operation: "HeadObject", method: .HEAD, key: key))
     guard let size = response.headers.first(name: "content-length").flatMap(Int64.init) else {
       throw malformed("HeadObject", "no Content-Length in the response")
     }
-    return S3ObjectInfo(size: size, etag: response.headers.first(name: "etag"))
+    let prefix = "x-amz-meta-"
+    var metadata: [String: String] = [:]
+    for (name, value) in response.headers where name.lowercased().hasPrefix(prefix) {
+      metadata[String(name.lowercased().dropFirst(prefix.count))] = value
+    }
+    return S3ObjectInfo(
+      size: size, etag: response.headers.first(name: "etag"), contentType: response.headers.first(name: "content-type"),
+      metadata: metadata)
   }
 
   /// Streams the object's bytes to `consume`, chunk by chunk. The request is retried until the
   /// response starts; a failure while the body streams is thrown.
   public func getObject(key: String, consume: (ByteBuffer) async throws -> Void) async throws {
     let request = Request(operation: "GetObject", method: .GET, key: key)
-    try await retrying(request.operation) {
-      try await attempt(request) { response in
-        for try await chunk in response.body { try await consume(chunk) }
+    struct Interrupted: Error { var error: S3Error }
+    var started = false
+    do {
+      try await retrying(request.operation) {
+        do {
+          try await attempt(request) { response in
+            for try await chunk in response.body {
+              started = true
+              try await consume(chunk)
+            }
+          }
+        } catch let error as S3Error where started {
+          // `consume` has seen bytes: a retry would hand it the first ones again.
+          throw Interrupted(error: error)
+        }
       }
+    } catch let interrupted as Interrupted {
+      throw interrupted.error
     }
   }
 
-  private func malformed(_ operation: String, _ message: String) -> S3Error {
+  /// The headers that give an object its content type and metadata (`x-amz-meta-<name>`).
+  static func objectHeaders(_ contentType: String?, _ metadata: [String: String]) -> [(String, String)] {
+    var headers: [(String, String)] = []
+    if let contentType, !contentType.isEmpty { headers.append(("content-type", contentType)) }
+    for (name, value) in metadata.sorted(by: { $0.key < $1.key }) { headers.append(("x-amz-meta-\(name)", value)) }
+    return headers
+  }
+
+  func malformed(_ operation: String, _ message: String) -> S3Error {
     S3Error(code: .malformedResponse, httpStatus: nil, message: message, operation: operation)
   }
 
-  private static func document(_ response: Response, _ operation: String) throws -> XMLNode {
+  static func document(_ response: Response, _ operation: String) throws -> XMLNode {
     guard let document = XMLNode.parse(Data(response.body.readableBytesView)) else {
       throw S3Error(
         code: .malformedResponse, httpStatus: Int(response.status.code),

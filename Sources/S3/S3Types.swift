@@ -38,11 +38,17 @@ public struct S3ObjectInfo: Hashable, Sendable {
   public var size: Int64
   /// The object's ETag.
   public var etag: String?
+  /// The object's content type.
+  public var contentType: String?
+  /// The object's user metadata (`x-amz-meta-<name>`), by name.
+  public var metadata: [String: String]
 
   /// Creates an entry.
-  public init(size: Int64, etag: String?) {
+  public init(size: Int64, etag: String?, contentType: String? = nil, metadata: [String: String] = [:]) {
     self.size = size
     self.etag = etag
+    self.contentType = contentType
+    self.metadata = metadata
   }
 }
 

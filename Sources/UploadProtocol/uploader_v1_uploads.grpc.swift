@@ -117,6 +117,19 @@ public enum Uploader_V1_ResumableUploads: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "VerifySession" metadata.
+        public enum VerifySession: Sendable {
+            /// Request type for "VerifySession".
+            public typealias Input = Uploader_V1_VerifySessionRequest
+            /// Response type for "VerifySession".
+            public typealias Output = Uploader_V1_Session
+            /// Descriptor for "VerifySession".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "uploader.v1.ResumableUploads"),
+                method: "VerifySession",
+                type: .unary
+            )
+        }
         /// Namespace for "AbortSession" metadata.
         public enum AbortSession: Sendable {
             /// Request type for "AbortSession".
@@ -137,6 +150,7 @@ public enum Uploader_V1_ResumableUploads: Sendable {
             GetSession.descriptor,
             ListSessions.descriptor,
             CompleteSession.descriptor,
+            VerifySession.descriptor,
             AbortSession.descriptor
         ]
     }
@@ -250,10 +264,13 @@ extension Uploader_V1_ResumableUploads {
         /// >
         /// > Uploads any received part not yet in the object store, checks every part digest against
         /// > the client's list, completes the multipart upload and records the result with the client's
-        /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-        /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-        /// > (the session stays open: retry).
+        /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+        /// > the object back as VerifySession does. Calling it again returns the same result.
+        /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+        /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+        /// > object read back does not have the client's SHA-256 (the session is completed, the object
+        /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+        /// > retry).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Uploader_V1_CompleteSessionRequest` messages.
@@ -266,6 +283,29 @@ extension Uploader_V1_ResumableUploads {
             request: GRPCCore.StreamingServerRequest<Uploader_V1_CompleteSessionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse>
+
+        /// Handle the "VerifySession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+        /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+        /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+        /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+        /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+        /// > object is gone). UNAVAILABLE: the object store failed.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Uploader_V1_VerifySessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Uploader_V1_Session` messages.
+        func verifySession(
+            request: GRPCCore.StreamingServerRequest<Uploader_V1_VerifySessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_Session>
 
         /// Handle the "AbortSession" method.
         ///
@@ -383,10 +423,13 @@ extension Uploader_V1_ResumableUploads {
         /// >
         /// > Uploads any received part not yet in the object store, checks every part digest against
         /// > the client's list, completes the multipart upload and records the result with the client's
-        /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-        /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-        /// > (the session stays open: retry).
+        /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+        /// > the object back as VerifySession does. Calling it again returns the same result.
+        /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+        /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+        /// > object read back does not have the client's SHA-256 (the session is completed, the object
+        /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+        /// > retry).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_CompleteSessionRequest` message.
@@ -399,6 +442,29 @@ extension Uploader_V1_ResumableUploads {
             request: GRPCCore.ServerRequest<Uploader_V1_CompleteSessionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>
+
+        /// Handle the "VerifySession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+        /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+        /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+        /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+        /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+        /// > object is gone). UNAVAILABLE: the object store failed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_VerifySessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Uploader_V1_Session` message.
+        func verifySession(
+            request: GRPCCore.ServerRequest<Uploader_V1_VerifySessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Uploader_V1_Session>
 
         /// Handle the "AbortSession" method.
         ///
@@ -515,10 +581,13 @@ extension Uploader_V1_ResumableUploads {
         /// >
         /// > Uploads any received part not yet in the object store, checks every part digest against
         /// > the client's list, completes the multipart upload and records the result with the client's
-        /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-        /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-        /// > (the session stays open: retry).
+        /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+        /// > the object back as VerifySession does. Calling it again returns the same result.
+        /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+        /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+        /// > object read back does not have the client's SHA-256 (the session is completed, the object
+        /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+        /// > retry).
         ///
         /// - Parameters:
         ///   - request: A `Uploader_V1_CompleteSessionRequest` message.
@@ -531,6 +600,29 @@ extension Uploader_V1_ResumableUploads {
             request: Uploader_V1_CompleteSessionRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Uploader_V1_CompleteSessionResponse
+
+        /// Handle the "VerifySession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+        /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+        /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+        /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+        /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+        /// > object is gone). UNAVAILABLE: the object store failed.
+        ///
+        /// - Parameters:
+        ///   - request: A `Uploader_V1_VerifySessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Uploader_V1_Session` to respond with.
+        func verifySession(
+            request: Uploader_V1_VerifySessionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Uploader_V1_Session
 
         /// Handle the "AbortSession" method.
         ///
@@ -615,6 +707,17 @@ extension Uploader_V1_ResumableUploads.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Uploader_V1_ResumableUploads.Method.VerifySession.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_VerifySessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_Session>(),
+            handler: { request, context in
+                try await self.verifySession(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Uploader_V1_ResumableUploads.Method.AbortSession.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_AbortSessionRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_AbortSessionResponse>(),
@@ -669,6 +772,17 @@ extension Uploader_V1_ResumableUploads.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse> {
         let response = try await self.completeSession(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func verifySession(
+        request: GRPCCore.StreamingServerRequest<Uploader_V1_VerifySessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_Session> {
+        let response = try await self.verifySession(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -752,6 +866,19 @@ extension Uploader_V1_ResumableUploads.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse> {
         return GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>(
             message: try await self.completeSession(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func verifySession(
+        request: GRPCCore.ServerRequest<Uploader_V1_VerifySessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Uploader_V1_Session> {
+        return GRPCCore.ServerResponse<Uploader_V1_Session>(
+            message: try await self.verifySession(
                 request: request.message,
                 context: context
             ),
@@ -888,10 +1015,13 @@ extension Uploader_V1_ResumableUploads {
         /// >
         /// > Uploads any received part not yet in the object store, checks every part digest against
         /// > the client's list, completes the multipart upload and records the result with the client's
-        /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-        /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-        /// > (the session stays open: retry).
+        /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+        /// > the object back as VerifySession does. Calling it again returns the same result.
+        /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+        /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+        /// > object read back does not have the client's SHA-256 (the session is completed, the object
+        /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+        /// > retry).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_CompleteSessionRequest` message.
@@ -908,6 +1038,34 @@ extension Uploader_V1_ResumableUploads {
             deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_CompleteSessionResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VerifySession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+        /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+        /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+        /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+        /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+        /// > object is gone). UNAVAILABLE: the object store failed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_VerifySessionRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_VerifySessionRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func verifySession<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_VerifySessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_VerifySessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_Session>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_Session>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "AbortSession" method.
@@ -1101,10 +1259,13 @@ extension Uploader_V1_ResumableUploads {
         /// >
         /// > Uploads any received part not yet in the object store, checks every part digest against
         /// > the client's list, completes the multipart upload and records the result with the client's
-        /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-        /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-        /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-        /// > (the session stays open: retry).
+        /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+        /// > the object back as VerifySession does. Calling it again returns the same result.
+        /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+        /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+        /// > object read back does not have the client's SHA-256 (the session is completed, the object
+        /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+        /// > retry).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_CompleteSessionRequest` message.
@@ -1127,6 +1288,45 @@ extension Uploader_V1_ResumableUploads {
             try await self.client.unary(
                 request: request,
                 descriptor: Uploader_V1_ResumableUploads.Method.CompleteSession.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "VerifySession" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+        /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+        /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+        /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+        /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+        /// > object is gone). UNAVAILABLE: the object store failed.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_VerifySessionRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_VerifySessionRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_Session` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func verifySession<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_VerifySessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_VerifySessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_Session>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_Session>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Uploader_V1_ResumableUploads.Method.VerifySession.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1304,10 +1504,13 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     /// >
     /// > Uploads any received part not yet in the object store, checks every part digest against
     /// > the client's list, completes the multipart upload and records the result with the client's
-    /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-    /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-    /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-    /// > (the session stays open: retry).
+    /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+    /// > the object back as VerifySession does. Calling it again returns the same result.
+    /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+    /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+    /// > object read back does not have the client's SHA-256 (the session is completed, the object
+    /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+    /// > retry).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Uploader_V1_CompleteSessionRequest` message.
@@ -1327,6 +1530,40 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_CompleteSessionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_CompleteSessionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifySession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+    /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+    /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+    /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+    /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+    /// > object is gone). UNAVAILABLE: the object store failed.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Uploader_V1_VerifySessionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifySession<Result>(
+        request: GRPCCore.ClientRequest<Uploader_V1_VerifySessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.verifySession(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_VerifySessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_Session>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1513,10 +1750,13 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     /// >
     /// > Uploads any received part not yet in the object store, checks every part digest against
     /// > the client's list, completes the multipart upload and records the result with the client's
-    /// > whole-file SHA-256. Calling it again returns the same result. NOT_FOUND: unknown session.
-    /// > FAILED_PRECONDITION: parts are missing, or the session was aborted or expired. DATA_LOSS: a
-    /// > part digest differs from what the server received. UNAVAILABLE: the object store failed
-    /// > (the session stays open: retry).
+    /// > whole-file SHA-256. With `verify` (or a server started with --verify-objects) it then reads
+    /// > the object back as VerifySession does. Calling it again returns the same result.
+    /// > NOT_FOUND: unknown session. FAILED_PRECONDITION: parts are missing, or the session was
+    /// > aborted or expired. DATA_LOSS: a part digest differs from what the server received, or the
+    /// > object read back does not have the client's SHA-256 (the session is completed, the object
+    /// > does not claim the digest). UNAVAILABLE: the object store failed (the session stays open:
+    /// > retry).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1539,6 +1779,44 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
             metadata: metadata
         )
         return try await self.completeSession(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifySession" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads a completed session's object back from the object store, computes its SHA-256 and
+    /// > records it as `verified_sha256`. When it equals the client's `sha256`, the object is stamped
+    /// > with it (`x-amz-meta-sha256` in S3, the `user.sha256` attribute in the local store).
+    /// > Calling it again reads the object again. NOT_FOUND: unknown session. FAILED_PRECONDITION:
+    /// > the session is not completed. DATA_LOSS: the object's SHA-256 is not the client's (or the
+    /// > object is gone). UNAVAILABLE: the object store failed.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifySession<Result>(
+        _ message: Uploader_V1_VerifySessionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_Session>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Uploader_V1_VerifySessionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.verifySession(
             request: request,
             options: options,
             onResponse: handleResponse

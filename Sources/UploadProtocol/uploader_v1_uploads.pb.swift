@@ -177,10 +177,14 @@ public nonisolated struct Uploader_V1_CreateSessionRequest: Sendable {
   /// 10,000 parts). At least 5 MiB, at most 5 GiB, and at most 10,000 parts.
   public var partSize: UInt64 = 0
 
-  /// Stored with the object.
+  /// Stored with the object (S3 `Content-Type`; the local store's `user.mime_type` attribute).
+  /// Empty: the store's default. At most 255 printable ASCII characters, with a '/'.
   public var contentType: String = String()
 
-  /// Free-form metadata recorded with the session (at most 8 KiB in all).
+  /// Stored with the object (S3 `x-amz-meta-<name>`; the local store's `user.meta.<name>`
+  /// attributes). Names: 1 to 128 of `a-z 0-9 - _ .`, starting with a letter or digit; `sha256`
+  /// is the server's. Values: printable ASCII, no leading or trailing space. At most 1,978 bytes
+  /// of names and values in all (S3 allows 2 KiB, and the server adds `sha256`).
   public var metadata: Dictionary<String,String> = [:]
 
   /// A client-chosen key (for example a UUID) that makes CreateSession safe to retry.
@@ -325,6 +329,13 @@ public nonisolated struct Uploader_V1_Session: @unchecked Sendable {
   public var partsPerTier: UInt32 {
     get {_storage._partsPerTier}
     set {_uniqueStorage()._partsPerTier = newValue}
+  }
+
+  /// The SHA-256 the server computed by reading the completed object back (CompleteSession with
+  /// `verify`, or VerifySession); empty until then. Equal to `sha256` when the object is verified.
+  public var verifiedSha256: Data {
+    get {_storage._verifiedSha256}
+    set {_uniqueStorage()._verifiedSha256 = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -488,6 +499,10 @@ public nonisolated struct Uploader_V1_CompleteSessionRequest: Sendable {
   /// Every part's SHA-256 (32 bytes each), in part order, from the client's journal.
   public var partSha256S: [Data] = []
 
+  /// Read the object back once it is complete, and verify it against `sha256` (see
+  /// VerifySession). It costs one read of the object from the store.
+  public var verify: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -512,6 +527,18 @@ public nonisolated struct Uploader_V1_CompleteSessionResponse: Sendable {
   public init() {}
 
   fileprivate var _session: Uploader_V1_Session? = nil
+}
+
+public nonisolated struct Uploader_V1_VerifySessionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sessionID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Uploader_V1_AbortSessionRequest: Sendable {
@@ -676,7 +703,7 @@ nonisolated extension Uploader_V1_Part: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Session"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0\u{3}size_unknown\0\u{3}acknowledgement_bytes\0\u{3}parts_per_tier\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0\u{3}size_unknown\0\u{3}acknowledgement_bytes\0\u{3}parts_per_tier\0\u{3}verified_sha256\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -697,6 +724,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
     var _sizeUnknown: Bool = false
     var _acknowledgementBytes: UInt64 = 0
     var _partsPerTier: UInt32 = 0
+    var _verifiedSha256: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -725,6 +753,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
       _sizeUnknown = source._sizeUnknown
       _acknowledgementBytes = source._acknowledgementBytes
       _partsPerTier = source._partsPerTier
+      _verifiedSha256 = source._verifiedSha256
     }
   }
 
@@ -761,6 +790,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._sizeUnknown) }()
         case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._acknowledgementBytes) }()
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._partsPerTier) }()
+        case 19: try { try decoder.decodeSingularBytesField(value: &_storage._verifiedSha256) }()
         default: break
         }
       }
@@ -823,6 +853,9 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
       if _storage._partsPerTier != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._partsPerTier, fieldNumber: 18)
       }
+      if !_storage._verifiedSha256.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._verifiedSha256, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -850,6 +883,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._sizeUnknown != rhs_storage._sizeUnknown {return false}
         if _storage._acknowledgementBytes != rhs_storage._acknowledgementBytes {return false}
         if _storage._partsPerTier != rhs_storage._partsPerTier {return false}
+        if _storage._verifiedSha256 != rhs_storage._verifiedSha256 {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1163,7 +1197,7 @@ nonisolated extension Uploader_V1_ListSessionsResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Uploader_V1_CompleteSessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CompleteSessionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{1}sha256\0\u{3}part_sha256s\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0\u{1}sha256\0\u{3}part_sha256s\0\u{1}verify\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1174,6 +1208,7 @@ nonisolated extension Uploader_V1_CompleteSessionRequest: SwiftProtobuf.Message,
       case 1: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
       case 3: try { try decoder.decodeRepeatedBytesField(value: &self.partSha256S) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.verify) }()
       default: break
       }
     }
@@ -1189,6 +1224,9 @@ nonisolated extension Uploader_V1_CompleteSessionRequest: SwiftProtobuf.Message,
     if !self.partSha256S.isEmpty {
       try visitor.visitRepeatedBytesField(value: self.partSha256S, fieldNumber: 3)
     }
+    if self.verify != false {
+      try visitor.visitSingularBoolField(value: self.verify, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1196,6 +1234,7 @@ nonisolated extension Uploader_V1_CompleteSessionRequest: SwiftProtobuf.Message,
     if lhs.sessionID != rhs.sessionID {return false}
     if lhs.sha256 != rhs.sha256 {return false}
     if lhs.partSha256S != rhs.partSha256S {return false}
+    if lhs.verify != rhs.verify {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1230,6 +1269,36 @@ nonisolated extension Uploader_V1_CompleteSessionResponse: SwiftProtobuf.Message
 
   public static func ==(lhs: Uploader_V1_CompleteSessionResponse, rhs: Uploader_V1_CompleteSessionResponse) -> Bool {
     if lhs._session != rhs._session {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uploader_V1_VerifySessionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifySessionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}session_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sessionID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sessionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.sessionID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uploader_V1_VerifySessionRequest, rhs: Uploader_V1_VerifySessionRequest) -> Bool {
+    if lhs.sessionID != rhs.sessionID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -35,7 +35,7 @@ struct AccessOptions: ParsableArguments {
   @Option(help: "The largest gRPC message accepted; a larger one ends its call (clients send chunks of 1MiB).")
   var maxMessageSize = SizeArgument(Int64(ServerConfiguration().maximumMessageSize))
 
-  @Option(help: "The largest metadata map of a session (keys plus values, UTF-8); past it CreateSession gets INVALID_ARGUMENT.")
+  @Option(help: "The largest metadata map of a session (names plus values, UTF-8); past it CreateSession gets INVALID_ARGUMENT. S3 holds 2KiB of metadata per object, of which the server's sha256 takes 70 bytes.")
   var maxMetadataSize = SizeArgument(Int64(SessionSettings().maximumMetadataBytes))
 
   @Option(help: "End a call that keeps the server waiting this long for its next message, with DEADLINE_EXCEEDED (what it sent is kept).")
@@ -62,8 +62,9 @@ struct AccessOptions: ParsableArguments {
       throw ValidationError("--max-message-size \"\(maxMessageSize.defaultValueDescription)\" is not a size from 64KiB to 64MiB")
     }
     configuration.maximumMessageSize = Int(maxMessageSize.bytes)
-    guard (0...1 << 20).contains(maxMetadataSize.bytes) else {
-      throw ValidationError("--max-metadata-size \"\(maxMetadataSize.defaultValueDescription)\" is not a size up to 1MiB")
+    guard (0...Int64(ObjectAttributes.maximumMetadataBytes)).contains(maxMetadataSize.bytes) else {
+      throw ValidationError(
+        "--max-metadata-size \"\(maxMetadataSize.defaultValueDescription)\" is more than \(ObjectAttributes.maximumMetadataBytes) bytes, the most an S3 object holds beside the server's sha256")
     }
     configuration.sessions.maximumMetadataBytes = Int(maxMetadataSize.bytes)
     guard idleStreamTimeout.duration >= .seconds(1) else {

@@ -65,6 +65,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
     """)
   var verifyOnReceipt = false
 
+  @Flag(help: """
+    Read every completed object back from the store and verify its SHA-256 before \
+    CompleteSession answers, as if every client asked for it (uploader upload --verify). It costs \
+    one read of each object; a verified object carries its sha256 in its metadata.
+    """)
+  var verifyObjects = false
+
   @Flag(help: .hidden)
   var discardObjectsForBenchmarks = false
 
@@ -212,6 +219,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
     configuration.sessions.acknowledgementInterval = ackInterval.duration
     configuration.discardsObjects = discardObjectsForBenchmarks
     configuration.sessions.verifiesOnReceipt = verifyOnReceipt
+    configuration.sessions.verifiesCompletedObjects = verifyObjects
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(

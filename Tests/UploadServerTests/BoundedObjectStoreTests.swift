@@ -12,7 +12,7 @@ import UploadCore
     var name: String { "counting" }
 
     func checkAvailability() async throws(UploadError) {}
-    func createUpload(key: ObjectKey) async throws(UploadError) -> String { "u" }
+    func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String { "u" }
     func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
       counts.withLock {
         $0.now += 1
@@ -23,14 +23,24 @@ import UploadCore
       counts.withLock { $0.now -= 1 }
       return "e\(part.number)"
     }
-    func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
-      -> StoredObject
+    func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
+      async throws(UploadError) -> StoredObject
     {
       throw UploadError(.internal, "not used")
     }
     func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {}
     func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] { [:] }
-    func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+    func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+      -> StoredObject
+    {
+      throw UploadError(.internal, "not used")
+    }
+    func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+      throw UploadError(.internal, "not used")
+    }
+    func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+      -> String?
+    {
       throw UploadError(.internal, "not used")
     }
   }

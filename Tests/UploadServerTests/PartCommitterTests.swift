@@ -32,7 +32,7 @@ import UploadCore
     let key = try ObjectKey(validating: "stale.bin")
     let session = SessionRecord(
       id: id, idempotencyKey: nil, key: key, plan: PartPlan(size: 1000, partSize: 5 << 20), contentType: "",
-      metadata: [:], storageUploadID: try await objects.createUpload(key: key), state: .open, createdAt: 0,
+      metadata: [:], storageUploadID: try await objects.createUpload(key: key, attributes: ObjectAttributes()), state: .open, createdAt: 0,
       updatedAt: 0, expiresAt: 1)
     _ = try await store.create(session, parts: [PartRecord(sessionID: id, number: 1, size: 1000, updatedAt: 0)])
     var part = try await store.claim(id, number: 1, size: 1000, now: 0)

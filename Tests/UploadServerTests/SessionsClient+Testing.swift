@@ -59,13 +59,22 @@ struct ChunkPlan {
 }
 
 extension SessionsClient {
-  func create(_ file: TestFile, key: String, idempotencyKey: String = "") async throws -> Uploader_V1_Session {
+  func create(
+    _ file: TestFile, key: String, idempotencyKey: String = "", contentType: String = "", metadata: [String: String] = [:]
+  ) async throws -> Uploader_V1_Session {
     try await createSession(.with {
       $0.key = key
       $0.size = UInt64(file.bytes.count)
       $0.partSize = UInt64(file.partSize)
       $0.idempotencyKey = idempotencyKey
+      $0.contentType = contentType
+      $0.metadata = metadata
     })
+  }
+
+  /// Every chunk of every part of `file`, in order.
+  static func allChunks(of file: TestFile) -> [ChunkPlan] {
+    (1...file.partCount).flatMap { chunks(of: file, part: $0) }
   }
 
   /// Sends `chunks` of `file` on one stream; `stopAfter` fails the stream after that many
@@ -125,11 +134,15 @@ extension SessionsClient {
     }
   }
 
-  func complete(_ file: TestFile, session: String) async throws -> Uploader_V1_Session {
+  /// Completes with `file`'s digests, or with `sha256` in place of the whole file's.
+  func complete(_ file: TestFile, session: String, sha256: ContentHash? = nil, verify: Bool = false) async throws
+    -> Uploader_V1_Session
+  {
     try await completeSession(.with {
       $0.sessionID = session
-      $0.sha256 = Data(ContentHash.of(file.bytes).bytes)
+      $0.sha256 = Data((sha256 ?? ContentHash.of(file.bytes)).bytes)
       $0.partSha256S = file.partDigests
+      $0.verify = verify
     }).session
   }
 

@@ -2,6 +2,9 @@
 #define UPLOADER_FILE_COPY_H
 
 #include <sys/types.h>
+// setxattr(2), getxattr(2), listxattr(2), removexattr(2): the local store keeps objects'
+// attributes there, and Swift's Glibc module does not export this header.
+#include <sys/xattr.h>
 
 /// copy_file_range(2) on the descriptors' own offsets; glibc declares it only under
 /// _GNU_SOURCE, which Swift's Glibc module does not set. Returns the bytes copied, 0 at the end

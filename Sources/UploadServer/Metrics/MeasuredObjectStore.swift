@@ -12,8 +12,10 @@ struct MeasuredObjectStore: ObjectStore {
     try await measure("CheckAvailability") { () async throws(UploadError) in try await base.checkAvailability() }
   }
 
-  func createUpload(key: ObjectKey) async throws(UploadError) -> String {
-    try await measure("CreateUpload") { () async throws(UploadError) in try await base.createUpload(key: key) }
+  func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String {
+    try await measure("CreateUpload") { () async throws(UploadError) in
+      try await base.createUpload(key: key, attributes: attributes)
+    }
   }
 
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
@@ -41,11 +43,11 @@ struct MeasuredObjectStore: ObjectStore {
     return etag
   }
 
-  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
-    -> StoredObject
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
   {
     try await measure("CompleteUpload") { () async throws(UploadError) in
-      try await base.completeUpload(key: key, uploadID: uploadID, parts: parts)
+      try await base.completeUpload(key: key, uploadID: uploadID, parts: parts, attributes: attributes)
     }
   }
 
@@ -61,12 +63,26 @@ struct MeasuredObjectStore: ObjectStore {
     }
   }
 
-  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+  func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+  {
     let object = try await measure("PutObject") { () async throws(UploadError) in
-      try await base.putObject(key: key, part: part)
+      try await base.putObject(key: key, part: part, attributes: attributes)
     }
     metrics.bytesCommitted.increment(by: Int(part.size))
     return object
+  }
+
+  func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+    try await measure("ReadObject") { () async throws(UploadError) in try await base.digest(ofObject: key) }
+  }
+
+  func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+  {
+    try await measure("ReplaceAttributes") { () async throws(UploadError) in
+      try await base.replaceAttributes(key: key, size: size, attributes: attributes)
+    }
   }
 
   private func measure<T>(_ operation: String, _ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {

@@ -74,8 +74,15 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
       }
       digests.append(digest)
     }
-    let session = try await coordinator.complete(id, owner: Caller.principal, sha256: sha256, partSHA256s: digests)
+    let session = try await coordinator.complete(
+      id, owner: Caller.principal, sha256: sha256, partSHA256s: digests, verify: request.verify)
     return .with { $0.session = wire(session) }
+  }
+
+  func verifySession(request: Uploader_V1_VerifySessionRequest, context: ServerContext) async throws
+    -> Uploader_V1_Session
+  {
+    wire(try await coordinator.verify(try SessionID(validating: request.sessionID), owner: Caller.principal))
   }
 
   func abortSession(request: Uploader_V1_AbortSessionRequest, context: ServerContext) async throws

@@ -19,6 +19,7 @@ extension Uploader_V1_Session {
     state = Uploader_V1_SessionState(session.state)
     self.parts = parts.map(Uploader_V1_Part.init)
     sha256 = session.sha256.map { Data($0.bytes) } ?? Data()
+    verifiedSha256 = session.verifiedSHA256.map { Data($0.bytes) } ?? Data()
     etag = session.etag ?? ""
     location = session.location ?? ""
     createdAtMs = session.createdAt

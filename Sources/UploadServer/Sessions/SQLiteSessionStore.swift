@@ -259,11 +259,12 @@ public struct SQLiteSessionStore: SessionStore {
     try await write { db in
       try db.execute(
         sql: """
-          UPDATE sessions SET storage_upload_id = ?, state = ?, sha256 = ?, etag = ?, location = ?,
-            updated_at = ?, expires_at = ?, abort_pending = ? WHERE id = ?
+          UPDATE sessions SET storage_upload_id = ?, state = ?, sha256 = ?, verified_sha256 = ?, etag = ?,
+            location = ?, updated_at = ?, expires_at = ?, abort_pending = ? WHERE id = ?
           """,
         arguments: [
-          session.storageUploadID, session.state.rawValue, session.sha256?.hex, session.etag, session.location,
+          session.storageUploadID, session.state.rawValue, session.sha256?.hex, session.verifiedSHA256?.hex,
+          session.etag, session.location,
           session.updatedAt, session.expiresAt, session.abortPending, session.id.rawValue,
         ])
     }
@@ -387,7 +388,8 @@ public struct SQLiteSessionStore: SessionStore {
       key: try ObjectKey(validating: row["object_key"]),
       plan: plan(from: row), contentType: row["content_type"],
       metadata: metadata, storageUploadID: row["storage_upload_id"], state: state,
-      sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"],
+      sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)),
+      verifiedSHA256: (row["verified_sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"],
       location: row["location"], createdAt: row["created_at"], updatedAt: row["updated_at"],
       expiresAt: row["expires_at"], abortPending: row["abort_pending"])
   }

@@ -5,18 +5,24 @@ import UploadCore
 extension SessionCoordinator {
   /// Completes the session: uploads received parts not yet committed, checks every part digest
   /// against the client's journal, completes the multipart upload and records the client's
-  /// whole-file digest. Completing a completed session returns it again.
+  /// whole-file digest. With `verify` (or `settings.verifiesCompletedObjects`) the object is then
+  /// read back (`verify(_:owner:)`). Completing a completed session returns it again, and
+  /// verifies it if asked and not done yet.
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` (aborted or expired); `.invalidRequest`
   ///   (wrong number of digests); `.partsMissing` and `.digestMismatch` (the session is open
   ///   again for the parts to come again); `.storageUnavailable` (the session stays completing
-  ///   and may be completed again).
-  public func complete(_ id: SessionID, owner: Principal, sha256: ContentHash, partSHA256s: [ContentHash])
-    async throws(UploadError) -> SessionRecord
-  {
+  ///   and may be completed again); `.digestMismatch` from the read back (the session is
+  ///   completed, the object does not claim the digest).
+  public func complete(
+    _ id: SessionID, owner: Principal, sha256: ContentHash, partSHA256s: [ContentHash], verify: Bool = false
+  ) async throws(UploadError) -> SessionRecord {
+    let verify = verify || settings.verifiesCompletedObjects
     var session = try await session(id, owner: owner)
     switch session.state {
-    case .completed: return session
+    case .completed:
+      try Self.checkVerdict(session)
+      return verify && session.verifiedSHA256 == nil ? try await self.verify(session) : session
     case .aborted, .expired: throw UploadError(.sessionClosed, "session \(id) is \(session.state.rawValue)")
     case .open, .completing: break
     }
@@ -69,7 +75,7 @@ extension SessionCoordinator {
     logger.info(
       "session completed",
       metadata: ["session": "\(id)", "key": "\(session.key)", "size": "\(session.plan.size ?? 0)", "sha256": "\(sha256)"])
-    return session
+    return verify ? try await self.verify(session) : session
   }
 
   /// Commits what is not committed yet, then assembles the object (or stores an empty one).
@@ -87,7 +93,8 @@ extension SessionCoordinator {
         try await FileSystem.shared.withFileHandle(
           forWritingAt: empty, options: .newFile(replaceExisting: true)) { _ in }
         return try await objectStore.putObject(
-          key: session.key, part: SpooledPart(number: 1, path: empty.string, size: 0, sha256: .empty))
+          key: session.key, part: SpooledPart(number: 1, path: empty.string, size: 0, sha256: .empty),
+          attributes: session.objectAttributes)
       } catch {
         throw UploadError.fromFileSystem(error, while: "storing the empty object \"\(session.key)\"")
       }
@@ -97,7 +104,7 @@ extension SessionCoordinator {
       key: session.key, uploadID: uploadID,
       parts: committed.map {
         CommittedPart(number: $0.number, etag: $0.etag ?? "", size: $0.size, sha256: $0.sha256 ?? .empty)
-      })
+      }, attributes: session.objectAttributes)
   }
 
   /// Commits every received part this node holds, a few at a time, and waits for the other

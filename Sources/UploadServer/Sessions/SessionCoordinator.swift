@@ -86,11 +86,8 @@ public final class SessionCoordinator: Sendable {
           requestedPartSize: request.partSize == 0 ? settings.streamingPartSize : request.partSize,
           partsPerTier: settings.streamingPartsPerTier)
       }
-    let metadataBytes = request.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
-    guard metadataBytes <= settings.maximumMetadataBytes else {
-      throw UploadError(
-        .invalidRequest, "the metadata is \(metadataBytes) bytes; the limit is \(settings.maximumMetadataBytes)")
-    }
+    let attributes = try ObjectAttributes.validated(
+      contentType: request.contentType, metadata: request.metadata, limit: settings.maximumMetadataBytes)
     let idempotencyKey = request.idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
     if let idempotencyKey, idempotencyKey.utf8.count > 256 {
       throw UploadError(.invalidRequest, "the idempotency key is longer than 256 bytes")
@@ -112,7 +109,7 @@ public final class SessionCoordinator: Sendable {
         "\(owner) has \(open) open sessions, the most this server allows (--max-sessions-per-principal); complete or abort some first")
     }
     if plan.partCount > 0 {
-      session.storageUploadID = try await objectStore.createUpload(key: key)
+      session.storageUploadID = try await objectStore.createUpload(key: key, attributes: attributes)
     }
     // Parts of a session of unknown size are added as they are claimed.
     let parts =

@@ -14,6 +14,8 @@ public struct SessionRecord: Hashable, Sendable {
   public var state: SessionState
   /// The whole object's SHA-256, as the client computed it, once completed.
   public var sha256: ContentHash?
+  /// The SHA-256 the server computed by reading the completed object back; nil until then.
+  public var verifiedSHA256: ContentHash?
   public var etag: String?
   public var location: String?
   /// Milliseconds since the Unix epoch.
@@ -23,10 +25,17 @@ public struct SessionRecord: Hashable, Sendable {
   /// The session was given up, but its multipart upload could not be aborted yet.
   public var abortPending: Bool
 
+  /// The attributes the object carries: the client's content type and metadata, and the
+  /// SHA-256 once the server has read the object back and found the client's.
+  public var objectAttributes: ObjectAttributes {
+    ObjectAttributes(
+      contentType: contentType, metadata: metadata, sha256: verifiedSHA256 != nil && verifiedSHA256 == sha256 ? sha256 : nil)
+  }
+
   public init(
     id: SessionID, owner: String = "", idempotencyKey: String?, key: ObjectKey, plan: PartPlan,
     contentType: String, metadata: [String: String], storageUploadID: String?, state: SessionState,
-    sha256: ContentHash? = nil, etag: String? = nil, location: String? = nil,
+    sha256: ContentHash? = nil, verifiedSHA256: ContentHash? = nil, etag: String? = nil, location: String? = nil,
     createdAt: Int64, updatedAt: Int64, expiresAt: Int64, abortPending: Bool = false
   ) {
     self.abortPending = abortPending
@@ -40,6 +49,7 @@ public struct SessionRecord: Hashable, Sendable {
     self.storageUploadID = storageUploadID
     self.state = state
     self.sha256 = sha256
+    self.verifiedSHA256 = verifiedSHA256
     self.etag = etag
     self.location = location
     self.createdAt = createdAt

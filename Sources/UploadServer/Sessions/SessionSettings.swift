@@ -32,8 +32,12 @@ public struct SessionSettings: Sendable {
   /// at about 0.8 CPU seconds per GiB. Off: each byte is hashed once on the client, and the
   /// store checks it.
   public var verifiesOnReceipt = false
-  /// The largest metadata map (keys and values, in UTF-8 bytes).
-  public var maximumMetadataBytes = 8 << 10
+  /// The largest metadata map (names and values, in UTF-8 bytes). The metadata is stored on
+  /// the object, and S3 holds at most 2 KiB, of which the server's `sha256` takes 70 bytes.
+  public var maximumMetadataBytes = ObjectAttributes.maximumMetadataBytes
+  /// Read every completed object back and verify its SHA-256, as if each CompleteSession asked
+  /// for it (`verify`). It costs one read of the object from the store.
+  public var verifiesCompletedObjects = false
   /// How often received parts whose commit failed are committed again.
   public var commitRetryInterval: Duration = .seconds(5)
   /// Waits between background retries of multipart aborts that failed (the store was

@@ -17,6 +17,8 @@ extension UploadError {
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
     case let error as FileConcatenation.Failure where error.errno == ENOSPC:
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
+    case let error as ExtendedAttributes.Failure where error.errno == ENOSPC:
+      return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
     default:
       return UploadError(.internal, "\(doing): \(error)")
     }

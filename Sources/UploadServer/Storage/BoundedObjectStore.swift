@@ -17,7 +17,9 @@ struct BoundedObjectStore: ObjectStore {
 
   func checkAvailability() async throws(UploadError) { try await base.checkAvailability() }
 
-  func createUpload(key: ObjectKey) async throws(UploadError) -> String { try await base.createUpload(key: key) }
+  func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String {
+    try await base.createUpload(key: key, attributes: attributes)
+  }
 
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart) async throws(UploadError) -> String {
     try await bounded { () async throws(UploadError) in try await base.uploadPart(key: key, uploadID: uploadID, part: part) }
@@ -34,10 +36,10 @@ struct BoundedObjectStore: ObjectStore {
     try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
   }
 
-  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart]) async throws(UploadError)
-    -> StoredObject
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
   {
-    try await base.completeUpload(key: key, uploadID: uploadID, parts: parts)
+    try await base.completeUpload(key: key, uploadID: uploadID, parts: parts, attributes: attributes)
   }
 
   func abortUpload(key: ObjectKey, uploadID: String) async throws(UploadError) {
@@ -48,8 +50,23 @@ struct BoundedObjectStore: ObjectStore {
     try await base.listParts(key: key, uploadID: uploadID)
   }
 
-  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
-    try await bounded { () async throws(UploadError) in try await base.putObject(key: key, part: part) }
+  func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+  {
+    try await bounded { () async throws(UploadError) in
+      try await base.putObject(key: key, part: part, attributes: attributes)
+    }
+  }
+
+  /// Not bounded: reading back holds no part's memory, and a verify must not wait behind parts.
+  func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+    try await base.digest(ofObject: key)
+  }
+
+  func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+  {
+    try await base.replaceAttributes(key: key, size: size, attributes: attributes)
   }
 
   /// Runs `body` holding one of the permits; a caller cancelled while it waits gets `.cancelled`.

@@ -21,7 +21,7 @@ public final class DiscardingStore: ObjectStore {
 
   public func checkAvailability() async throws(UploadError) {}
 
-  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+  public func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String {
     let id = UUID().uuidString.lowercased()
     uploads.withLock { $0[id] = [:] }
     return id
@@ -34,7 +34,7 @@ public final class DiscardingStore: ObjectStore {
     return etag
   }
 
-  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
     async throws(UploadError) -> StoredObject
   {
     uploads.withLock { _ = $0.removeValue(forKey: uploadID) }
@@ -53,9 +53,23 @@ public final class DiscardingStore: ObjectStore {
     return parts.mapValues { [$0] }
   }
 
-  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+  public func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+  {
     await drop(part)
     return StoredObject(key: key, location: "discard://\(key)", etag: "\"\(part.sha256.hex)\"")
+  }
+
+  /// Refuses: there are no bytes to read back.
+  public func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+    throw UploadError(.storageRejected, "\(name) keeps no bytes, so \"\(key)\" cannot be read back")
+  }
+
+  /// Does nothing: there is no object to give attributes to.
+  public func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+  {
+    nil
   }
 
   private func drop(_ part: SpooledPart) async {

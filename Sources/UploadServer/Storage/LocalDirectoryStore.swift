@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 #if canImport(Glibc)
   import Glibc
@@ -10,7 +11,8 @@ import UploadCore
 /// Layout: `objects/<key>` holds finished objects; `uploads/<upload id>/<part number>` holds
 /// the parts of multipart uploads in progress. Parts are taken over from the spool by rename;
 /// completion assembles them into a temporary file beside the parts, syncs it, and renames it
-/// into place, so an object appears whole or not at all.
+/// into place, so an object appears whole or not at all. Content type, metadata and the verified
+/// SHA-256 are the file's extended attributes (`ExtendedAttributes`).
 public struct LocalDirectoryStore: ObjectStore {
   /// Where finished objects live.
   public let objectsDirectory: FilePath
@@ -30,12 +32,17 @@ public struct LocalDirectoryStore: ObjectStore {
       for directory in [objectsDirectory, uploadsDirectory] {
         try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
       }
+      // Objects' content type and metadata are extended attributes: refuse a file system
+      // without them now, not at the first upload.
+      try await ExtendedAttributes.replace(ObjectAttributes(contentType: "application/x-probe"), of: uploadsDirectory)
+      try await ExtendedAttributes.replace(ObjectAttributes(), of: uploadsDirectory)
     } catch {
       throw UploadError(.storageRejected, "cannot use the local object directory \(objectsDirectory): \(error)")
     }
   }
 
-  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+  /// The attributes are given again at completion.
+  public func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String {
     let uploadID = UUID().uuidString.lowercased()
     try await run("starting the upload of \"\(key)\"") {
       try await FileSystem.shared.createDirectory(
@@ -79,7 +86,7 @@ public struct LocalDirectoryStore: ObjectStore {
     return parts
   }
 
-  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
     async throws(UploadError) -> StoredObject
   {
     let directory = uploadsDirectory.appending(uploadID)
@@ -89,6 +96,7 @@ public struct LocalDirectoryStore: ObjectStore {
       // In the kernel: no byte of the object is copied through this process.
       _ = try await FileConcatenation.concatenate(
         ordered.map { directory.appending(String($0.number)) }, into: assembled)
+      try await ExtendedAttributes.replace(attributes, of: assembled)
       try await moveIntoPlace(assembled, key: key)
       _ = try await FileSystem.shared.removeItem(at: directory)
     }
@@ -102,11 +110,41 @@ public struct LocalDirectoryStore: ObjectStore {
     }
   }
 
-  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+  public func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+  {
     try await run("storing \"\(key)\"") {
+      try await ExtendedAttributes.replace(attributes, of: FilePath(part.path))
       try await moveIntoPlace(FilePath(part.path), key: key)
     }
     return StoredObject(key: key, location: location(key), etag: "\"\(part.sha256.hex)\"")
+  }
+
+  public func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+    var hasher = SHA256()
+    var size: Int64 = 0
+    try await run("reading \"\(key)\" back") {
+      guard try await FileSystem.shared.info(forFileAt: path(of: key)) != nil else {
+        throw UploadError(.digestMismatch, "\"\(key)\" is not in the store any more")
+      }
+      try await FileSystem.shared.withFileHandle(forReadingAt: path(of: key)) { file in
+        for try await chunk in file.readChunks(chunkLength: .mebibytes(1)) {
+          chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+          size += Int64(chunk.readableBytes)
+        }
+      }
+    }
+    return ObjectDigest(sha256: ContentHash(hasher.finalize()), size: size)
+  }
+
+  /// Rewrites the file's extended attributes; its ETag does not change.
+  public func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+  {
+    try await run("setting the attributes of \"\(key)\"") {
+      try await ExtendedAttributes.replace(attributes, of: path(of: key))
+    }
+    return nil
   }
 
   /// The path of an object. Safe because `ObjectKey` has no `.`, `..` or empty segments.

@@ -12,10 +12,11 @@ public protocol ObjectStore: Sendable {
   /// Checks, at start-up, that the store can be used (bucket exists, credentials work).
   func checkAvailability() async throws(UploadError)
 
-  /// Starts a multipart upload.
+  /// Starts a multipart upload of an object that will carry `attributes` (stores that attach
+  /// them at completion ignore them here).
   ///
   /// - Returns: the store's upload id.
-  func createUpload(key: ObjectKey) async throws(UploadError) -> String
+  func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String
 
   /// Uploads one part from its spool file.
   ///
@@ -40,8 +41,9 @@ public protocol ObjectStore: Sendable {
   func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
     async throws(UploadError) -> String
 
-  /// Assembles the parts into the object. The object appears whole or not at all.
-  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+  /// Assembles the parts into the object, with `attributes` (stores that attached them at
+  /// `createUpload` ignore them here). The object appears whole or not at all.
+  func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
     async throws(UploadError) -> StoredObject
 
   /// Discards a multipart upload and its parts. Aborting an unknown upload succeeds.
@@ -55,7 +57,35 @@ public protocol ObjectStore: Sendable {
   func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]]
 
   /// Stores a small object (one spool file, possibly empty) in one step.
-  func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject
+  func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+
+  /// Reads the object back from the store and hashes its bytes.
+  ///
+  /// - Throws: `.digestMismatch` when the object is gone; `.storageUnavailable` when the store
+  ///   fails, also part-way through.
+  func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest
+
+  /// Gives the object `attributes` in place of the ones it has, keeping its bytes.
+  ///
+  /// - Parameter size: the object's size.
+  /// - Returns: the object's new ETag, or nil when it did not change.
+  func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+}
+
+/// What reading an object back found.
+public struct ObjectDigest: Hashable, Sendable {
+  /// The SHA-256 of the object's bytes.
+  public var sha256: ContentHash
+  /// How many bytes it has.
+  public var size: Int64
+
+  /// Creates a digest.
+  public init(sha256: ContentHash, size: Int64) {
+    self.sha256 = sha256
+    self.size = size
+  }
 }
 
 extension ObjectStore {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import S3
 import UploadCore
@@ -37,9 +38,10 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  public func createUpload(key: ObjectKey) async throws(UploadError) -> String {
+  public func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String {
     do {
-      return try await client.createMultipartUpload(key: key.rawValue)
+      return try await client.createMultipartUpload(
+        key: key.rawValue, contentType: attributes.contentType, metadata: attributes.storedMetadata)
     } catch {
       throw .fromS3(error, key: key)
     }
@@ -78,7 +80,8 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart])
+  /// The attributes were given at `createUpload`.
+  public func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
     async throws(UploadError) -> StoredObject
   {
     do {
@@ -118,12 +121,42 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  public func putObject(key: ObjectKey, part: SpooledPart) async throws(UploadError) -> StoredObject {
+  public func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
+    -> StoredObject
+  {
     do {
       let etag = try await client.putObject(
         key: key.rawValue, body: .file(path: part.path, offset: 0, length: part.size),
-        sha256: part.sha256)
+        sha256: part.sha256, contentType: attributes.contentType, metadata: attributes.storedMetadata)
       return StoredObject(key: key, location: location(key), etag: etag)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {
+    var hasher = SHA256()
+    var size: Int64 = 0
+    do {
+      try await client.getObject(key: key.rawValue) { chunk in
+        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        size += Int64(chunk.readableBytes)
+      }
+    } catch let error as S3Error where error.code == .noSuchKey || error.httpStatus == 404 {
+      throw UploadError(.digestMismatch, "\"\(key)\" is not in the bucket any more")
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+    return ObjectDigest(sha256: ContentHash(hasher.finalize()), size: size)
+  }
+
+  /// A copy of the object onto itself (S3 keeps an object's metadata fixed otherwise).
+  public func replaceAttributes(key: ObjectKey, size: Int64, attributes: ObjectAttributes) async throws(UploadError)
+    -> String?
+  {
+    do {
+      return try await client.replaceMetadata(
+        key: key.rawValue, size: size, contentType: attributes.contentType, metadata: attributes.storedMetadata)
     } catch {
       throw .fromS3(error, key: key)
     }

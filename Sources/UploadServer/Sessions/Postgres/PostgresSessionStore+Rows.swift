@@ -51,6 +51,7 @@ extension PostgresSessionStore {
       contentType: try decode(cells, "content_type", as: String.self), metadata: metadata,
       storageUploadID: try decode(cells, "storage_upload_id", as: String?.self), state: state,
       sha256: try decode(cells, "sha256", as: String?.self).flatMap(ContentHash.init(hex:)),
+      verifiedSHA256: try decode(cells, "verified_sha256", as: String?.self).flatMap(ContentHash.init(hex:)),
       etag: try decode(cells, "etag", as: String?.self), location: try decode(cells, "location", as: String?.self),
       createdAt: try decode(cells, "created_at", as: Int64.self),
       updatedAt: try decode(cells, "updated_at", as: Int64.self),

@@ -265,7 +265,8 @@ public final class PostgresSessionStore: SessionStore {
   public func update(_ session: SessionRecord) async throws(UploadError) {
     _ = try await rows("""
       UPDATE sessions SET storage_upload_id = \(session.storageUploadID), state = \(session.state.rawValue),
-        sha256 = \(session.sha256?.hex), etag = \(session.etag), location = \(session.location),
+        sha256 = \(session.sha256?.hex), verified_sha256 = \(session.verifiedSHA256?.hex), etag = \(session.etag),
+        location = \(session.location),
         updated_at = \(session.updatedAt), expires_at = \(session.expiresAt), abort_pending = \(session.abortPending)
       WHERE id = \(session.id.rawValue)
       """)
