@@ -10,6 +10,9 @@ public enum JournalSchema {
     migrator.registerMigration(V1CreateJournal.identifier) { db in
       try db.execute(sql: V1CreateJournal.sql)
     }
+    migrator.registerMigration(V2ObjectAttributes.identifier) { db in
+      try db.execute(sql: V2ObjectAttributes.sql)
+    }
     return migrator
   }
 }

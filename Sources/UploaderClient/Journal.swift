@@ -34,12 +34,14 @@ public struct Journal: Sendable {
       try db.execute(
         sql: """
           INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
-            state, sha256, error, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            state, sha256, error, created_at, finished_at, content_type, metadata, verify)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
           upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
           upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
+          upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify,
         ])
       for part in parts {
         try db.execute(
@@ -141,13 +143,24 @@ public struct Journal: Sendable {
     }
   }
 
+  private static func json(_ metadata: [String: String]) -> String {
+    (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+      ?? "{}"
+  }
+
+  private static func metadata(_ text: String) -> [String: String] {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+  }
+
   private static func upload(from row: Row) -> JournalUpload {
     let inode: Int64 = row["inode"]
     return JournalUpload(
       id: row["id"], server: row["server"], sessionID: row["session_id"], filePath: row["file_path"],
       key: row["object_key"],
       identity: FileIdentity(size: row["size"], modificationTimeNanoseconds: row["mtime_ns"], inode: UInt64(bitPattern: inode)),
-      partSize: row["part_size"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
+      partSize: row["part_size"],
+      attributes: ObjectAttributes(contentType: row["content_type"], metadata: metadata(row["metadata"])),
+      verify: row["verify"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
       sha256: ContentHash(hex: row["sha256"]), error: row["error"], createdAt: row["created_at"],
       finishedAt: row["finished_at"])
   }

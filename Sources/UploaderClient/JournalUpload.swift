@@ -26,6 +26,10 @@ public struct JournalUpload: Hashable, Sendable {
   public var key: String
   public var identity: FileIdentity
   public var partSize: Int64
+  /// The content type and metadata the object gets.
+  public var attributes: ObjectAttributes
+  /// Have the server read the object back at completion and verify its SHA-256.
+  public var verify: Bool
   public var state: State
   /// The whole file's SHA-256, once the pass that hashes the file beside the sends has read it
   /// all; nil until then.
@@ -46,8 +50,11 @@ public struct JournalUpload: Hashable, Sendable {
 
   public init(
     id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
-    partSize: Int64, state: State, sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
+    partSize: Int64, attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, state: State,
+    sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
   ) {
+    self.attributes = attributes
+    self.verify = verify
     self.id = id
     self.server = server
     self.sessionID = sessionID

@@ -81,12 +81,14 @@ public struct StreamUploadEngine: Sendable {
         $0.sizeUnknown = true
         $0.partSize = UInt64(upload.partSize)
         $0.idempotencyKey = upload.id
+        $0.contentType = upload.attributes.contentType
+        $0.metadata = upload.attributes.metadata
       }, metadata: options.metadata)
       try await journal.started(upload.id, sessionID: session.id)
     }
     contact.made()
     switch session.state {
-    case .completed: return session
+    case .completed: return try await session.finished(upload, client: client, metadata: options.metadata)
     case .aborted: throw ClientError("the server's session \(session.id) was aborted", journalState: .aborted)
     case .expired: throw ClientError("the server's session \(session.id) expired", journalState: .expired)
     default: break
@@ -106,6 +108,7 @@ public struct StreamUploadEngine: Sendable {
     return try await client.completeSession(.with {
       $0.sessionID = session.id
       $0.sha256 = Data(whole.bytes)
+      $0.verify = upload.verify
       // An empty object has no parts.
       $0.partSha256S = size == 0 ? [] : stream.partDigests.map { Data($0.bytes) }
     }, metadata: options.metadata).session

@@ -140,13 +140,15 @@ public struct UploadEngine: Sendable {
         $0.size = UInt64(upload.identity.size)
         $0.partSize = UInt64(upload.partSize)
         $0.idempotencyKey = upload.id
+        $0.contentType = upload.attributes.contentType
+        $0.metadata = upload.attributes.metadata
       }, metadata: options.metadata)
       try await journal.started(upload.id, sessionID: session.id)
     }
     contact.made()
     let id = session.id
     switch session.state {
-    case .completed: return session
+    case .completed: return try await session.finished(upload, client: client, metadata: options.metadata)
     case .aborted: throw ClientError("the server's session \(id) was aborted", journalState: .aborted)
     case .expired: throw ClientError("the server's session \(id) expired; start a new upload", journalState: .expired)
     default: break
@@ -205,11 +207,12 @@ public struct UploadEngine: Sendable {
           $0.sessionID = id
           $0.sha256 = Data(whole.bytes)
           $0.partSha256S = digests
+          $0.verify = upload.verify
         }, metadata: options.metadata).session
       }
       var completed: Uploader_V1_Session?
       for try await result in group where result != nil { completed = result }
-      return completed!
+      return try await completed!.finished(upload, client: client, metadata: options.metadata)
     }
     try await journal.finish(upload.id, state: .completed, at: now())
     return completed

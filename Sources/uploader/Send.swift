@@ -71,10 +71,13 @@ private func report(
   display.finish()
   let finished = try await journal.upload(upload.id) ?? upload
   if output.json {
-    print(try StatusJSON.json(StatusJSON(finished, parts: try await journal.parts(of: upload.id))))
+    var row = StatusJSON(finished, parts: try await journal.parts(of: upload.id))
+    row.verified = session.isVerified
+    print(try StatusJSON.json(row))
   } else {
     let source = finished.readsStandardInput ? "standard input" : finished.filePath
-    print("uploaded \(source) to \(session.key) (\(finished.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")) [\(upload.id)]")
+    let verified = session.isVerified ? ", verified by reading it back" : ""
+    print("uploaded \(source) to \(session.key) (\(finished.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")\(verified)) [\(upload.id)]")
   }
 }
 

@@ -23,9 +23,16 @@ struct StatusJSON: Encodable {
   /// Whether `uploader resume` can continue it: not an upload of standard input, whose bytes
   /// are gone once its uploader stopped.
   var resumable: Bool
+  /// The object's content type and metadata, as asked for.
+  var contentType: String
+  var metadata: [String: String]
+  /// Whether the server read the object back and found the file's SHA-256: known right after
+  /// `upload` and `resume` (null in `status`, which does not ask; `uploader verify` does).
+  var verified: Bool?
 
   enum CodingKeys: String, CodingKey {
-    case id, state, file, key, server, size, sha256, error, resumable
+    case id, state, file, key, server, size, sha256, error, resumable, metadata, verified
+    case contentType = "content_type"
     case schemaVersion = "schema_version"
     case sessionID = "session_id"
     case committedBytes = "committed_bytes"
@@ -48,6 +55,8 @@ struct StatusJSON: Encodable {
     finishedAt = upload.finishedAt
     error = upload.error
     resumable = !upload.readsStandardInput && [.pending, .uploading, .failed].contains(upload.state)
+    contentType = upload.attributes.contentType
+    metadata = upload.attributes.metadata
   }
 
   static func json<T: Encodable>(_ value: T) throws -> String {

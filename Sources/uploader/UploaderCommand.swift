@@ -16,6 +16,7 @@ struct UploaderCommand: AsyncParsableCommand {
         uploader upload backup.tar --key backups/2026-11-25.tar
         uploader status
         uploader resume 3f9a1c2b7e
+        uploader verify 3f9a1c2b7e
         uploader abort 3f9a1c2b7e
 
       Connection options (--server, --token, --tls, --ca-cert, --client-cert, --client-key, \
@@ -24,7 +25,7 @@ struct UploaderCommand: AsyncParsableCommand {
 
       Exit codes: 0 success, 2 usage error, 1 any other failure, 130 interrupted.
       """,
-    subcommands: [Upload.self, Resume.self, Status.self, Abort.self])
+    subcommands: [Upload.self, Resume.self, Status.self, Verify.self, Abort.self])
 
   /// Like `AsyncParsableCommand.main`, but usage errors exit with 2, as users expect from a
   /// Unix tool, and connection options may come before the subcommand.

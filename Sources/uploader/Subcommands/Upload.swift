@@ -9,7 +9,8 @@ struct Upload: AsyncParsableCommand {
     discussion: """
       Records the upload in the journal and starts sending at once, hashing the file as it goes \
       (SHA-256 of every part, declared with the part, and of the whole file); completes the \
-      upload once the server's part digests match.
+      upload once the server's part digests match. With --verify the server then reads the \
+      object back and checks it against the file's SHA-256 before the upload counts as done.
 
       With - as the file, reads standard input, whose size is not known in advance (--key is \
       then required). Parts grow as the stream does, so up to 5 TiB fit. While uploader runs it \
@@ -22,6 +23,7 @@ struct Upload: AsyncParsableCommand {
         pg_dump mydb | uploader upload - --key backups/mydb.sql
         uploader upload db.dump --key backups/db.dump --part-size 64MiB --parallel 8
         uploader upload big.iso --limit-rate 20MiB --json
+        uploader upload clip.mov --metadata camera=north-7 --metadata take=3 --verify
       """)
 
   @OptionGroup var global: GlobalOptions
@@ -29,6 +31,7 @@ struct Upload: AsyncParsableCommand {
   @Option(help: "The object key. (default: the file's base name; required with -)") var key: String?
   @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
   var partSize: String?
+  @OptionGroup(title: "Object") var object: ObjectOptions
   @OptionGroup(title: "Sending") var sending: SendOptions
   @OptionGroup var output: OutputOptions
 
@@ -63,7 +66,8 @@ struct Upload: AsyncParsableCommand {
         id: newUploadID(),
         server: global.serverAddress, sessionID: nil, filePath: path,
         key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
-        state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+        attributes: try object.attributes(forFileName: path), verify: object.verify, state: .pending,
+        createdAt: Int64(Date().timeIntervalSince1970 * 1000))
       let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
       try await journal.insert(upload, parts: parts)
       try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
@@ -80,7 +84,8 @@ struct Upload: AsyncParsableCommand {
     let upload = JournalUpload(
       id: newUploadID(), server: global.serverAddress, sessionID: nil, filePath: JournalUpload.standardInput,
       key: key ?? "", identity: FileIdentity(size: -1, modificationTimeNanoseconds: 0, inode: 0),
-      partSize: requested, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+      partSize: requested, attributes: try object.attributes(forFileName: nil), verify: object.verify, state: .pending,
+      createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     try await journal.insert(upload, parts: [])
     try await sendStream(
       upload, input: StandardInput(), journal: journal, global: global, output: output, sending: sending,

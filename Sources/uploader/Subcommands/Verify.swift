@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import UploadProtocol
+import UploaderClient
+
+struct Verify: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Have the server read a completed object back and check its SHA-256.",
+    discussion: """
+      The server streams the object back from its store (S3 or the local directory), hashes it \
+      and compares the digest with the one the upload recorded. A match stamps the object with \
+      it (x-amz-meta-sha256), so anyone can check a later download; a mismatch exits 1 and the \
+      object does not claim the digest. It costs one read of the object on the server.
+
+      Examples:
+        uploader verify 3f9a1c2b7e
+        uploader verify 0f1e2d3c4b5a69788796a5b4c3d2e1f0 --json
+      """)
+
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: "An upload's id (from `uploader status`), or a server session id.") var id: String
+  @Flag(help: "Print the verdict as JSON.") var json = false
+
+  func run() async throws {
+    try await reportingErrors {
+      var global = global
+      var sessionID = id
+      if let upload = try await global.openJournal().upload(id) {
+        guard let id = upload.sessionID, upload.state == .completed else {
+          throw ClientError("upload \(upload.id) is \(upload.state.rawValue); only a completed upload can be verified")
+        }
+        sessionID = id
+        if global.server == nil { global.server = upload.server }
+      }
+      let session: Uploader_V1_Session
+      do {
+        session = try await withSessionsClient(global) { client, metadata in
+          try await client.verifySession(.with { $0.sessionID = sessionID }, metadata: metadata)
+        }
+      } catch let error as RPCError where error.code == .dataLoss || error.code == .failedPrecondition || error.code == .notFound {
+        throw ClientError(error.message)
+      }
+      if json {
+        struct Verdict: Encodable {
+          var schema_version = StatusJSON.schemaVersion
+          var session_id: String, key: String, sha256: String, verified_sha256: String, verified: Bool
+        }
+        print(try StatusJSON.json(Verdict(
+          session_id: session.id, key: session.key, sha256: session.sha256.hex, verified_sha256: session.verifiedSha256.hex,
+          verified: session.isVerified)))
+      } else {
+        print("verified \(session.key): the object read back has sha256 \(session.verifiedSha256.hex), as uploaded")
+      }
+    }
+  }
+}
+
+extension Data {
+  /// Lowercase hex.
+  var hex: String { map { String(format: "%02x", $0) }.joined() }
+}
