@@ -9,5 +9,6 @@ public enum PostgresSchema {
   public static let migrations: [(identifier: String, statements: [String])] = [
     (P1CreateSessionsPartsAndNodes.identifier, P1CreateSessionsPartsAndNodes.sql),
     (P2VerifiedDigests.identifier, P2VerifiedDigests.sql),
+    (P3NotificationOutbox.identifier, P3NotificationOutbox.sql),
   ]
 }

@@ -23,6 +23,9 @@ public enum ServerSchema {
     migrator.registerMigration(V5VerifiedDigests.identifier) { db in
       try db.execute(sql: V5VerifiedDigests.sql)
     }
+    migrator.registerMigration(V6NotificationOutbox.identifier) { db in
+      try db.execute(sql: V6NotificationOutbox.sql)
+    }
     return migrator
   }
 }

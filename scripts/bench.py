@@ -235,6 +235,9 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
                                   "--server", server_address, "--state-dir", state],
         "uploader (default)": [uploader, "upload", path, "--key", "u4", "--no-progress",
                                "--server", server_address, "--state-dir", state],
+        # The server reads the object back from S3 and hashes it before the upload is done.
+        "uploader --verify": [uploader, "upload", path, "--key", "uv", "--verify", "--no-progress",
+                              "--server", server_address, "--state-dir", state],
         "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
         "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
         "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],

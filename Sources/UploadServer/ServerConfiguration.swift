@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
   public var s3: S3Configuration?
   /// Keep no object at all (`DiscardingStore`): for benchmarks only.
   public var discardsObjects = false
+  /// Where completion notifications go; nil sends none (and queues none).
+  public var notifications: NotificationSettings?
   /// Parts (and single objects) uploaded to the store at the same time by the whole server, so
   /// that memory and connections to the store do not grow with the number of clients. 16 does
   /// not slow one client with 4 streams; 4 cost it 8% (1 GiB to SeaweedFS: 10.1 s against 9.3 s)
@@ -85,6 +87,7 @@ public struct ServerConfiguration: Sendable {
   ///
   /// - Throws: `UploadError` `.invalidRequest` naming the flag that fixes it.
   public func validate() throws(UploadError) {
+    try notifications?.validate()
     if tokensFile == nil, !allowUnauthenticated, !Self.isLoopback(host) {
       throw UploadError(
         .invalidRequest,

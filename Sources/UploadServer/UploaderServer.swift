@@ -30,6 +30,8 @@ public final class UploaderServer: Service, Sendable {
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   private let stores: ServerStores
+  /// Delivers completion notifications, with its own HTTP client; nil without `--notify-url`.
+  private let notifier: (notifier: Notifier, client: HTTPClient)?
   private let logger: Logger
 
   /// A server on the stores `configuration` names (`ServerConfiguration.makeStores`).
@@ -44,6 +46,7 @@ public final class UploaderServer: Service, Sendable {
   /// - Throws: `UploadError` saying which part of the configuration does not work; the stores
   ///   are shut down then.
   public init(configuration: ServerConfiguration, stores: ServerStores, logger: Logger) async throws {
+    var notificationClient: HTTPClient?
     do {
       try configuration.validate()
       try await configuration.tls?.check()
@@ -68,9 +71,22 @@ public final class UploaderServer: Service, Sendable {
       } catch {
         throw UploadError.fromFileSystem(error, while: "preparing the spool directory \(spool.root)")
       }
+      let notifier = configuration.notifications.map { settings in
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        notificationClient = client
+        let sessionSettings = configuration.sessions
+        return (
+          Notifier(
+            sessions: stores.sessions, settings: settings,
+            deliver: Notifier.http(client, url: settings.url, timeout: settings.timeout), metrics: metrics,
+            now: { sessionSettings.nowMilliseconds }, logger: logger),
+          client
+        )
+      }
+      self.notifier = notifier
       let sessions = SessionCoordinator(
         store: stores.sessions, objectStore: store, spool: spool, settings: configuration.sessions, metrics: metrics,
-        logger: logger)
+        notifier: notifier?.0, logger: logger)
       try await sessions.recover()
       self.sessions = sessions
       self.store = store
@@ -97,9 +113,17 @@ public final class UploaderServer: Service, Sendable {
             idleTimeout: configuration.idleStreamTimeout),
         ])
     } catch {
+      try? await notificationClient?.shutdown()
       await stores.shutdown()
       throw error
     }
+  }
+
+  /// Closes what `run` leaves open: the notifier's HTTP client and the stores.
+  private func shutdown() async {
+    await sessions.shutdown()
+    try? await notifier?.client.shutdown()
+    await stores.shutdown()
   }
 
   /// The address the server listens on, once it does.
@@ -118,14 +142,12 @@ public final class UploaderServer: Service, Sendable {
     do {
       try await serve()
     } catch {
-      await sessions.shutdown()
-      await stores.shutdown()
+      await shutdown()
       // Cancelled after the drain timeout: a stop as asked, not a failure.
       if Task.isCancelled { return }
       throw error
     }
-    await sessions.shutdown()
-    await stores.shutdown()
+    await shutdown()
   }
 
   private func serve() async throws {
@@ -134,6 +156,9 @@ public final class UploaderServer: Service, Sendable {
       group.addTask { await self.sessions.runCommitter() }
       group.addTask { await self.sessions.runExpiry() }
       group.addTask { await self.sessions.runHeartbeat() }
+      if let notifier = self.notifier?.notifier {
+        group.addTask { await notifier.run() }
+      }
       group.addTask { await self.probeDependencies() }
       if let endpoint = self.metricsEndpoint {
         group.addTask { try await endpoint.run(logger: self.logger) }

@@ -125,6 +125,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
   @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
   var drainTimeout = DurationArgument(argument: "30s")!
 
+  @OptionGroup(title: "Notifications") var notifications: NotificationOptions
+
   @OptionGroup(title: "Access and limits")
   var access: AccessOptions
 
@@ -220,6 +222,7 @@ struct UploaderServerCommand: AsyncParsableCommand {
     configuration.discardsObjects = discardObjectsForBenchmarks
     configuration.sessions.verifiesOnReceipt = verifyOnReceipt
     configuration.sessions.verifiesCompletedObjects = verifyObjects
+    configuration.notifications = notifications.settings
     if let s3Bucket {
       do {
         configuration.s3 = try S3Configuration.fromEnvironment(

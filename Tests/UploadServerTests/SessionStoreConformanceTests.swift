@@ -229,9 +229,9 @@ import UploadServer
     try await withTwoNodes(backing) { a, b in
       let s = try session(5)
       _ = try await a.create(s, parts: parts(of: s))
-      let closed = try #require(try await a.close(s.id, as: .expired, now: 2_000))
+      let closed = try #require(try await a.close(s.id, as: .expired, now: 2_000, notify: false))
       #expect(closed.state == .expired && closed.abortPending && closed.updatedAt == 2_000)
-      #expect(try await b.close(s.id, as: .aborted, now: 2_001) == nil)
+      #expect(try await b.close(s.id, as: .aborted, now: 2_001, notify: false) == nil)
       #expect(try await b.session(s.id)?.state == .expired)
       // Whoever takes the pending abort has it; the other node does not get it too.
       #expect(try await b.takePendingAborts(now: 2_002, leaseUntil: 9_000).map(\.id) == [s.id])

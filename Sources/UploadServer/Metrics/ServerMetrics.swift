@@ -23,6 +23,12 @@ public struct ServerMetrics: Sendable {
   let activeStreams: Meter
   /// Bytes staged in the spool now.
   let spoolBytes: Meter
+  /// Completion notifications queued and not yet accepted by the receiver.
+  let notificationsQueued: Meter
+  /// Notifications the receiver accepted.
+  let notificationsDelivered: CoreMetrics.Counter
+  /// Delivery attempts that failed (the event stays queued and is tried again).
+  let notificationDeliveriesFailed: CoreMetrics.Counter
 
   /// A fresh registry and its metrics.
   public init() {
@@ -41,6 +47,10 @@ public struct ServerMetrics: Sendable {
     writersFenced = CoreMetrics.Counter(label: "uploader_writers_fenced_total", factory: factory)
     activeStreams = Meter(label: "uploader_active_streams", factory: factory)
     spoolBytes = Meter(label: "uploader_spool_bytes", factory: factory)
+    notificationsQueued = Meter(label: "uploader_notifications_queued", factory: factory)
+    notificationsDelivered = CoreMetrics.Counter(label: "uploader_notifications_delivered_total", factory: factory)
+    notificationDeliveriesFailed = CoreMetrics.Counter(
+      label: "uploader_notification_deliveries_failed_total", factory: factory)
   }
 
   /// Records the number of sessions in each state.

@@ -232,9 +232,11 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  public func close(_ id: SessionID, as state: SessionState, now: Int64) async throws(UploadError) -> SessionRecord? {
+  public func close(_ id: SessionID, as state: SessionState, now: Int64, notify: Bool) async throws(UploadError)
+    -> SessionRecord?
+  {
     try await write { db in
-      try Row.fetchOne(
+      let closed = try Row.fetchOne(
         db,
         sql: """
           UPDATE sessions SET state = ?, updated_at = ?, abort_pending = (storage_upload_id IS NOT NULL),
@@ -242,6 +244,8 @@ public struct SQLiteSessionStore: SessionStore {
           WHERE id = ? AND state IN ('open', 'completing') RETURNING *
           """, arguments: [state.rawValue, now, id.rawValue]
       ).map(Self.session(from:))
+      if notify, closed != nil { try Self.enqueueNotification(db, id, state, at: now) }
+      return closed
     }
   }
 
@@ -255,8 +259,9 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  public func update(_ session: SessionRecord) async throws(UploadError) {
+  public func update(_ session: SessionRecord, notify: Bool) async throws(UploadError) {
     try await write { db in
+      if notify { try Self.enqueueNotification(db, session.id, session.state, at: session.updatedAt) }
       try db.execute(
         sql: """
           UPDATE sessions SET storage_upload_id = ?, state = ?, sha256 = ?, verified_sha256 = ?, etag = ?,
@@ -416,7 +421,7 @@ public struct SQLiteSessionStore: SessionStore {
 
   // MARK: - Access
 
-  private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(UploadError) -> T {
+  func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(UploadError) -> T {
     do {
       return try await database.read(body)
     } catch {
@@ -424,7 +429,7 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(UploadError) -> T {
+  func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(UploadError) -> T {
     do {
       return try await database.write(body)
     } catch {

@@ -69,7 +69,8 @@ extension SessionCoordinator {
     session.etag = stored.etag
     session.location = stored.location
     session.updatedAt = settings.nowMilliseconds
-    try await store.update(session)
+    try await store.update(session, notify: notifier != nil)
+    notifier?.nudge()
     await writers.close(id)
     await spool.remove(spool.sessionDirectory(id))
     logger.info(

@@ -16,6 +16,9 @@ public final class SessionCoordinator: Sendable {
   let settings: SessionSettings
   let writers: PartWriters
   let aborts: AbortRetrier
+  /// Delivers the notification outbox; nil when the server has no `--notify-url` (no event is
+  /// queued then).
+  let notifier: Notifier?
   let metrics: ServerMetrics
   let logger: Logger
   private let drainingFlag = Atomic<Bool>(false)
@@ -32,8 +35,9 @@ public final class SessionCoordinator: Sendable {
   /// Creates a coordinator over a session store, an object store and the spool.
   public init(
     store: any SessionStore, objectStore: any ObjectStore, spool: Spool, settings: SessionSettings,
-    metrics: ServerMetrics = ServerMetrics(), logger: Logger
+    metrics: ServerMetrics = ServerMetrics(), notifier: Notifier? = nil, logger: Logger
   ) {
+    self.notifier = notifier
     self.metrics = metrics
     self.store = store
     self.objectStore = objectStore
@@ -178,10 +182,11 @@ public final class SessionCoordinator: Sendable {
   func discard(_ session: SessionRecord, as state: SessionState) async throws(UploadError) -> SessionRecord {
     await writers.close(session.id)
     await spool.remove(spool.sessionDirectory(session.id))
-    guard let updated = try await store.close(session.id, as: state, now: settings.nowMilliseconds) else {
+    guard let updated = try await store.close(session.id, as: state, now: settings.nowMilliseconds, notify: notifier != nil) else {
       return try await store.session(session.id) ?? session
     }
     aborts.nudge()
+    notifier?.nudge()
     logger.info("session \(state.rawValue)", metadata: ["session": "\(session.id)", "key": "\(session.key)"])
     return updated
   }

@@ -74,13 +74,29 @@ public protocol SessionStore: Sendable {
   /// Gives up an open or completing session: records `state` (aborted or expired), and a
   /// pending abort when it has a multipart upload. Returns the session as it is now, or nil
   /// when it was not open or completing (another node or call closed it first).
-  func close(_ id: SessionID, as state: SessionState, now: Int64) async throws(UploadError) -> SessionRecord?
+  /// With `notify`, the event of the new state is queued in the notification outbox in the
+  /// same transaction.
+  func close(_ id: SessionID, as state: SessionState, now: Int64, notify: Bool) async throws(UploadError)
+    -> SessionRecord?
 
   /// The number of sessions in each state.
   func countsByState() async throws(UploadError) -> [SessionState: Int]
 
-  /// Replaces a session's row.
-  func update(_ session: SessionRecord) async throws(UploadError)
+  /// Replaces a session's row; with `notify`, queues the event of its state in the notification
+  /// outbox in the same transaction (once: queuing an event again does nothing).
+  func update(_ session: SessionRecord, notify: Bool) async throws(UploadError)
+
+  /// Takes up to `limit` queued notifications due at `now` that no node holds: they are this
+  /// node's until `leaseUntil`. Oldest first.
+  func takeDueNotifications(now: Int64, leaseUntil: Int64, limit: Int) async throws(UploadError)
+    -> [QueuedNotification]
+
+  /// Gives back a notification taken with `takeDueNotifications`: delivered, it leaves the
+  /// outbox; otherwise it counts one more attempt, records `error` and is due again at `retryAt`.
+  func finishNotification(_ id: String, delivered: Bool, retryAt: Int64, error: String?) async throws(UploadError)
+
+  /// The number of notifications queued and not yet delivered.
+  func queuedNotificationCount() async throws(UploadError) -> Int
 
   /// Makes the caller part `number`'s writer: creates the part (`size` bytes) if the session has
   /// no row for it yet (sessions of unknown size), and moves its generation on. A part still
@@ -113,5 +129,10 @@ extension SessionStore {
   /// session of unknown size.
   public func update(_ part: PartRecord, sessionUpdatedAt: Int64, expiresAt: Int64) async throws(UploadError) {
     try await update(part, sessionUpdatedAt: sessionUpdatedAt, expiresAt: expiresAt, endingObject: nil)
+  }
+
+  /// Replaces a session's row (no notification).
+  public func update(_ session: SessionRecord) async throws(UploadError) {
+    try await update(session, notify: false)
   }
 }

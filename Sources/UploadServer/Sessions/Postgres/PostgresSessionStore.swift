@@ -243,11 +243,21 @@ public final class PostgresSessionStore: SessionStore {
       """)
   }
 
-  public func close(_ id: SessionID, as state: SessionState, now: Int64) async throws(UploadError) -> SessionRecord? {
+  public func close(_ id: SessionID, as state: SessionState, now: Int64, notify: Bool) async throws(UploadError)
+    -> SessionRecord?
+  {
+    // One statement, so the event is queued exactly when the state changes.
     try await rows("""
-      UPDATE sessions SET state = \(state.rawValue), updated_at = \(now),
-        abort_pending = (storage_upload_id IS NOT NULL), abort_lease_until = 0
-      WHERE id = \(id.rawValue) AND state IN ('open', 'completing') RETURNING *
+      WITH closed AS (
+        UPDATE sessions SET state = \(state.rawValue), updated_at = \(now),
+          abort_pending = (storage_upload_id IS NOT NULL), abort_lease_until = 0
+        WHERE id = \(id.rawValue) AND state IN ('open', 'completing') RETURNING *
+      ), queued AS (
+        INSERT INTO notifications (id, session_id, type, occurred_at, next_attempt_at)
+        SELECT id || '.' || state, id, state, \(now), \(now) FROM closed WHERE \(notify)
+        ON CONFLICT (id) DO NOTHING
+      )
+      SELECT * FROM closed
       """).first.map(Self.session(from:))
   }
 
@@ -262,8 +272,14 @@ public final class PostgresSessionStore: SessionStore {
     return counts
   }
 
-  public func update(_ session: SessionRecord) async throws(UploadError) {
+  public func update(_ session: SessionRecord, notify: Bool) async throws(UploadError) {
     _ = try await rows("""
+      WITH queued AS (
+        INSERT INTO notifications (id, session_id, type, occurred_at, next_attempt_at)
+        SELECT \(NotificationOutbox.eventID(session.id, session.state)), \(session.id.rawValue),
+          \(session.state.rawValue), \(session.updatedAt), \(session.updatedAt) WHERE \(notify)
+        ON CONFLICT (id) DO NOTHING
+      )
       UPDATE sessions SET storage_upload_id = \(session.storageUploadID), state = \(session.state.rawValue),
         sha256 = \(session.sha256?.hex), verified_sha256 = \(session.verifiedSHA256?.hex), etag = \(session.etag),
         location = \(session.location),
@@ -357,7 +373,7 @@ public final class PostgresSessionStore: SessionStore {
   // MARK: - Access
 
   /// Runs one statement and collects its rows.
-  private func rows(_ query: PostgresQuery) async throws(UploadError) -> [PostgresRow] {
+  func rows(_ query: PostgresQuery) async throws(UploadError) -> [PostgresRow] {
     try await attempt { try await self.client.query(query, logger: self.logger).collect() }
   }
 
