@@ -66,23 +66,11 @@ struct GlobalOptions: ParsableArguments {
 
   /// The servers' hosts and ports, in the order given.
   func endpoints() throws -> [(host: String, port: Int)] {
-    let list = serverAddress.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    let endpoints = try list.map { text -> (host: String, port: Int) in
-      guard let address = HostPort.parse(text), address.port > 0 else {
-        throw ValidationError("--server \"\(text)\" is not HOST:PORT")
-      }
-      return address
+    do {
+      return try ServerConnection(server: serverAddress).endpoints
+    } catch let error as ClientError {
+      throw ValidationError("--server: \(error.message)")
     }
-    guard !endpoints.isEmpty else { throw ValidationError("--server is empty; give HOST:PORT") }
-    if endpoints.count > 1, let name = endpoints.first(where: { !Self.isIPv4($0.host) }) {
-      throw ValidationError(
-        "--server with several replicas takes IPv4 addresses; \"\(name.host)\" is a name. Give one address (a load balancer's name works) or the replicas' IP addresses")
-    }
-    return endpoints
-  }
-
-  static func isIPv4(_ host: String) -> Bool {
-    host.split(separator: ".").count == 4 && host.utf8.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) }
   }
 
   func openJournal() throws -> Journal {

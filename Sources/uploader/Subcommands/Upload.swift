@@ -50,26 +50,16 @@ struct Upload: AsyncParsableCommand {
         try await uploadStandardInput()
         return
       }
-      let path = URL(fileURLWithPath: file).standardizedFileURL.path
-      let identity = try await LocalFile.identity(of: path)
-      let plan: PartPlan
+      let display = ProgressDisplay(enabled: output.showsProgress)
+      let journal = try global.openJournal()
+      let upload: JournalUpload
       do {
-        plan = try PartPlan.make(
-          size: identity.size, requestedPartSize: partSize.flatMap(ByteSize.parse) ?? 0,
-          maximumObjectSize: PartSizing.maximumObjectSize)
+        upload = try await journal.record(
+          file: file, key: key, server: global.serverAddress, partSize: partSize.flatMap(ByteSize.parse) ?? 0,
+          attributes: try object.attributes(forFileName: file), verify: object.verify)
       } catch let error as UploadError {
         throw ValidationError(error.message)
       }
-      let display = ProgressDisplay(enabled: output.showsProgress)
-      let journal = try global.openJournal()
-      let upload = JournalUpload(
-        id: newUploadID(),
-        server: global.serverAddress, sessionID: nil, filePath: path,
-        key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
-        attributes: try object.attributes(forFileName: path), verify: object.verify, state: .pending,
-        createdAt: Int64(Date().timeIntervalSince1970 * 1000))
-      let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
-      try await journal.insert(upload, parts: parts)
       try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
     }
   }
@@ -82,7 +72,7 @@ struct Upload: AsyncParsableCommand {
     }
     let journal = try global.openJournal()
     let upload = JournalUpload(
-      id: newUploadID(), server: global.serverAddress, sessionID: nil, filePath: JournalUpload.standardInput,
+      id: Journal.newUploadID(), server: global.serverAddress, sessionID: nil, filePath: JournalUpload.standardInput,
       key: key ?? "", identity: FileIdentity(size: -1, modificationTimeNanoseconds: 0, inode: 0),
       partSize: requested, attributes: try object.attributes(forFileName: nil), verify: object.verify, state: .pending,
       createdAt: Int64(Date().timeIntervalSince1970 * 1000))
@@ -91,9 +81,4 @@ struct Upload: AsyncParsableCommand {
       upload, input: StandardInput(), journal: journal, global: global, output: output, sending: sending,
       display: ProgressDisplay(enabled: output.showsProgress))
   }
-}
-
-/// A new upload's local id: 10 hex digits.
-func newUploadID() -> String {
-  String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10))
 }

@@ -1,0 +1,34 @@
+import Foundation
+import UploadCore
+
+extension Journal {
+  /// Records a new upload of the file at `path` (pending, nothing sent): its identity (size,
+  /// modification time, inode), part plan, object attributes and verify request.
+  ///
+  /// - Parameters:
+  ///   - key: the object key; nil uses the file's base name.
+  ///   - partSize: 0 lets the plan choose (8 MiB, larger past 80 GiB).
+  /// - Throws: `ClientError` for a file that cannot be read; `UploadError` for a part size that
+  ///   does not fit the file.
+  public func record(
+    file path: String, key: String?, server: String, partSize: Int64 = 0,
+    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false
+  ) async throws -> JournalUpload {
+    let path = URL(fileURLWithPath: path).standardizedFileURL.path
+    let identity = try await LocalFile.identity(of: path)
+    let plan = try PartPlan.make(
+      size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize)
+    let upload = JournalUpload(
+      id: Self.newUploadID(), server: server, sessionID: nil, filePath: path,
+      key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
+      attributes: attributes, verify: verify, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+    let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
+    try await insert(upload, parts: parts)
+    return upload
+  }
+
+  /// A new upload's local id: 10 hex digits.
+  public static func newUploadID() -> String {
+    String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(10))
+  }
+}
