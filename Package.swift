@@ -7,6 +7,8 @@ let package = Package(
   products: [
     .executable(name: "uploader-server", targets: ["uploader-server"]),
     .executable(name: "uploader", targets: ["uploader"]),
+    // The client as a library: Uploader (upload, resume, status, abort; progress as an AsyncSequence).
+    .library(name: "UploaderClient", targets: ["UploaderClient"]),
   ],
   dependencies: [
     .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -120,7 +122,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    // copy_file_range(2), which Swift's Glibc module does not declare.
+    // The README's library example, built and run by Tests/EndToEnd/test_library.py.
+    .executableTarget(name: "uploader-example", dependencies: ["UploaderClient"]),
+    // copy_file_range(2) and the xattr calls, which Swift's Glibc module does not declare.
     .target(name: "CFileCopy"),
     // glibc malloc tuning for both executables.
     .target(name: "CMemoryTuning"),
