@@ -14,6 +14,7 @@ public struct StandardInput: ByteSource {
   /// The process's standard input.
   public init() {}
 
+  /// Up to `count` bytes; empty at the end of the input.
   public func read(upTo count: Int) async throws -> Data {
     // A task of its own: the caller's cancellation must not drop bytes already taken from the pipe.
     try await Task {

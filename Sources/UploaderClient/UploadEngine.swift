@@ -18,6 +18,7 @@ import UploadProtocol
 /// or the link went away) are retried with exponential backoff and jitter, capped at 30 s;
 /// permanent ones stop with the server's message.
 public struct UploadEngine: Sendable {
+  /// A client of the resumable protocol over HTTP/2.
   public typealias Client = Uploader_V1_ResumableUploads.Client<HTTP2ClientTransport.Posix>
 
   /// What happens, for progress displays.
@@ -48,6 +49,7 @@ public struct UploadEngine: Sendable {
     /// either; a server that answered and then dropped gets every attempt of `retry`.
     public var firstContactAttempts = 5
 
+    /// The defaults: 4 streams, 256 KiB chunks, no rate limit.
     public init() {}
   }
 
@@ -59,6 +61,7 @@ public struct UploadEngine: Sendable {
   let onEvent: @Sendable (Event) -> Void
   let now: @Sendable () -> Int64
 
+  /// An engine over `clients` (one per connection; at least one), recording progress in `journal`.
   public init(
     clients: [Client], journal: Journal, options: Options, onEvent: @escaping @Sendable (Event) -> Void = { _ in },
     now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
