@@ -13,6 +13,9 @@ public enum JournalSchema {
     migrator.registerMigration(V2ObjectAttributes.identifier) { db in
       try db.execute(sql: V2ObjectAttributes.sql)
     }
+    migrator.registerMigration(V3Batches.identifier) { db in
+      try db.execute(sql: V3Batches.sql)
+    }
     return migrator
   }
 }

@@ -12,7 +12,7 @@ extension Journal {
   ///   does not fit the file.
   public func record(
     file path: String, key: String?, server: String, partSize: Int64 = 0,
-    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false
+    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, batchID: String? = nil
   ) async throws -> JournalUpload {
     let path = URL(fileURLWithPath: path).standardizedFileURL.path
     let identity = try await LocalFile.identity(of: path)
@@ -21,11 +21,14 @@ extension Journal {
     let upload = JournalUpload(
       id: Self.newUploadID(), server: server, sessionID: nil, filePath: path,
       key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
-      attributes: attributes, verify: verify, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+      attributes: attributes, verify: verify, batchID: batchID, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
     try await insert(upload, parts: parts)
     return upload
   }
+
+  /// A new batch's id: `b` and 10 hex digits, so it is never an upload's id.
+  public static func newBatchID() -> String { "b" + newUploadID() }
 
   /// A new upload's local id: 10 hex digits.
   public static func newUploadID() -> String {

@@ -34,14 +34,14 @@ public struct Journal: Sendable {
       try db.execute(
         sql: """
           INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
-            state, sha256, error, created_at, finished_at, content_type, metadata, verify)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            state, sha256, error, created_at, finished_at, content_type, metadata, verify, batch_id)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
           upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
           upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
-          upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify,
+          upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify, upload.batchID,
         ])
       for part in parts {
         try db.execute(
@@ -55,6 +55,14 @@ public struct Journal: Sendable {
   public func upload(_ id: String) async throws -> JournalUpload? {
     try await database.read { db in
       try Row.fetchOne(db, sql: "SELECT * FROM uploads WHERE id = ? OR session_id = ? LIMIT 1", arguments: [id, id])
+        .map(Self.upload(from:))
+    }
+  }
+
+  /// The uploads of batch `id`, in the order they were recorded.
+  public func uploads(inBatch id: String) async throws -> [JournalUpload] {
+    try await database.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM uploads WHERE batch_id = ? ORDER BY rowid", arguments: [id])
         .map(Self.upload(from:))
     }
   }
@@ -160,7 +168,7 @@ public struct Journal: Sendable {
       identity: FileIdentity(size: row["size"], modificationTimeNanoseconds: row["mtime_ns"], inode: UInt64(bitPattern: inode)),
       partSize: row["part_size"],
       attributes: ObjectAttributes(contentType: row["content_type"], metadata: metadata(row["metadata"])),
-      verify: row["verify"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
+      verify: row["verify"], batchID: row["batch_id"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
       sha256: ContentHash(hex: row["sha256"]), error: row["error"], createdAt: row["created_at"],
       finishedAt: row["finished_at"])
   }

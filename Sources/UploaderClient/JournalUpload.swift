@@ -34,6 +34,8 @@ public struct JournalUpload: Hashable, Sendable {
   public var attributes: ObjectAttributes
   /// Have the server read the object back at completion and verify its SHA-256.
   public var verify: Bool
+  /// The batch it belongs to (`uploader upload DIR`), or nil for an upload of one file.
+  public var batchID: String?
   /// How the upload stands.
   public var state: State
   /// The whole file's SHA-256, once the pass that hashes the file beside the sends has read it
@@ -59,11 +61,13 @@ public struct JournalUpload: Hashable, Sendable {
   /// An upload as recorded; `Journal.record` makes one for a file.
   public init(
     id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
-    partSize: Int64, attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, state: State,
+    partSize: Int64, attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, batchID: String? = nil,
+    state: State,
     sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
   ) {
     self.attributes = attributes
     self.verify = verify
+    self.batchID = batchID
     self.id = id
     self.server = server
     self.sessionID = sessionID

@@ -23,6 +23,12 @@ public enum LocalFile {
       size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),
       inode: UInt64(info.platformSpecificStatus?.st_ino ?? 0))
   }
+
+  /// Whether `path` is a directory (following a symbolic link); false when it is anything else
+  /// or cannot be read, so that `identity(of:)` says why.
+  public static func isDirectory(_ path: String) async -> Bool {
+    (try? await FileSystem.shared.info(forFileAt: FilePath(path)))??.type == .directory
+  }
 }
 
 /// A failure the CLI reports as it is, with a non-zero exit code.

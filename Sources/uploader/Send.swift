@@ -39,7 +39,7 @@ func sendStream(
   try await report(session, upload, journal: journal, output: output, display: display)
 }
 
-private func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
+func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
   var options = UploadEngine.Options()
   options.parallel = sending.parallel
   options.rateLimit = sending.rateLimit
@@ -49,7 +49,7 @@ private func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ me
 }
 
 /// Progress on the terminal, and a line for every retry.
-private func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> Void {
+func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> Void {
   let rate = RateMeter()
   return { event in
     switch event {
@@ -81,10 +81,8 @@ private func report(
   }
 }
 
-/// Runs `body`; Ctrl-C (SIGINT) cancels it, then tells the user how to continue.
-private func interruptible<T: Sendable>(
-  _ upload: JournalUpload, journal: Journal, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
+/// Runs `body` in a task that Ctrl-C (SIGINT) cancels.
+func cancellingOnInterrupt<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
   let task = Task { try await body() }
   signal(SIGINT, SIG_IGN)
   let source = DispatchSource.makeSignalSource(signal: SIGINT)
@@ -94,8 +92,15 @@ private func interruptible<T: Sendable>(
     source.cancel()
     signal(SIGINT, SIG_DFL)
   }
+  return try await task.value
+}
+
+/// Runs `body`; Ctrl-C (SIGINT) cancels it, then tells the user how to continue.
+private func interruptible<T: Sendable>(
+  _ upload: JournalUpload, journal: Journal, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
   do {
-    return try await task.value
+    return try await cancellingOnInterrupt(body)
   } catch is CancellationError {
     if upload.readsStandardInput {
       try? await journal.finish(
@@ -111,7 +116,7 @@ private func interruptible<T: Sendable>(
 }
 
 /// The average rate since the first acknowledgement.
-private final class RateMeter: Sendable {
+final class RateMeter: Sendable {
   private let first = Mutex<(ContinuousClock.Instant, Int64)?>(nil)
 
   func record(_ done: Int64) -> Double? {

@@ -29,9 +29,12 @@ struct StatusJSON: Encodable {
   /// Whether the server read the object back and found the file's SHA-256: known right after
   /// `upload` and `resume` (null in `status`, which does not ask; `uploader verify` does).
   var verified: Bool?
+  /// The batch it belongs to (`uploader upload DIR`), or null.
+  var batchID: String?
 
   enum CodingKeys: String, CodingKey {
     case id, state, file, key, server, size, sha256, error, resumable, metadata, verified
+    case batchID = "batch_id"
     case contentType = "content_type"
     case schemaVersion = "schema_version"
     case sessionID = "session_id"
@@ -57,6 +60,7 @@ struct StatusJSON: Encodable {
     resumable = !upload.readsStandardInput && [.pending, .uploading, .failed].contains(upload.state)
     contentType = upload.attributes.contentType
     metadata = upload.attributes.metadata
+    batchID = upload.batchID
   }
 
   static func json<T: Encodable>(_ value: T) throws -> String {

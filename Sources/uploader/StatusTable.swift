@@ -27,6 +27,14 @@ enum StatusTable {
         text.append("\(row.id): continue with `uploader resume \(row.id)`")
       }
     }
+    var batches: [String: [StatusJSON]] = [:]
+    for row in rows { if let batch = row.batchID { batches[batch, default: []].append(row) } }
+    for (batch, members) in batches.sorted(by: { $0.key < $1.key }) {
+      let completed = members.filter { $0.state == "completed" }.count
+      var line = "batch \(batch): \(completed) of \(members.count) files completed"
+      if members.contains(where: \.resumable) { line += "; continue them all with `uploader resume \(batch)`" }
+      text.append(line)
+    }
     return text.joined(separator: "\n")
   }
 }

@@ -1,21 +1,27 @@
+import Foundation
 import ArgumentParser
 import UploadCore
 import UploaderClient
 
 struct Resume: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Continue an interrupted upload.",
+    abstract: "Continue an interrupted upload, or every unfinished upload of a batch.",
     discussion: """
       Refuses a file whose size, modification time or inode changed, and checks the digests of \
-      every part the server already holds against the journal before sending anything.
+      every part the server already holds against the journal before sending anything. Given a \
+      batch (from `uploader upload DIR`), continues each of its files not yet completed, \
+      --transfers at a time; a file that changed is reported and skipped, and the exit status \
+      is 1 if any file failed.
 
       Examples:
         uploader resume 3f9a1c2b7e
         uploader resume 3f9a1c2b7e --parallel 8 --json
+        uploader resume b5e0c41d9a7
       """)
 
   @OptionGroup var global: GlobalOptions
-  @Argument(help: "The upload's id (from `uploader status`), or its server session id.") var id: String
+  @Argument(help: "The upload's id (from `uploader status`), its server session id, or a batch id.") var id: String
+  @Option(help: "For a batch: files sent at the same time.") var transfers = 4
   @OptionGroup(title: "Sending") var sending: SendOptions
   @OptionGroup var output: OutputOptions
 
@@ -23,7 +29,12 @@ struct Resume: AsyncParsableCommand {
     try await reportingErrors {
       let journal = try global.openJournal()
       guard let upload = try await journal.upload(id) else {
-        throw ClientError("no upload \(id) in the journal at \(global.stateDirectory); see `uploader status`")
+        let batch = try await journal.uploads(inBatch: id)
+        guard !batch.isEmpty else {
+          throw ClientError("no upload or batch \(id) in the journal at \(global.stateDirectory); see `uploader status`")
+        }
+        try await resumeBatch(batch, journal: journal)
+        return
       }
       switch upload.state {
       case .completed:
@@ -45,5 +56,21 @@ struct Resume: AsyncParsableCommand {
       try await send(
         upload, journal: journal, global: global, output: output, sending: sending, display: ProgressDisplay(enabled: output.showsProgress))
     }
+  }
+
+  /// Continues every unfinished upload of a batch.
+  private func resumeBatch(_ batch: [JournalUpload], journal: Journal) async throws {
+    guard (1...64).contains(transfers) else { throw ValidationError("--transfers must be from 1 to 64") }
+    let unfinished = batch.filter { [.pending, .uploading, .failed].contains($0.state) }
+    let done = batch.filter { $0.state == .completed }.count
+    guard !unfinished.isEmpty else {
+      print("batch \(id): \(done) of \(batch.count) files completed, none left to resume")
+      return
+    }
+    FileHandle.standardError.write(
+      Data("batch \(id): \(done) of \(batch.count) files completed; resuming \(unfinished.count)\n".utf8))
+    try await sendBatch(
+      unfinished, batchID: id, alreadyDone: done, journal: journal, global: global, output: output, sending: sending,
+      transfers: transfers)
   }
 }

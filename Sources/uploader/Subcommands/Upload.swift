@@ -5,7 +5,7 @@ import UploaderClient
 
 struct Upload: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Upload a file.",
+    abstract: "Upload a file, standard input, or every file under a directory.",
     discussion: """
       Records the upload in the journal and starts sending at once, hashing the file as it goes \
       (SHA-256 of every part, declared with the part, and of the whole file); completes the \
@@ -18,20 +18,29 @@ struct Upload: AsyncParsableCommand {
       most the server's acknowledgement interval plus one chunk for that); standard input cannot \
       be read twice, so an upload whose uploader died cannot be resumed: abort it.
 
+      With a directory, uploads every regular file under it (symbolic links are skipped unless \
+      --follow-symlinks; --include and --exclude filter), each as its own upload, --transfers at \
+      a time, with one progress line. They form a batch: `uploader status` shows it, and \
+      `uploader resume BATCH` continues every unfinished file after any interruption; a file \
+      that changed since is reported and skipped. The exit status is 1 if any file failed.
+
       Examples:
         uploader upload video.mp4
         pg_dump mydb | uploader upload - --key backups/mydb.sql
         uploader upload db.dump --key backups/db.dump --part-size 64MiB --parallel 8
         uploader upload big.iso --limit-rate 20MiB --json
         uploader upload clip.mov --metadata camera=north-7 --metadata take=3 --verify
+        uploader upload photos/ --key-prefix trips/2026/ --exclude '*.tmp' --transfers 8
       """)
 
   @OptionGroup var global: GlobalOptions
-  @Argument(help: "The file to upload; - reads standard input.") var file: String
+  @Argument(help: "The file to upload; - reads standard input; a directory uploads the files under it.")
+  var file: String
   @Option(help: "The object key. (default: the file's base name; required with -)") var key: String?
   @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
   var partSize: String?
   @OptionGroup(title: "Object") var object: ObjectOptions
+  @OptionGroup(title: "Directories") var directory: DirectoryOptions
   @OptionGroup(title: "Sending") var sending: SendOptions
   @OptionGroup var output: OutputOptions
 
@@ -50,6 +59,13 @@ struct Upload: AsyncParsableCommand {
         try await uploadStandardInput()
         return
       }
+      if await LocalFile.isDirectory(file) {
+        try await uploadDirectory()
+        return
+      }
+      if directory.isUsed {
+        throw ValidationError("--key-prefix, --include, --exclude, --follow-symlinks and --transfers are for a directory; \(file) is a file")
+      }
       let display = ProgressDisplay(enabled: output.showsProgress)
       let journal = try global.openJournal()
       let upload: JournalUpload
@@ -62,6 +78,44 @@ struct Upload: AsyncParsableCommand {
       }
       try await send(upload, journal: journal, global: global, output: output, sending: sending, display: display)
     }
+  }
+
+  /// `uploader upload DIR`: an upload per file, recorded as one batch, then sent.
+  private func uploadDirectory() async throws {
+    if key != nil { throw ValidationError("--key names one object; for a directory give --key-prefix") }
+    let root = URL(fileURLWithPath: file).standardizedFileURL.path
+    let listing = try await DirectoryListing.list(root, filter: directory.filter, followSymlinks: directory.followSymlinks)
+    let prefix = directory.keyPrefix ?? (URL(fileURLWithPath: root).lastPathComponent + "/")
+    var notes: [String] = []
+    if !listing.skippedSymlinks.isEmpty {
+      notes.append("skipped \(listing.skippedSymlinks.count) symbolic link(s) (--follow-symlinks follows them)")
+    }
+    if !listing.skippedOther.isEmpty {
+      notes.append("skipped \(listing.skippedOther.count) entries that are not regular files: \(listing.skippedOther.prefix(5).joined(separator: ", "))")
+    }
+    guard !listing.files.isEmpty else {
+      throw ClientError("no files to upload under \(file)\(notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))")
+    }
+    let journal = try global.openJournal()
+    let batchID = Journal.newBatchID()
+    var uploads: [JournalUpload] = []
+    for entry in listing.files {
+      do {
+        uploads.append(
+          try await journal.record(
+            file: entry.path, key: prefix + entry.relativePath, server: global.serverAddress,
+            partSize: partSize.flatMap(ByteSize.parse) ?? 0, attributes: try object.attributes(forFileName: entry.path),
+            verify: object.verify, batchID: batchID))
+      } catch let error as UploadError {
+        throw ValidationError("\(entry.path): \(error.message)")
+      }
+    }
+    let bytes = uploads.reduce(Int64(0)) { $0 + $1.identity.size }
+    FileHandle.standardError.write(
+      Data("batch \(batchID): \(uploads.count) files, \(ProgressBar.human(bytes))\(notes.map { "; " + $0 }.joined())\n".utf8))
+    try await sendBatch(
+      uploads, batchID: batchID, alreadyDone: 0, journal: journal, global: global, output: output, sending: sending,
+      transfers: directory.transfers)
   }
 
   /// `uploader upload - --key K`: a session of unknown size fed from standard input.

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import UploadCore
+import UploadProtocol
+import UploaderClient
+
+/// Sends the uploads of a batch, `transfers` files at a time over one set of connections, with
+/// one progress line for all of them; then prints a summary and exits 1 if any file failed.
+///
+/// A file that fails (it changed since the batch started, the server refused it) is reported
+/// and the others go on; Ctrl-C stops them all, and `uploader resume BATCH` continues.
+func sendBatch(
+  _ uploads: [JournalUpload], batchID: String, alreadyDone: Int, journal: Journal, global: GlobalOptions,
+  output: OutputOptions, sending: SendOptions, transfers: Int
+) async throws {
+  var global = global
+  if global.server == nil, ProcessInfo.processInfo.environment["UPLOADER_SERVER"] == nil, let first = uploads.first {
+    global.server = first.server
+  }
+  let display = ProgressDisplay(enabled: output.showsProgress)
+  let tally = BatchTally(uploads, alreadyDone: alreadyDone)
+  let rate = RateMeter()
+  let failures: [(JournalUpload, String)]
+  do {
+    failures = try await cancellingOnInterrupt { [global] in
+      try await withSessionsClients(global, connections: max(sending.connectionCount, transfers)) { clients, metadata in
+        let options = engineOptions(global, sending, metadata)
+        let permits = AsyncSemaphore(permits: transfers)
+        let failures = Mutex<[(JournalUpload, String)]>([])
+        try await withThrowingDiscardingTaskGroup { group in
+          for upload in uploads {
+            let added = try await group.addTask(holding: permits) {
+              let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
+                switch event {
+                case .progress(let done, _):
+                  let (files, total) = tally.progress(upload.id, done)
+                  display.show(
+                    files + "  " + ProgressBar.render(done: total, total: tally.totalBytes, bytesPerSecond: rate.record(total)))
+                case .retrying(let delay, let attempt, let reason):
+                  display.finish()
+                  FileHandle.standardError.write(
+                    Data("\(upload.key): \(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
+                }
+              }
+              do {
+                _ = try await engine.run(upload)
+                tally.finished(upload.id)
+              } catch let error as ClientError {
+                failures.withLock { $0.append((upload, error.message)) }
+              }
+            }
+            if !added { break }
+          }
+        }
+        return failures.withLock { $0 }
+      }
+    }
+  } catch is CancellationError {
+    display.finish()
+    FileHandle.standardError.write(Data("\ninterrupted; continue with: uploader resume \(batchID)\n".utf8))
+    throw ExitCode(130)
+  }
+  display.finish()
+  try await reportBatch(batchID, journal: journal, failures: failures, json: output.json)
+  if !failures.isEmpty { throw ExitCode.failure }
+}
+
+/// Prints the batch's outcome: a line, or JSON with every upload.
+private func reportBatch(_ batchID: String, journal: Journal, failures: [(JournalUpload, String)], json: Bool) async throws {
+  let uploads = try await journal.uploads(inBatch: batchID)
+  let completed = uploads.filter { $0.state == .completed }
+  if json {
+    struct Batch: Encodable {
+      var schema_version = StatusJSON.schemaVersion
+      var batch_id: String, files: Int, completed: Int, failed: [Failure], uploads: [StatusJSON]
+      struct Failure: Encodable { var id: String, file: String, key: String, error: String }
+    }
+    var rows: [StatusJSON] = []
+    for upload in uploads { rows.append(StatusJSON(upload, parts: try await journal.parts(of: upload.id))) }
+    print(try StatusJSON.json(Batch(
+      batch_id: batchID, files: uploads.count, completed: completed.count,
+      failed: failures.map { .init(id: $0.0.id, file: $0.0.filePath, key: $0.0.key, error: $0.1) }, uploads: rows)))
+    return
+  }
+  let bytes = completed.reduce(Int64(0)) { $0 + $1.identity.size }
+  print("uploaded \(completed.count) of \(uploads.count) files (\(ProgressBar.human(bytes))) [batch \(batchID)]")
+  guard !failures.isEmpty else { return }
+  FileHandle.standardError.write(Data("\(failures.count) file(s) failed:\n".utf8))
+  for (upload, message) in failures {
+    FileHandle.standardError.write(Data("  \(upload.filePath) -> \(upload.key): \(message)\n".utf8))
+  }
+  FileHandle.standardError.write(Data("continue the others with: uploader resume \(batchID)\n".utf8))
+}
+
+/// The batch's progress: bytes acknowledged per upload, files done.
+private final class BatchTally: Sendable {
+  let totalBytes: Int64
+  private let fileCount: Int
+  private let state: Mutex<(done: [String: Int64], files: Int)>
+
+  init(_ uploads: [JournalUpload], alreadyDone: Int) {
+    totalBytes = uploads.reduce(0) { $0 + max(0, $1.identity.size) }
+    fileCount = uploads.count + alreadyDone
+    state = Mutex(([:], alreadyDone))
+  }
+
+  /// Records `done` bytes of `id`; returns the files part of the line and the bytes of all.
+  func progress(_ id: String, _ done: Int64) -> (String, Int64) {
+    state.withLock { state in
+      state.done[id] = done
+      return ("files \(state.files)/\(fileCount)", state.done.values.reduce(0, +))
+    }
+  }
+
+  func finished(_ id: String) {
+    state.withLock { $0.files += 1 }
+  }
+}

@@ -1,0 +1,98 @@
+"""`uploader upload DIR` and `uploader resume BATCH` against a real server and SeaweedFS: every
+regular file, filters, symbolic links, one batch in the journal, and a batch resumed after the
+client was killed, with a file changed meanwhile reported and skipped."""
+import hashlib
+import json
+import os
+import signal
+import time
+
+MiB = 1 << 20
+
+
+def make_tree(root, sizes):
+    """Files named by relative path with random bytes; returns {relative path: sha256 hex}."""
+    digests = {}
+    for relative, size in sizes.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = os.urandom(size)
+        path.write_bytes(data)
+        digests[relative] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def keys(s3, bucket, prefix):
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"] for item in listed)
+
+
+def sha256_of(s3, bucket, key):
+    return hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+
+
+def test_a_directory_is_uploaded_with_filters_and_links_skipped(cli, start_server, s3, bucket, tmp_path):
+    root = tmp_path / "photos"
+    digests = make_tree(root, {"a.jpg": 10, "trip/b.jpg": 6 * MiB + 1, "trip/deep/c.png": 1000, "notes.tmp": 5,
+                               "empty.txt": 0})
+    os.symlink(root / "a.jpg", root / "link.jpg")
+    os.mkfifo(root / "pipe")
+    server = start_server("--s3-bucket", bucket)
+
+    result = cli("upload", str(root), "--key-prefix", "trips/2026/", "--exclude", "*.tmp", "--json",
+                 server=server.address)
+    batch = json.loads(result.stdout)
+    assert batch["files"] == 4 and batch["completed"] == 4 and batch["failed"] == []
+    assert "skipped 1 symbolic link(s)" in result.stderr and "not regular files: pipe" in result.stderr
+    expected = {f"trips/2026/{p}": d for p, d in digests.items() if p != "notes.tmp"}
+    assert keys(s3, bucket, "trips/") == sorted(expected)
+    for key, digest in expected.items():
+        assert sha256_of(s3, bucket, key) == digest, key
+    assert s3.head_object(Bucket=bucket, Key="trips/2026/trip/deep/c.png")["ContentType"] == "image/png"
+
+    rows = json.loads(cli("status", "--json", server=server.address).stdout)
+    assert {row["batch_id"] for row in rows} == {batch["batch_id"]}
+    human = cli("status", server=server.address).stdout
+    assert f"batch {batch['batch_id']}: 4 of 4 files completed" in human
+
+    # Links followed on request; a default prefix of the directory's name.
+    cli("upload", str(root), "--follow-symlinks", "--include", "*.jpg", server=server.address)
+    assert keys(s3, bucket, "photos/") == ["photos/a.jpg", "photos/link.jpg", "photos/trip/b.jpg"]
+
+
+def test_a_killed_batch_resumes_and_a_changed_file_is_skipped(cli, start_server, s3, bucket, tmp_path):
+    root = tmp_path / "data"
+    names = [f"part-{n}.bin" for n in range(6)]
+    digests = make_tree(root, {name: 6 * MiB for name in names})
+    server = start_server("--s3-bucket", bucket)
+    upload = cli.start("upload", str(root), "--key-prefix", "b/", "--limit-rate", "8MiB", "--transfers", "2",
+                       "--no-progress", server=server.address)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        rows = json.loads(cli("status", "--json", server=server.address).stdout)
+        if sum(row["state"] == "completed" for row in rows) >= 2:
+            break
+        time.sleep(0.2)
+    upload.send_signal(signal.SIGKILL)
+    upload.wait()
+    rows = {row["file"]: row for row in json.loads(cli("status", "--json", server=server.address).stdout)}
+    assert len(rows) == 6
+    batch_id = next(iter(rows.values()))["batch_id"]
+    unfinished = sorted(f for f, row in rows.items() if row["state"] != "completed")
+    assert 0 < len(unfinished) < 6, rows
+    human = cli("status", server=server.address).stdout
+    assert f"continue them all with `uploader resume {batch_id}`" in human
+
+    changed = unfinished[-1]
+    with open(changed, "ab") as f:
+        f.write(b"changed")
+    result = cli("resume", batch_id, server=server.address, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "1 file(s) failed" in result.stderr and changed in result.stderr and "changed since" in result.stderr
+    assert "uploaded 5 of 6 files" in result.stdout
+    for name in names:
+        path = str(root / name)
+        if path == changed:
+            assert f"b/{name}" not in keys(s3, bucket, "b/")
+        else:
+            assert sha256_of(s3, bucket, f"b/{name}") == digests[name], name
