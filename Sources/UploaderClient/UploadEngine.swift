@@ -106,7 +106,7 @@ public struct UploadEngine: Sendable {
   /// Attempts the upload until it completes, retrying transient failures.
   private func attempts(_ upload: JournalUpload, digester: FileDigester) async throws -> Uploader_V1_Session {
     let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
-    return try await retrying(
+    let session = try await retrying(
       options: options, onEvent: onEvent,
       progress: { try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes } },
       unreachable: { attempt in
@@ -125,6 +125,9 @@ public struct UploadEngine: Sendable {
         try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
       }
     }
+    // Also when an earlier run completed the session and died before it could record that.
+    try await journal.finish(upload.id, state: .completed, at: now())
+    return session
   }
 
   private func attemptUpload(
@@ -217,7 +220,6 @@ public struct UploadEngine: Sendable {
       for try await result in group where result != nil { completed = result }
       return try await completed!.finished(upload, client: client, metadata: options.metadata)
     }
-    try await journal.finish(upload.id, state: .completed, at: now())
     return completed
   }
 

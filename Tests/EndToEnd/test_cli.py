@@ -165,3 +165,23 @@ def test_shell_completion_scripts(cli):
         # fish names options without their dashes (-l 'server').
         option = "-l 'server'" if shell == "fish" else "--server"
         assert "upload" in script and "resume" in script and option in script, shell
+
+
+def test_resume_of_an_upload_completed_by_a_client_that_died_before_recording_it(cli, start_server, random_file,
+                                                                               s3, bucket):
+    """The window between CompleteSession and the journal's `completed`: a client killed there
+    leaves the journal saying uploading; resume finds the session completed and records it."""
+    import sqlite3
+    path, digest = random_file(6 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    done = json.loads(cli("upload", str(path), "--key", "cli/window.bin", "--json", server=server.address).stdout)
+    with sqlite3.connect(cli.state_dir / "journal.sqlite") as db:
+        db.execute("UPDATE uploads SET state = 'uploading', finished_at = NULL WHERE id = ?", (done["id"],))
+    recorded = lambda: sqlite3.connect(cli.state_dir / "journal.sqlite").execute(  # noqa: E731
+        "SELECT state FROM uploads WHERE id = ?", (done["id"],)).fetchone()[0]
+    assert recorded() == "uploading"
+
+    resumed = json.loads(cli("resume", done["id"], "--json", server=server.address).stdout)
+    assert resumed["state"] == "completed" and resumed["sha256"] == digest
+    assert recorded() == "completed"
+    assert object_sha256(s3, bucket, "cli/window.bin") == digest

@@ -264,7 +264,7 @@ def test_bad_keys(battery, key, contains):
 def test_metadata_bomb_in_the_session(battery):
     b, _ = battery
     bomb = {f"k{i}": "v" * 1000 for i in range(1000)}
-    expect(C.INVALID_ARGUMENT, lambda: b.create("alice", metadata=bomb), "the limit is 8192")
+    expect(C.INVALID_ARGUMENT, lambda: b.create("alice", metadata=bomb), "the limit is 1978")
 
 
 def test_metadata_bomb_in_the_headers(battery, stubs):
