@@ -5,19 +5,22 @@ extension S3Client {
   /// The largest object CopyObject copies in one request; larger ones are copied in parts.
   public static let maximumSingleCopy: Int64 = 5 << 30
   /// The range each UploadPartCopy copies when an object is copied in parts.
-  static let partCopyLength: Int64 = 1 << 30
+  public static let partCopyLength: Int64 = 1 << 30
 
   /// Replaces an object's content type and metadata, keeping its bytes: a copy of the object
   /// onto itself (CopyObject up to 5 GiB, a multipart copy above). S3 is asked to compute the
   /// new object's SHA-256 checksum as it copies.
   ///
-  /// - Parameter size: the object's size (it chooses between the two ways).
+  /// - Parameters:
+  ///   - size: the object's size (it chooses between the two ways).
+  ///   - singleCopyLimit, copyPartLength: S3's limits; tests make them small.
   /// - Returns: the object's new ETag.
-  public func replaceMetadata(key: String, size: Int64, contentType: String?, metadata: [String: String])
-    async throws -> String
-  {
+  public func replaceMetadata(
+    key: String, size: Int64, contentType: String?, metadata: [String: String],
+    singleCopyLimit: Int64 = maximumSingleCopy, copyPartLength: Int64 = partCopyLength
+  ) async throws -> String {
     let source = "/\(configuration.bucket)/\(URIEncoding.encodePath(key))"
-    guard size > Self.maximumSingleCopy else {
+    guard size > singleCopyLimit else {
       let headers =
         [("x-amz-copy-source", source), ("x-amz-metadata-directive", "REPLACE"), ("x-amz-checksum-algorithm", "SHA256")]
         + Self.objectHeaders(contentType, metadata)
@@ -29,7 +32,7 @@ extension S3Client {
       var parts: [S3Part] = []
       var start: Int64 = 0
       while start < size {
-        let end = min(start + Self.partCopyLength, size) - 1
+        let end = min(start + copyPartLength, size) - 1
         let response = try await send(
           Request(
             operation: "UploadPartCopy", method: .PUT, key: key,
@@ -56,6 +59,7 @@ extension S3Client {
       throw Self.error(for: operation, status: 200, headers: response.headers, body: response.body)
     }
     guard let etag = document.text("ETag") else { throw malformed(operation, "no ETag in the response") }
-    return etag
+    // Quoted, as in every ETag header (SeaweedFS leaves the quotes out of this document).
+    return etag.hasPrefix("\"") ? etag : "\"\(etag)\""
   }
 }

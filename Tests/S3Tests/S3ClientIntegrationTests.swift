@@ -37,6 +37,28 @@ import UploadCore
     }
   }
 
+  /// Metadata changes only by a copy of the object onto itself: CopyObject, or above S3's 5 GiB
+  /// a multipart copy (limits made small here), which must keep every byte.
+  @Test(arguments: [false, true]) func metadataIsReplacedKeepingTheBytes(inParts: Bool) async throws {
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("copy", httpClient: http)
+      let bytes = randomBytes((12 << 20) + 17, seed: 9)
+      _ = try await s3.putObject(
+        key: "c/o.bin", body: .bytes(ByteBuffer(bytes: bytes)), sha256: ContentHash.of(bytes), contentType: "a/b",
+        metadata: ["old": "1"])
+      let etag = try await s3.replaceMetadata(
+        key: "c/o.bin", size: Int64(bytes.count), contentType: "video/mp4", metadata: ["sha256": "x", "take": "3"],
+        singleCopyLimit: inParts ? 5 << 20 : S3Client.maximumSingleCopy, copyPartLength: 5 << 20)
+      let head = try await s3.headObject(key: "c/o.bin")
+      #expect(head.metadata == ["sha256": "x", "take": "3"])
+      #expect(head.contentType == "video/mp4")
+      #expect(head.etag == etag)
+      #expect(head.etag?.hasSuffix("-3\"") == inParts, "three copied parts: \(head.etag ?? "none")")
+      #expect(try await digestOfObject(s3, "c/o.bin") == ContentHash.of(bytes))
+      #expect(try await s3.listMultipartUploads().isEmpty)
+    }
+  }
+
   @Test func uploadPartFromAFileRange() async throws {
     try await withHTTPClient { http in
       let s3 = try await TestS3.makeBucket("filebody", httpClient: http)
