@@ -156,6 +156,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "S3",
+        "UploadCore",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
       ],
       path: "Tests/TestSupport"

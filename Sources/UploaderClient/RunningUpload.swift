@@ -47,7 +47,7 @@ public struct UploadResult: Sendable, Hashable {
     id = upload.id
     key = session.key
     size = Int64(session.size)
-    sha256 = finished.sha256?.hex ?? session.sha256.map { String(format: "%02x", $0) }.joined()
+    sha256 = finished.sha256?.hex ?? Hex.encode(session.sha256)
     etag = session.etag
     location = session.location
     verified = session.isVerified

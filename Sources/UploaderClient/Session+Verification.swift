@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import UploadCore
 import UploadProtocol
 
 extension Uploader_V1_Session {
@@ -20,10 +21,8 @@ extension Uploader_V1_Session {
     guard session.verifiedSha256.isEmpty || session.isVerified else {
       let source = upload.readsStandardInput ? "standard input" : upload.filePath
       throw ClientError(
-        "the object \"\(session.key)\" was read back with SHA-256 \(Self.hex(session.verifiedSha256)), but \(source) hashed to \(Self.hex(session.sha256)): the object does not match the file (was the file changed while it was read?). Upload it again")
+        "the object \"\(session.key)\" was read back with SHA-256 \(Hex.encode(session.verifiedSha256)), but \(source) hashed to \(Hex.encode(session.sha256)): the object does not match the file (was the file changed while it was read?). Upload it again")
     }
     return session
   }
-
-  private static func hex(_ data: Data) -> String { data.map { String(format: "%02x", $0) }.joined() }
 }

@@ -32,7 +32,7 @@ import UploadCore
 
       _ = try await s3.completeMultipartUpload(key: "dir/object.bin", uploadID: uploadID, parts: parts)
       #expect(try await s3.headObject(key: "dir/object.bin").size == Int64(first.count + second.count))
-      #expect(try await digestOfObject(s3, "dir/object.bin") == ContentHash.of(first + second))
+      #expect(try await s3.digest(ofObject: "dir/object.bin") == ContentHash.of(first + second))
       #expect(try await s3.listMultipartUploads().isEmpty)
     }
   }
@@ -54,7 +54,7 @@ import UploadCore
       #expect(head.contentType == "video/mp4")
       #expect(head.etag == etag)
       #expect(head.etag?.hasSuffix("-3\"") == inParts, "three copied parts: \(head.etag ?? "none")")
-      #expect(try await digestOfObject(s3, "c/o.bin") == ContentHash.of(bytes))
+      #expect(try await s3.digest(ofObject: "c/o.bin") == ContentHash.of(bytes))
       #expect(try await s3.listMultipartUploads().isEmpty)
     }
   }
@@ -71,7 +71,7 @@ import UploadCore
       _ = try await s3.putObject(
         key: "slice", body: .file(path: path, offset: 1000, length: Int64(slice.count)),
         sha256: ContentHash.of(slice))
-      #expect(try await digestOfObject(s3, "slice") == ContentHash.of(slice))
+      #expect(try await s3.digest(ofObject: "slice") == ContentHash.of(slice))
     }
   }
 
@@ -116,7 +116,7 @@ import UploadCore
       let s3 = try await TestS3.makeBucket("empty", httpClient: http)
       _ = try await s3.putObject(key: "empty", body: .empty, sha256: .empty)
       #expect(try await s3.headObject(key: "empty").size == 0)
-      #expect(try await digestOfObject(s3, "empty") == .empty)
+      #expect(try await s3.digest(ofObject: "empty") == .empty)
     }
   }
 
@@ -169,11 +169,5 @@ import UploadCore
       } throws: { ($0 as? S3Error)?.code == .connectionFailed }
       #expect(waits.withLock { $0 } == [.seconds(1), .seconds(2)])
     }
-  }
-
-  private func digestOfObject(_ s3: S3Client, _ key: String) async throws -> ContentHash {
-    var bytes: [UInt8] = []
-    try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
-    return ContentHash.of(bytes)
   }
 }

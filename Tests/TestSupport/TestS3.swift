@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import S3
+import UploadCore
 
 /// The S3 server of the test run (SeaweedFS, started by scripts/test.sh).
 ///
@@ -43,5 +44,14 @@ public enum TestS3 {
       configuration: try configuration(bucket: uniqueBucketName(prefix)), httpClient: httpClient)
     try await client.createBucket()
     return client
+  }
+}
+
+extension S3Client {
+  /// The SHA-256 of an object's bytes, read back whole (test objects are small).
+  public func digest(ofObject key: String) async throws -> ContentHash {
+    var bytes: [UInt8] = []
+    try await getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
+    return ContentHash.of(bytes)
   }
 }

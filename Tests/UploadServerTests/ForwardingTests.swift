@@ -39,7 +39,7 @@ import UploadServer
         file, session: session.id, chunks: (1...3).flatMap { SessionsClient.chunks(of: file, part: $0) }, log: log)
       #expect(log.committedParts == [1, 2, 3])
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "forwarded.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "forwarded.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 3)
       #expect(counter("uploader_parts_committed_total", server) == 3)
       #expect(try await s3.listMultipartUploads().isEmpty)
@@ -57,7 +57,7 @@ import UploadServer
       let rest = SessionsClient.chunks(of: file, part: 1, from: received)
       try await client.stream(file, session: session.id, chunks: rest + SessionsClient.chunks(of: file, part: 2))
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "midway.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "midway.bin") == ContentHash.of(file.bytes))
       // Part 1 resumed mid-way (from the spool), part 2 went in one go (forwarded).
       #expect(counter("uploader_parts_forwarded_total", server) == 1)
       #expect(counter("uploader_parts_committed_total", server) == 2)
@@ -76,7 +76,7 @@ import UploadServer
       chunks[0].digest = Data(ContentHash.of(Array("not this part".utf8)).bytes)
       try await client.stream(file, session: session.id, chunks: chunks)
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "refused.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "refused.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 0)
       #expect(counter("uploader_parts_committed_total", server) == 1)
       #expect(metricsText(server).contains { $0.hasPrefix("uploader_object_store_errors_total{") && $0.contains("ForwardPart") })
@@ -100,7 +100,7 @@ import UploadServer
           })
       } throws: { ($0 as? RPCError)?.code == .aborted }
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "takeover.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "takeover.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 1)
       #expect(counter("uploader_parts_committed_total", server) == 1)
     }
@@ -118,7 +118,7 @@ import UploadServer
       #expect(try await client.get(session.id).parts[0].receivedBytes == 0)
       try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1))
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "corrupt.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "corrupt.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 1)
     }
   }
@@ -133,7 +133,7 @@ import UploadServer
       chunks[0].digest = Data()
       try await client.stream(file, session: session.id, chunks: chunks)
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "nodigest.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "nodigest.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 0)
       #expect(counter("uploader_parts_committed_total", server) == 1)
     }
@@ -154,7 +154,7 @@ import UploadServer
       gate.open()
       try await first
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "noplace.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "noplace.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 1)
       #expect(counter("uploader_parts_committed_total", server) == 2)
     }
@@ -199,7 +199,7 @@ import UploadServer
         try await group.waitForAll()
       }
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "connections.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "connections.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == stalled)
     }
   }
@@ -210,16 +210,11 @@ import UploadServer
       let session = try await client.create(file, key: "off.bin")
       try await client.stream(file, session: session.id, chunks: SessionsClient.chunks(of: file, part: 1))
       #expect(try await client.complete(file, session: session.id).state == .completed)
-      #expect(try await digest(of: "off.bin", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "off.bin") == ContentHash.of(file.bytes))
       #expect(counter("uploader_parts_forwarded_total", server) == 0)
     }
   }
 
-  private func digest(of key: String, in s3: S3Client) async throws -> ContentHash {
-    var bytes: [UInt8] = []
-    try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
-    return ContentHash.of(bytes)
-  }
 
   /// A counter's value in the server's Prometheus registry (0 when absent).
   private func counter(_ name: String, _ server: UploaderServer) -> Int {

@@ -38,7 +38,7 @@ import UploadProtocol
         #expect(after.metadata == Self.metadata.merging(["sha256": ContentHash.of(file.bytes).hex]) { $1 })
         #expect(verified.etag == after.etag, "the session records the ETag of the stamped copy")
       }
-      #expect(try await digest(of: "clip.mp4", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "clip.mp4") == ContentHash.of(file.bytes))
     }
   }
 
@@ -105,11 +105,5 @@ import UploadProtocol
       let sessions = try await client.listSessions(.with { _ in }).sessions
       #expect(sessions.isEmpty, "nothing was created")
     }
-  }
-
-  private func digest(of key: String, in s3: S3Client) async throws -> ContentHash {
-    var bytes: [UInt8] = []
-    try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
-    return ContentHash.of(bytes)
   }
 }

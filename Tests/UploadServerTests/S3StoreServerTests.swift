@@ -22,7 +22,7 @@ import UploadServer
         try await client.upload(bytes, as: "videos/big.bin")
       }
       #expect(response.success)
-      #expect(try await digest(of: "videos/big.bin", in: s3) == ContentHash.of(bytes))
+      #expect(try await s3.digest(ofObject: "videos/big.bin") == ContentHash.of(bytes))
       #expect(try await s3.listMultipartUploads().isEmpty)
       #expect(data.files(under: "spool").isEmpty)
     }
@@ -53,7 +53,7 @@ import UploadServer
           body: .bytes(ByteBuffer(bytes: other)), sha256: ContentHash.of(other))
         #expect(try await client.complete(file, session: session.id).state == .completed)
       }
-      #expect(try await digest(of: "reconciled", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "reconciled") == ContentHash.of(file.bytes))
     }
   }
 
@@ -91,7 +91,7 @@ import UploadServer
           chunks: SessionsClient.chunks(of: file, part: 1) + SessionsClient.chunks(of: file, part: 2))
         #expect(try await client.complete(file, session: session.id).state == .completed)
       }
-      #expect(try await digest(of: "flipped", in: s3) == ContentHash.of(file.bytes))
+      #expect(try await s3.digest(ofObject: "flipped") == ContentHash.of(file.bytes))
       #expect(try await s3.listMultipartUploads().isEmpty)
     }
   }
@@ -152,11 +152,5 @@ import UploadServer
           && (error as? UploadError)?.message.contains("credentials were refused") == true
       }
     }
-  }
-
-  private func digest(of key: String, in s3: S3Client) async throws -> ContentHash {
-    var bytes: [UInt8] = []
-    try await s3.getObject(key: key) { bytes.append(contentsOf: $0.readableBytesView) }
-    return ContentHash.of(bytes)
   }
 }

@@ -5,13 +5,16 @@ import UploadCore
 public struct QueuedNotification: Hashable, Sendable {
   /// The idempotency id, the same on every delivery (`NotificationOutbox.eventID`).
   public var id: String
+  /// The session it is about.
   public var sessionID: SessionID
+  /// The state the session reached: completed, aborted or expired.
   public var type: SessionState
   /// Milliseconds since the Unix epoch.
   public var occurredAt: Int64
   /// Deliveries tried so far.
   public var attempts: Int
 
+  /// An event as the outbox holds it.
   public init(id: String, sessionID: SessionID, type: SessionState, occurredAt: Int64, attempts: Int) {
     self.id = id
     self.sessionID = sessionID

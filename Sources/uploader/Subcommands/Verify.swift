@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GRPCCore
+import UploadCore
 import UploadProtocol
 import UploaderClient
 
@@ -47,16 +48,12 @@ struct Verify: AsyncParsableCommand {
           var session_id: String, key: String, sha256: String, verified_sha256: String, verified: Bool
         }
         print(try StatusJSON.json(Verdict(
-          session_id: session.id, key: session.key, sha256: session.sha256.hex, verified_sha256: session.verifiedSha256.hex,
+          session_id: session.id, key: session.key, sha256: Hex.encode(session.sha256),
+          verified_sha256: Hex.encode(session.verifiedSha256),
           verified: session.isVerified)))
       } else {
-        print("verified \(session.key): the object read back has sha256 \(session.verifiedSha256.hex), as uploaded")
+        print("verified \(session.key): the object read back has sha256 \(Hex.encode(session.verifiedSha256)), as uploaded")
       }
     }
   }
-}
-
-extension Data {
-  /// Lowercase hex.
-  var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
