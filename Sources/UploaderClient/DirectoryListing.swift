@@ -47,7 +47,11 @@ public struct DirectoryListing: Sendable {
         let path = directory.appending(name)
         let relativePath = relative.isEmpty ? name : relative + "/" + name
         var resolved = type
-        if type == .symlink {
+        if type == .unknown {
+          // A file system that does not say in the listing (no d_type): ask.
+          resolved = try await FileSystem.shared.info(forFileAt: path, infoAboutSymbolicLink: true)?.type ?? .unknown
+        }
+        if resolved == .symlink {
           guard follow else {
             listing.skippedSymlinks.append(relativePath)
             continue

@@ -75,7 +75,10 @@ def start(directory):
     port = free_port()
     with open(os.path.join(data, "postgresql.conf"), "a") as f:
         f.write(f"\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{data}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 400\n")
+                # fsync off: a test cluster need not survive the machine. synchronous_commit ON:
+                # `pause` is an immediate shutdown, and with it off a commit still in PostgreSQL's
+                # WAL buffers is lost, which no real outage does to a committed transaction.
+                "fsync = off\nsynchronous_commit = on\nfull_page_writes = off\nmax_connections = 400\n")
     with open(os.path.join(directory, "port"), "w") as f:
         f.write(str(port))
     if pg_ctl(directory, "-l", os.path.join(data, "postgres.log"), "-w", "start").returncode != 0:
