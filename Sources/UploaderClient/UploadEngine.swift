@@ -185,6 +185,9 @@ public struct UploadEngine: Sendable {
 
     let queue = PartQueue(pending.map { (journalParts[$0.number - 1], $0.from) })
     let streamCount = min(options.parallel, pending.count)
+    let inFlightLimit = InFlightBytes.limit(
+      streams: options.parallel, acknowledgementBytes: Int64(session.acknowledgementBytes == 0 ? 4 << 20 : session.acknowledgementBytes),
+      chunkSize: options.chunkSize)
     let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
       group.addTask {
         defer { progress.settle() }
@@ -193,7 +196,7 @@ public struct UploadEngine: Sendable {
             let client = clients[index % clients.count]
             streams.addTask {
               try await send(queue, over: client, parts: journalParts, session: id, upload: upload, file: file,
-                digester: digester, limiter: limiter, progress: progress)
+                digester: digester, limiter: limiter, progress: progress, inFlightLimit: inFlightLimit)
             }
           }
           try await streams.waitForAll()
@@ -224,20 +227,30 @@ public struct UploadEngine: Sendable {
   }
 
   /// Streams the parts that `queue` hands out, one after another on one stream, each from its
-  /// acknowledged offset to its end, recording acknowledgements in the journal.
+  /// acknowledged offset to its end, recording acknowledgements in the journal. The stream keeps
+  /// at most `inFlightLimit` bytes unacknowledged (`InFlightBytes`), so memory does not grow to
+  /// the server's flow-control window.
   private func send(
     _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
-    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress
+    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlightLimit: Int64
   ) async throws {
     let chunkSize = options.chunkSize
+    let inFlight = Mutex(InFlightBytes())
+    let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
+      var acknowledgement = acknowledgements.makeAsyncIterator()
       while let (part, from) = queue.next() {
         // Declared with the part's first chunk, so the server can forward the part to S3 as it arrives.
         let digest = try await digester.digest(ofPart: part.number)
         let start = Int64(part.number - 1) * upload.partSize
+        inFlight.withLock { $0.begin(part: part.number, at: from) }
         var offset = from
         while offset < part.size {
           let length = Int(min(Int64(chunkSize), part.size - offset))
+          while inFlight.withLock({ $0.count }) + Int64(length) > inFlightLimit {
+            // The response side finishes the stream when the call ends.
+            guard await acknowledgement.next() != nil else { throw CancellationError() }
+          }
           try await limiter?.acquire(length)
           let buffer = try await file.readChunk(fromAbsoluteOffset: start + offset, length: .bytes(Int64(length)))
           guard buffer.readableBytes == length else {
@@ -252,19 +265,25 @@ public struct UploadEngine: Sendable {
             $0.last = offset + Int64(length) == part.size
             if offset == from { $0.partSha256 = Data(digest.bytes) }
           }
+          inFlight.withLock { $0.sent(Int64(length)) }
           try await writer.write(message)
           offset += Int64(length)
         }
       }
     }, onResponse: { response in
+      defer { acknowledged.finish() }
       for try await event in response.messages {
         switch event.event {
         case .progress(let ack):
+          inFlight.withLock { $0.acknowledged(part: Int(ack.partNumber), receivedBytes: Int64(ack.receivedBytes)) }
+          acknowledged.yield()
           progress.set(part: Int(ack.partNumber), Int64(ack.receivedBytes))
           try await journal.acknowledged(upload.id, part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), committed: false)
         case .committed(let committed):
           let number = Int(committed.partNumber)
           guard parts.indices.contains(number - 1) else { continue }
+          inFlight.withLock { $0.acknowledged(part: number, receivedBytes: parts[number - 1].size) }
+          acknowledged.yield()
           try await journal.acknowledged(upload.id, part: number, bytes: parts[number - 1].size, committed: true)
         case nil:
           break
