@@ -106,3 +106,24 @@ def test_bad_metadata_is_a_usage_error_before_anything_is_sent(cli, random_file,
         assert result.returncode == 2, (args, result.stderr)
         assert phrase in result.stderr, (args, result.stderr)
     assert "no uploads" in cli("status", server="127.0.0.1:1").stdout
+
+
+def test_metadata_that_could_inject_a_header_is_refused_at_create_session(v1, start_server, bucket, s3):
+    pb, stubs = v1
+    server = start_server("--s3-bucket", bucket)
+    stub = stubs.ResumableUploadsStub(grpc.insecure_channel(server.address))
+    for metadata, content_type, phrase in [
+        ({"note": "a\r\nx-amz-acl: public-read"}, "", 'invalid value of metadata "note"'),
+        ({"x-amz-acl": "public-read", "Bad Name": "v"}, "", 'invalid metadata name "Bad Name"'),
+        ({}, "text/plain\r\nx-amz-acl: public-read", "invalid content type"),
+        ({"k": "v" * 2000}, "", "the limit is 1978"),
+    ]:
+        try:
+            stub.CreateSession(pb.CreateSessionRequest(key="injected.bin", size=10, metadata=metadata,
+                                                       content_type=content_type))
+            raise AssertionError(f"CreateSession accepted {metadata} {content_type!r}")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
+            assert dict(error.trailing_metadata())["uploader-error-code"] == "INVALID_REQUEST"
+            assert phrase in error.details(), error.details()
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
