@@ -325,7 +325,9 @@ import UploadServer
     let url = try await TestPostgres.freshSchema()
     let stores = try await withThrowingTaskGroup(of: PostgresSessionStore.self) { group in
       for node in ["a", "b", "c", "d"] {
-        group.addTask { try await PostgresSessionStore.connect(to: url, node: node, logger: quietLogger) }
+        group.addTask {
+          try await PostgresSessionStore.connect(to: url, node: node, timeout: TestPostgres.timeout, logger: quietLogger)
+        }
       }
       return try await group.reduce(into: []) { $0.append($1) }
     }

@@ -43,10 +43,15 @@ enum TestPostgres {
     return try PostgresURL(text + (text.contains("?") ? "&" : "?") + "search_path=\(schema)")
   }
 
+  /// How long a test store's call may wait: every test of a run starts at once on 2 cores, each
+  /// migrating its own schema in a freshly made cluster, and a migration then took more than the
+  /// server's 5 s. The tests of the timeout itself set their own.
+  static let timeout: Duration = .seconds(30)
+
   /// A store on a fresh schema, or on `url` for a second node on the same tables.
   static func store(node: String = "node-a", url: PostgresURL? = nil) async throws -> (PostgresSessionStore, PostgresURL) {
     let url = if let url { url } else { try await freshSchema() }
-    return (try await PostgresSessionStore.connect(to: url, node: node, logger: Logger(label: "test")), url)
+    return (try await PostgresSessionStore.connect(to: url, node: node, timeout: timeout, logger: Logger(label: "test")), url)
   }
 }
 
