@@ -218,6 +218,12 @@ import UploadServer
           }
         }
         for await _ in holding { break }
+        // The first chunk left the client; once the server has it, its stream is surely counted
+        // (under load, the second stream could otherwise reach the server first).
+        #expect(try await eventually {
+          String(decoding: server.metrics.registry.emitToBuffer(), as: UTF8.self).split(separator: "\n")
+            .contains { $0.hasPrefix("uploader_active_streams ") && !$0.hasSuffix(" 0") }
+        })
         try await withClient(of: server, token: nil) { other throws in
           let second = SessionsClient(wrapping: other)
           #expect(await code { try await second.stream(file, session: session.id, chunks: []) } == .resourceExhausted)
