@@ -15,9 +15,7 @@ func sendBatch(
   output: OutputOptions, sending: SendOptions, transfers: Int
 ) async throws {
   var global = global
-  if global.server == nil, ProcessInfo.processInfo.environment["UPLOADER_SERVER"] == nil, let first = uploads.first {
-    global.server = first.server
-  }
+  if let first = uploads.first { global.defaultServer(to: first.server) }
   let display = ProgressDisplay(enabled: output.showsProgress)
   let tally = BatchTally(uploads, alreadyDone: alreadyDone)
   let rate = RateMeter()

@@ -73,6 +73,11 @@ struct GlobalOptions: ParsableArguments {
     }
   }
 
+  /// Uses `server` (an upload's, from the journal) unless --server or UPLOADER_SERVER names one.
+  mutating func defaultServer(to server: String) {
+    if self.server == nil, environment["UPLOADER_SERVER"] == nil { self.server = server }
+  }
+
   func openJournal() throws -> Journal {
     do {
       return try Journal.open(directory: stateDirectory)

@@ -13,9 +13,7 @@ func send(
   display: ProgressDisplay
 ) async throws {
   var global = global
-  if global.server == nil, ProcessInfo.processInfo.environment["UPLOADER_SERVER"] == nil {
-    global.server = upload.server
-  }
+  global.defaultServer(to: upload.server)
   let session = try await withSessionsClients(global, connections: sending.connectionCount) { clients, metadata in
     let engine = UploadEngine(
       clients: clients, journal: journal, options: engineOptions(global, sending, metadata),

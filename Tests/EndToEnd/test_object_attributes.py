@@ -127,3 +127,13 @@ def test_metadata_that_could_inject_a_header_is_refused_at_create_session(v1, st
             assert dict(error.trailing_metadata())["uploader-error-code"] == "INVALID_REQUEST"
             assert phrase in error.details(), error.details()
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_verify_names_a_server_that_does_not_answer(cli, start_server, random_file, bucket):
+    path, _ = random_file(1 * MiB)
+    server = start_server("--s3-bucket", bucket)
+    done = json.loads(cli("upload", str(path), "--key", "t/unanswered.bin", "--json", server=server.address).stdout)
+    server.stop()
+    result = cli("verify", done["id"], server="127.0.0.1:1", check=False)  # UPLOADER_SERVER wins over the journal's
+    assert result.returncode == 1, result
+    assert f"did not verify session {done['session_id']}" in result.stderr and "127.0.0.1:1" in result.stderr

@@ -22,7 +22,7 @@ struct Abort: AsyncParsableCommand {
       guard upload.state != .completed else { throw ClientError("upload \(upload.id) is completed; nothing to abort") }
       if let sessionID = upload.sessionID {
         var global = global
-        if global.server == nil { global.server = upload.server }
+        global.defaultServer(to: upload.server)
         do {
           _ = try await withSessionsClient(global) { client, metadata in
             try await client.abortSession(.with { $0.sessionID = sessionID }, metadata: metadata)

@@ -51,7 +51,7 @@ struct Status: AsyncParsableCommand {
       return StatusJSON(upload, parts: parts)
     }
     var global = global
-    if global.server == nil { global.server = upload.server }
+    global.defaultServer(to: upload.server)
     let session = try? await withSessionsClient(global) { client, metadata in
       try await client.getSession(.with { $0.sessionID = sessionID }, metadata: metadata)
     }

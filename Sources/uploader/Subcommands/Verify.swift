@@ -32,7 +32,7 @@ struct Verify: AsyncParsableCommand {
           throw ClientError("upload \(upload.id) is \(upload.state.rawValue); only a completed upload can be verified")
         }
         sessionID = id
-        if global.server == nil { global.server = upload.server }
+        global.defaultServer(to: upload.server)
       }
       let session: Uploader_V1_Session
       do {
@@ -41,6 +41,8 @@ struct Verify: AsyncParsableCommand {
         }
       } catch let error as RPCError where error.code == .dataLoss || error.code == .failedPrecondition || error.code == .notFound {
         throw ClientError(error.message)
+      } catch let error as RPCError {
+        throw ClientError("the server at \(global.serverAddress) did not verify session \(sessionID): \(error.message) (\(error.code)); try again")
       }
       if json {
         struct Verdict: Encodable {
