@@ -15,10 +15,10 @@ import UploadCore
 /// health, not into calls that hang.
 public final class PostgresSessionStore: SessionStore {
   public let node: String
-  private let client: PostgresClient
+  let client: PostgresClient
   private let running: Task<Void, Never>
-  private let timeout: Duration
-  private let logger: Logger
+  let timeout: Duration
+  let logger: Logger
 
   /// Connects to `url`, applies the migrations (once, whichever replica starts first) and
   /// returns the store. Its connection pool runs until `close()`.
@@ -368,87 +368,5 @@ public final class PostgresSessionStore: SessionStore {
         holder_node = CASE WHEN \(receivedBytes) > 0 THEN \(node) ELSE holder_node END
       WHERE session_id = \(part.sessionID.rawValue) AND number = \(part.number)
       """)
-  }
-
-  // MARK: - Access
-
-  /// Runs one statement and collects its rows.
-  func rows(_ query: PostgresQuery) async throws(UploadError) -> [PostgresRow] {
-    try await attempt { try await self.client.query(query, logger: self.logger).collect() }
-  }
-
-  /// Runs `body` in a transaction.
-  private func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-    async throws(UploadError) -> T
-  {
-    try await attempt {
-      try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
-    }
-  }
-
-  /// Runs `body` within `timeout`, again when the database asks for it (a serialization
-  /// failure or a deadlock), and translates what it throws.
-  private func attempt<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(UploadError) -> T {
-    var tries = 0
-    while true {
-      tries += 1
-      do {
-        return try await withDeadline(timeout, body)
-      } catch {
-        let translated = Self.translate(error)
-        if translated.retry && tries < 5 {
-          try? await Task.sleep(for: .milliseconds(10 * tries))
-          continue
-        }
-        throw translated.error
-      }
-    }
-  }
-
-  private struct DeadlinePassed: Error {}
-
-  private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
-    async throws -> T
-  {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-      group.addTask { try await body() }
-      group.addTask {
-        try await Task.sleep(for: limit)
-        return nil
-      }
-      defer { group.cancelAll() }
-      guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
-      return value
-    }
-  }
-
-  private static func translate(_ error: any Error) -> (error: UploadError, retry: Bool) {
-    switch error {
-    case let error as UploadError:
-      return (error, false)
-    case let error as PostgresTransactionError:
-      if let cause = error.closureError ?? error.commitError ?? error.beginError { return translate(cause) }
-      return (UploadError(.internal, "session database: \(error)"), false)
-    case is DeadlinePassed:
-      return (UploadError(.databaseUnavailable, "the session database did not answer in time; try again"), false)
-    case let error as PSQLError:
-      if let state = error.serverInfo?[.sqlState] {
-        let message = error.serverInfo?[.message] ?? "\(error)"
-        switch state {
-        case "40001", "40P01": return (UploadError(.databaseUnavailable, "session database: \(message)"), true)
-        // Two replicas creating the migrations table at once.
-        case "23505", "42P07": return (UploadError(.internal, "session database: \(message)"), true)
-        case "53100": return (UploadError(.spoolFull, "the session database is out of disk space: \(message)"), false)
-        case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
-          return (UploadError(.databaseUnavailable, "the session database is unavailable: \(message)"), false)
-        default: return (UploadError(.internal, "session database (SQLSTATE \(state)): \(message)"), false)
-        }
-      }
-      return (UploadError(.databaseUnavailable, "the session database is unreachable: \(error.code)"), false)
-    case is CancellationError:
-      return (UploadError(.cancelled, "the database call was cancelled"), false)
-    default:
-      return (UploadError(.internal, "session database: \(error)"), false)
-    }
   }
 }

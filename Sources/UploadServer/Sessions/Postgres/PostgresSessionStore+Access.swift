@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import PostgresNIO
+import UploadCore
+
+/// Every query goes through here: a deadline per call, retries where PostgreSQL asks for them,
+/// and PostgreSQL's errors translated into `UploadError`.
+extension PostgresSessionStore {
+  /// Runs one statement and collects its rows.
+  func rows(_ query: PostgresQuery) async throws(UploadError) -> [PostgresRow] {
+    try await attempt { try await self.client.query(query, logger: self.logger).collect() }
+  }
+
+  /// Runs `body` in a transaction.
+  func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+    async throws(UploadError) -> T
+  {
+    try await attempt {
+      try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
+    }
+  }
+
+  /// Runs `body` within `timeout`, again when the database asks for it (a serialization
+  /// failure or a deadlock), and translates what it throws.
+  func attempt<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(UploadError) -> T {
+    var tries = 0
+    while true {
+      tries += 1
+      do {
+        return try await withDeadline(timeout, body)
+      } catch {
+        let translated = Self.translate(error)
+        if translated.retry && tries < 5 {
+          try? await Task.sleep(for: .milliseconds(10 * tries))
+          continue
+        }
+        throw translated.error
+      }
+    }
+  }
+
+  struct DeadlinePassed: Error {}
+
+  func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
+    async throws -> T
+  {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        try await Task.sleep(for: limit)
+        return nil
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
+      return value
+    }
+  }
+
+  static func translate(_ error: any Error) -> (error: UploadError, retry: Bool) {
+    switch error {
+    case let error as UploadError:
+      return (error, false)
+    case let error as PostgresTransactionError:
+      if let cause = error.closureError ?? error.commitError ?? error.beginError { return translate(cause) }
+      return (UploadError(.internal, "session database: \(error)"), false)
+    case is DeadlinePassed:
+      return (UploadError(.databaseUnavailable, "the session database did not answer in time; try again"), false)
+    case let error as PSQLError:
+      if let state = error.serverInfo?[.sqlState] {
+        let message = error.serverInfo?[.message] ?? "\(error)"
+        switch state {
+        case "40001", "40P01": return (UploadError(.databaseUnavailable, "session database: \(message)"), true)
+        // Two replicas creating the migrations table at once.
+        case "23505", "42P07": return (UploadError(.internal, "session database: \(message)"), true)
+        case "53100": return (UploadError(.spoolFull, "the session database is out of disk space: \(message)"), false)
+        case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
+          return (UploadError(.databaseUnavailable, "the session database is unavailable: \(message)"), false)
+        default: return (UploadError(.internal, "session database (SQLSTATE \(state)): \(message)"), false)
+        }
+      }
+      return (UploadError(.databaseUnavailable, "the session database is unreachable: \(error.code)"), false)
+    case is CancellationError:
+      return (UploadError(.cancelled, "the database call was cancelled"), false)
+    default:
+      return (UploadError(.internal, "session database: \(error)"), false)
+    }
+  }
+}
