@@ -49,8 +49,14 @@ extension ServerConfiguration {
       return ServerStores(sessions: sessions, objects: DiscardingStore(), shutdown: closeSessions)
     }
     guard let s3 else {
-      return ServerStores(
-        sessions: sessions, objects: LocalDirectoryStore(root: localStoreDirectory), shutdown: closeSessions)
+      let objects = LocalDirectoryStore(root: localStoreDirectory)
+      do {
+        try await objects.checkExtendedAttributes()
+      } catch {
+        closeSessions()
+        throw error
+      }
+      return ServerStores(sessions: sessions, objects: objects, shutdown: closeSessions)
     }
     let client = S3Client.makeHTTPClient(connections: s3Connections)
     return ServerStores(

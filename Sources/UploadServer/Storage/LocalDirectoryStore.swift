@@ -32,8 +32,17 @@ public struct LocalDirectoryStore: ObjectStore {
       for directory in [objectsDirectory, uploadsDirectory] {
         try await FileSystem.shared.createDirectory(at: directory, withIntermediateDirectories: true)
       }
-      // Objects' content type and metadata are extended attributes: refuse a file system
-      // without them now, not at the first upload.
+    } catch {
+      throw UploadError(.storageRejected, "cannot use the local object directory \(objectsDirectory): \(error)")
+    }
+  }
+
+  /// Checks, once at start-up (not with every health probe, as `checkAvailability` is), that the
+  /// file system keeps user extended attributes, which hold objects' content type and metadata:
+  /// a server refuses such a directory at start, not at its first upload.
+  public func checkExtendedAttributes() async throws(UploadError) {
+    do {
+      try await FileSystem.shared.createDirectory(at: uploadsDirectory, withIntermediateDirectories: true)
       try await ExtendedAttributes.replace(ObjectAttributes(contentType: "application/x-probe"), of: uploadsDirectory)
       try await ExtendedAttributes.replace(ObjectAttributes(), of: uploadsDirectory)
     } catch {
