@@ -73,6 +73,7 @@ let package = Package(
         "CFileCopy",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
+        .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
         "UploadProtocol",
         "S3",
         .product(name: "GRPCCore", package: "grpc-swift-2"),

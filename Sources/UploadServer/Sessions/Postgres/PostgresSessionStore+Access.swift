@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import _ConnectionPoolModule
 import UploadCore
 
 /// Every query goes through here: a deadline per call, retries where PostgreSQL asks for them,
@@ -27,7 +28,7 @@ extension PostgresSessionStore {
     while true {
       tries += 1
       do {
-        return try await withDeadline(timeout, body)
+        return try await Deadline.run(timeout, body)
       } catch {
         let translated = Self.translate(error)
         if translated.retry && tries < 5 {
@@ -36,23 +37,6 @@ extension PostgresSessionStore {
         }
         throw translated.error
       }
-    }
-  }
-
-  struct DeadlinePassed: Error {}
-
-  func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T)
-    async throws -> T
-  {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-      group.addTask { try await body() }
-      group.addTask {
-        try await Task.sleep(for: limit)
-        return nil
-      }
-      defer { group.cancelAll() }
-      guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
-      return value
     }
   }
 
@@ -72,6 +56,10 @@ extension PostgresSessionStore {
         case "40001", "40P01": return (UploadError(.databaseUnavailable, "session database: \(message)"), true)
         // Two replicas creating the migrations table at once.
         case "23505", "42P07": return (UploadError(.internal, "session database: \(message)"), true)
+        // statement_timeout and idle_in_transaction_session_timeout (see `clientConfiguration`).
+        case "57014": return (UploadError(.databaseUnavailable, "the session database did not answer in time: \(message)"), false)
+        case "25P03":
+          return (UploadError(.databaseUnavailable, "the session database ended a transaction left idle (was this server paused?): \(message)"), false)
         case "53100": return (UploadError(.spoolFull, "the session database is out of disk space: \(message)"), false)
         case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
           return (UploadError(.databaseUnavailable, "the session database is unavailable: \(message)"), false)
@@ -79,6 +67,9 @@ extension PostgresSessionStore {
         }
       }
       return (UploadError(.databaseUnavailable, "the session database is unreachable: \(error.code)"), false)
+    case let error as ConnectionPoolError:
+      // The pool gave up connecting (its circuit breaker tripped) or was shut down.
+      return (UploadError(.databaseUnavailable, "the session database is unreachable (\(error))"), false)
     case is CancellationError:
       return (UploadError(.cancelled, "the database call was cancelled"), false)
     default:

@@ -31,10 +31,7 @@ public final class PostgresSessionStore: SessionStore {
   public static func connect(
     to url: PostgresURL, node: String, timeout: Duration = .seconds(5), logger: Logger
   ) async throws(UploadError) -> PostgresSessionStore {
-    var configuration = url.configuration
-    configuration.options.connectTimeout = timeout
-    configuration.options.maximumConnections = 16
-    let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    let client = PostgresClient(configuration: clientConfiguration(url, timeout: timeout), backgroundLogger: logger)
     let store = PostgresSessionStore(client: client, node: node, timeout: timeout, logger: logger)
     do {
       try await store.migrate()
@@ -44,6 +41,22 @@ public final class PostgresSessionStore: SessionStore {
         ? UploadError(.databaseUnavailable, "cannot reach the session database at \(url): \(error.message)") : error
     }
     return store
+  }
+
+  /// How the store's connections are made. PostgreSQL itself bounds each statement by `timeout`,
+  /// and ends a connection that stays idle inside a transaction for longer: a replica frozen
+  /// between an UPDATE and its COMMIT (SIGSTOP, a VM paused, a long GC-like stall) would
+  /// otherwise keep the rows it locked from every other replica, so nobody could take over its
+  /// parts until it woke.
+  public static func clientConfiguration(_ url: PostgresURL, timeout: Duration) -> PostgresClient.Configuration {
+    var configuration = url.configuration
+    configuration.options.connectTimeout = timeout
+    configuration.options.maximumConnections = 16
+    let milliseconds = String(max(1, Int64((timeout.inSeconds * 1000).rounded())))
+    configuration.options.additionalStartupParameters += [
+      ("statement_timeout", milliseconds), ("idle_in_transaction_session_timeout", milliseconds),
+    ]
+    return configuration
   }
 
   private init(client: PostgresClient, node: String, timeout: Duration, logger: Logger) {

@@ -1,0 +1,46 @@
+import Foundation
+import PostgresNIO
+import Testing
+import UploadCore
+import UploadServer
+
+/// What only the PostgreSQL store has to get right: other replicas' connections.
+@Suite(.enabled(if: TestPostgres.enabled)) struct PostgresSessionStoreTests {
+  /// A replica frozen between an UPDATE and its COMMIT (SIGSTOP) holds the part's row lock.
+  /// PostgreSQL ends its transaction after the store's timeout, so another node can take the
+  /// part over; before, the claim waited for the frozen one to wake (CI, 2026-11-27).
+  @Test func aReplicaFrozenInsideATransactionDoesNotKeepItsPartsLocked() async throws {
+    let (a, url) = try await TestPostgres.store(node: "node-a")
+    defer { a.close() }
+    let (b, _) = try await TestPostgres.store(node: "node-b", url: url)
+    defer { b.close() }
+    let session = SessionRecord(
+      id: SessionID(unchecked: String(repeating: "f", count: 32)), owner: "", idempotencyKey: nil,
+      key: try ObjectKey(validating: "frozen"), plan: PartPlan(size: 1 << 20, partSize: 1 << 20),
+      contentType: "application/octet-stream", metadata: [:], storageUploadID: "u", state: .open,
+      createdAt: 1_000, updatedAt: 1_000, expiresAt: 100_000)
+    _ = try await a.create(session, parts: [PartRecord(sessionID: session.id, number: 1, size: 1 << 20, updatedAt: 1_000)])
+    let held = try await a.claim(session.id, number: 1, size: 1 << 20, now: 2_000)
+
+    // node-a's connection, made as the store makes its own, with a one-second timeout.
+    let frozen = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(1)))
+    let pool = Task { await frozen.run() }
+    defer { pool.cancel() }
+    let locked = AsyncStream<Void>.makeStream()
+    let freeze = Task {
+      try await frozen.withConnection { connection in
+        try await connection.query("BEGIN", logger: quietLogger)
+        let rows = try await connection.query("SELECT 1 FROM parts WHERE number = 1 FOR UPDATE", logger: quietLogger).collect()
+        #expect(rows.count == 1)
+        locked.continuation.yield()
+        // Frozen: no COMMIT for longer than node-b's store waits.
+        try? await Task.sleep(for: .seconds(45))
+      }
+    }
+    defer { freeze.cancel() }
+    for await _ in locked.stream { break }
+
+    let taken = try await b.claim(session.id, number: 1, size: 1 << 20, now: 3_000)
+    #expect(taken.holderNode == "node-b" && taken.generation > held.generation)
+  }
+}
