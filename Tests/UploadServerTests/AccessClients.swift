@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import ServiceLifecycle
 import GRPCNIOTransportHTTP2
 import UploadCore
 import UploadProtocol
@@ -45,9 +46,27 @@ func withRunningServer<T: Sendable>(
   _ configuration: ServerConfiguration, _ body: (UploaderServer) async throws -> T
 ) async throws -> T {
   let server = try await UploaderServer(configuration: configuration, logger: quietLogger)
+  // Stopped by graceful shutdown, as the executable stops it: cancelling a NIO server while an
+  // accepted connection is still buffered traps in debug builds ("Deinited NIOAsyncWriter
+  // without calling finish()", apple/swift-nio#3481). Calls still running after 2 s are cancelled.
+  var lifecycle = ServiceGroupConfiguration(services: [server], logger: quietLogger)
+  lifecycle.maximumGracefulShutdownDuration = .seconds(2)
+  let services = ServiceGroup(configuration: lifecycle)
   return try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await server.run() }
-    defer { group.cancelAll() }
-    return try await body(server)
+    group.addTask { try await services.run() }
+    let result: Result<T, any Error>
+    do {
+      result = .success(try await body(server))
+    } catch {
+      result = .failure(error)
+    }
+    await services.triggerGracefulShutdown()
+    do {
+      try await group.waitForAll()
+    } catch {
+      // The body's own failure says more than what stopping the server then threw.
+      if case .success = result { throw error }
+    }
+    return try result.get()
   }
 }
