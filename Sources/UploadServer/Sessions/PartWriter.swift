@@ -267,7 +267,7 @@ actor PartWriter {
       if onDisk != durable { try await handle.resize(to: .bytes(durable)) }
       // Resumed after the digest was declared to a store that checks it: no need to read it.
       let unhashed = storeVerifiesDigests && record.expectedSHA256 != nil && durable > 0
-      let hasher = unhashed ? nil : try await Self.hash(handle, upTo: durable)
+      let hasher = unhashed ? nil : try await handle.sha256(upTo: durable)
       return OpenPart(
         handle: handle, hasher: hasher,
         ledger: PartLedger(
@@ -369,19 +369,8 @@ actor PartWriter {
       if storeVerifiesDigests { part.hasher = nil }
     } else if part.hasher == nil && changed {
       stopForwarding()
-      part.hasher = try await Self.hash(part.handle, upTo: part.ledger.receivedBytes)
+      part.hasher = try await part.handle.sha256(upTo: part.ledger.receivedBytes)
     }
-  }
-
-  /// The SHA-256 state of the first `length` bytes of a spool file.
-  private static func hash(_ handle: ReadWriteFileHandle, upTo length: Int64) async throws -> SHA256 {
-    var hasher = SHA256()
-    if length > 0 {
-      for try await chunk in handle.readChunks(in: 0..<length, chunkLength: .mebibytes(1)) {
-        chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-      }
-    }
-    return hasher
   }
 
   /// Starts forwarding when the first bytes of the part are about to be written and the
