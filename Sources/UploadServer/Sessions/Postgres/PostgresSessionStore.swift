@@ -45,7 +45,7 @@ public final class PostgresSessionStore: SessionStore {
 
   /// How the store's connections are made. PostgreSQL itself bounds each statement by `timeout`,
   /// and ends a connection that stays idle inside a transaction for longer: a replica frozen
-  /// between an UPDATE and its COMMIT (SIGSTOP, a VM paused, a long GC-like stall) would
+  /// between an UPDATE and its COMMIT (SIGSTOP, a paused VM, a long stall) would
   /// otherwise keep the rows it locked from every other replica, so nobody could take over its
   /// parts until it woke.
   public static func clientConfiguration(_ url: PostgresURL, timeout: Duration) -> PostgresClient.Configuration {
