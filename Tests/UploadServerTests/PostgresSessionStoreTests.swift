@@ -22,23 +22,29 @@ import UploadServer
     _ = try await a.create(session, parts: [PartRecord(sessionID: session.id, number: 1, size: 1 << 20, updatedAt: 1_000)])
     let held = try await a.claim(session.id, number: 1, size: 1 << 20, now: 2_000)
 
-    // node-a's connection, made as the store makes its own, with a one-second timeout.
-    let frozen = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(1)))
+    // node-a's connection, made as the store makes its own, with a timeout of 3 s.
+    let frozen = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(3)))
     let pool = Task { await frozen.run() }
     defer { pool.cancel() }
     let locked = AsyncStream<Void>.makeStream()
     let freeze = Task {
+      defer { locked.continuation.finish() }
       try await frozen.withConnection { connection in
         try await connection.query("BEGIN", logger: quietLogger)
         let rows = try await connection.query("SELECT 1 FROM parts WHERE number = 1 FOR UPDATE", logger: quietLogger).collect()
-        #expect(rows.count == 1)
+        guard rows.count == 1 else { return }
         locked.continuation.yield()
         // Frozen: no COMMIT for longer than node-b's store waits.
         try? await Task.sleep(for: .seconds(45))
       }
     }
     defer { freeze.cancel() }
-    for await _ in locked.stream { break }
+    var isLocked = false
+    for await _ in locked.stream {
+      isLocked = true
+      break
+    }
+    try #require(isLocked, "the frozen connection did not lock the part's row")
 
     let taken = try await b.claim(session.id, number: 1, size: 1 << 20, now: 3_000)
     #expect(taken.holderNode == "node-b" && taken.generation > held.generation)
