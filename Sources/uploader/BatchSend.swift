@@ -23,7 +23,10 @@ func sendBatch(
   do {
     failures = try await cancellingOnInterrupt { [global] in
       try await withSessionsClients(global, connections: max(sending.connectionCount, transfers)) { clients, metadata in
-        let options = engineOptions(global, sending, metadata)
+        var batchOptions = engineOptions(global, sending, metadata)
+        // One limit for the whole batch, however many files run at once.
+        batchOptions.sharedLimiter = batchOptions.rateLimit.map(RateLimiter.init(bytesPerSecond:))
+        let options = batchOptions
         let permits = AsyncSemaphore(permits: transfers)
         let failures = Mutex<[(JournalUpload, String)]>([])
         try await withThrowingDiscardingTaskGroup { group in

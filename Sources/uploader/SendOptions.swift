@@ -12,7 +12,7 @@ struct SendOptions: ParsableArguments {
     """)
   var connections: Int?
 
-  @Option(help: "At most this many bytes per second, such as 512KiB or 20MiB.")
+  @Option(help: "At most this many bytes per second for the whole command (a directory's files share it), such as 512KiB or 20MiB.")
   var limitRate: String?
 
   /// `--limit-rate` in bytes per second, or nil for no limit.
