@@ -202,6 +202,7 @@ let package = Package(
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "PostgresNIO", package: "postgres-nio"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
       ]
     ),
   ],

@@ -122,7 +122,7 @@ public struct StreamUploadEngine: Sendable {
     let capacity = Int64(session.acknowledgementBytes == 0 ? 4 << 20 : session.acknowledgementBytes) + Int64(chunkSize)
     let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     let id = session.id
-    let limiter = options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
+    let limiter = options.limiter
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
       var acks = acknowledgements.makeAsyncIterator()
       var position = stream.tailStart

@@ -35,11 +35,9 @@ public struct UploadEngine: Sendable {
     public var parallel = 4
     /// Bytes per message.
     public var chunkSize = 256 << 10
-    /// Bytes per second, or nil for no limit.
-    public var rateLimit: Int64?
-    /// A limiter shared with other uploads (the files of a directory, so that `--limit-rate`
-    /// bounds the command, not each file); when set, `rateLimit` is not used.
-    public var sharedLimiter: RateLimiter?
+    /// The rate limit, or nil for none. Every upload run with these options shares it (the files
+    /// of a directory), so it bounds the command, not each file.
+    public var limiter: RateLimiter?
     /// Sent with every call (`authorization: Bearer ...`).
     public var metadata: Metadata = [:]
     /// Waits between attempts; `maximumAttempts` counts attempts without progress.
@@ -108,7 +106,7 @@ public struct UploadEngine: Sendable {
 
   /// Attempts the upload until it completes, retrying transient failures.
   private func attempts(_ upload: JournalUpload, digester: FileDigester) async throws -> Uploader_V1_Session {
-    let limiter = options.sharedLimiter ?? options.rateLimit.map(RateLimiter.init(bytesPerSecond:))
+    let limiter = options.limiter
     let session = try await retrying(
       options: options, onEvent: onEvent,
       progress: { try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes } },

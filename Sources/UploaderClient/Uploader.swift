@@ -94,7 +94,7 @@ public struct Uploader: Sendable {
       let session = try await connection.withClients(options.parallel) { clients, metadata in
         var engineOptions = UploadEngine.Options()
         engineOptions.parallel = options.parallel
-        engineOptions.rateLimit = options.bytesPerSecond
+        engineOptions.limiter = options.bytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
         engineOptions.server = connection.description
         engineOptions.metadata = metadata
         let engine = UploadEngine(clients: clients, journal: journal, options: engineOptions, onEvent: { sink.yield($0) })

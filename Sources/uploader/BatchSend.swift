@@ -23,10 +23,8 @@ func sendBatch(
   do {
     failures = try await cancellingOnInterrupt { [global] in
       try await withSessionsClients(global, connections: max(sending.connectionCount, transfers)) { clients, metadata in
-        var batchOptions = engineOptions(global, sending, metadata)
-        // One limit for the whole batch, however many files run at once.
-        batchOptions.sharedLimiter = batchOptions.rateLimit.map(RateLimiter.init(bytesPerSecond:))
-        let options = batchOptions
+        // One limiter for the whole batch, however many files run at once.
+        let options = engineOptions(global, sending, metadata)
         let permits = AsyncSemaphore(permits: transfers)
         let failures = Mutex<[(JournalUpload, String)]>([])
         try await withThrowingDiscardingTaskGroup { group in

@@ -40,7 +40,7 @@ func sendStream(
 func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
   var options = UploadEngine.Options()
   options.parallel = sending.parallel
-  options.rateLimit = sending.rateLimit
+  options.limiter = sending.rateLimit.map(RateLimiter.init(bytesPerSecond:))
   options.metadata = metadata
   options.server = global.serverAddress
   return options

@@ -2,7 +2,9 @@ import Foundation
 import PostgresNIO
 import Testing
 import UploadCore
-import UploadServer
+import _ConnectionPoolModule
+
+@testable import UploadServer
 
 /// What only the PostgreSQL store has to get right: other replicas' connections.
 @Suite(.enabled(if: TestPostgres.enabled)) struct PostgresSessionStoreTests {
@@ -48,5 +50,15 @@ import UploadServer
 
     let taken = try await b.claim(session.id, number: 1, size: 1 << 20, now: 3_000)
     #expect(taken.holderNode == "node-b" && taken.generation > held.generation)
+  }
+
+  /// The pool's own failures (its circuit breaker tripped after connections kept failing, or it
+  /// was shut down) are the database being unavailable, which clients retry, not INTERNAL.
+  @Test func thePoolGivingUpIsTheDatabaseBeingUnavailable() {
+    for error in [ConnectionPoolError.connectionCreationCircuitBreakerTripped, .poolShutdown] {
+      let translated = PostgresSessionStore.translate(error)
+      #expect(translated.error.code == .databaseUnavailable && !translated.retry, "\(error)")
+    }
+    #expect(PostgresSessionStore.translate(DeadlinePassed()).error.code == .databaseUnavailable)
   }
 }
