@@ -51,7 +51,10 @@ import _ConnectionPoolModule
     let taken = try await b.claim(session.id, number: 1, size: 1 << 20, now: 3_000)
     #expect(taken.holderNode == "node-b" && taken.generation > held.generation)
   }
+}
 
+/// How PostgreSQL's failures reach clients: pure, no server needed.
+@Suite struct PostgresErrorTranslationTests {
   /// The pool's own failures (its circuit breaker tripped after connections kept failing, or it
   /// was shut down) are the database being unavailable, which clients retry, not INTERNAL.
   @Test func thePoolGivingUpIsTheDatabaseBeingUnavailable() {
