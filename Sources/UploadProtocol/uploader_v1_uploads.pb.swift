@@ -338,6 +338,12 @@ public nonisolated struct Uploader_V1_Session: @unchecked Sendable {
     set {_uniqueStorage()._verifiedSha256 = newValue}
   }
 
+  /// The server reports PartSpooled at least this often within a part; 0 when it never does.
+  public var spooledReportBytes: UInt64 {
+    get {_storage._spooledReportBytes}
+    set {_uniqueStorage()._spooledReportBytes = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -399,13 +405,40 @@ public nonisolated struct Uploader_V1_UploadEvent: Sendable {
     set {event = .committed(newValue)}
   }
 
+  public var spooled: Uploader_V1_PartSpooled {
+    get {
+      if case .spooled(let v)? = event {return v}
+      return Uploader_V1_PartSpooled()
+    }
+    set {event = .spooled(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
     case progress(Uploader_V1_PartProgress)
     case committed(Uploader_V1_PartCommitted)
+    case spooled(Uploader_V1_PartSpooled)
 
   }
+
+  public init() {}
+}
+
+/// Bytes of a part the server has taken from the stream: written to its spool, not yet durable,
+/// so not a place to resume from (PartProgress is). Cheap and frequent (every
+/// `Session.spooled_report_bytes`), it lets a client keep few bytes in flight without waiting
+/// for durability, and measure the round trip.
+public nonisolated struct Uploader_V1_PartSpooled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var partNumber: UInt32 = 0
+
+  public var spooledBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -703,7 +736,7 @@ nonisolated extension Uploader_V1_Part: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Session"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0\u{3}size_unknown\0\u{3}acknowledgement_bytes\0\u{3}parts_per_tier\0\u{3}verified_sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}key\0\u{1}size\0\u{3}part_size\0\u{3}part_count\0\u{3}content_type\0\u{1}metadata\0\u{1}state\0\u{1}parts\0\u{1}sha256\0\u{1}etag\0\u{1}location\0\u{3}created_at_ms\0\u{3}updated_at_ms\0\u{3}expires_at_ms\0\u{3}size_unknown\0\u{3}acknowledgement_bytes\0\u{3}parts_per_tier\0\u{3}verified_sha256\0\u{3}spooled_report_bytes\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -725,6 +758,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
     var _acknowledgementBytes: UInt64 = 0
     var _partsPerTier: UInt32 = 0
     var _verifiedSha256: Data = Data()
+    var _spooledReportBytes: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -754,6 +788,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
       _acknowledgementBytes = source._acknowledgementBytes
       _partsPerTier = source._partsPerTier
       _verifiedSha256 = source._verifiedSha256
+      _spooledReportBytes = source._spooledReportBytes
     }
   }
 
@@ -791,6 +826,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
         case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._acknowledgementBytes) }()
         case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._partsPerTier) }()
         case 19: try { try decoder.decodeSingularBytesField(value: &_storage._verifiedSha256) }()
+        case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._spooledReportBytes) }()
         default: break
         }
       }
@@ -856,6 +892,9 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
       if !_storage._verifiedSha256.isEmpty {
         try visitor.visitSingularBytesField(value: _storage._verifiedSha256, fieldNumber: 19)
       }
+      if _storage._spooledReportBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._spooledReportBytes, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -884,6 +923,7 @@ nonisolated extension Uploader_V1_Session: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._acknowledgementBytes != rhs_storage._acknowledgementBytes {return false}
         if _storage._partsPerTier != rhs_storage._partsPerTier {return false}
         if _storage._verifiedSha256 != rhs_storage._verifiedSha256 {return false}
+        if _storage._spooledReportBytes != rhs_storage._spooledReportBytes {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -955,7 +995,7 @@ nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UploadEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}progress\0\u{1}committed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}progress\0\u{1}committed\0\u{1}spooled\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -989,6 +1029,19 @@ nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProto
           self.event = .committed(v)
         }
       }()
+      case 3: try {
+        var v: Uploader_V1_PartSpooled?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .spooled(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .spooled(v)
+        }
+      }()
       default: break
       }
     }
@@ -1008,6 +1061,10 @@ nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProto
       guard case .committed(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
+    case .spooled?: try {
+      guard case .spooled(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1015,6 +1072,41 @@ nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProto
 
   public static func ==(lhs: Uploader_V1_UploadEvent, rhs: Uploader_V1_UploadEvent) -> Bool {
     if lhs.event != rhs.event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uploader_V1_PartSpooled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PartSpooled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}part_number\0\u{3}spooled_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.partNumber) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.spooledBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.partNumber != 0 {
+      try visitor.visitSingularUInt32Field(value: self.partNumber, fieldNumber: 1)
+    }
+    if self.spooledBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.spooledBytes, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uploader_V1_PartSpooled, rhs: Uploader_V1_PartSpooled) -> Bool {
+    if lhs.partNumber != rhs.partNumber {return false}
+    if lhs.spooledBytes != rhs.spooledBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -186,9 +186,10 @@ public struct UploadEngine: Sendable {
 
     let queue = PartQueue(pending.map { (journalParts[$0.number - 1], $0.from) })
     let streamCount = min(options.parallel, pending.count)
-    let inFlightLimit = InFlightBytes.limit(
-      streams: options.parallel, acknowledgementBytes: Int64(session.acknowledgementBytes == 0 ? 4 << 20 : session.acknowledgementBytes),
-      chunkSize: options.chunkSize)
+    // A server that reports spooled bytes lets each stream keep fewer in flight.
+    let reportBytes = session.spooledReportBytes > 0 ? session.spooledReportBytes : session.acknowledgementBytes
+    let inFlight = InFlightBytes(
+      streams: options.parallel, reportBytes: reportBytes == 0 ? 4 << 20 : Int64(reportBytes), chunkSize: options.chunkSize)
     let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
       group.addTask {
         defer { progress.settle() }
@@ -197,7 +198,7 @@ public struct UploadEngine: Sendable {
             let client = clients[index % clients.count]
             streams.addTask {
               try await send(queue, over: client, parts: journalParts, session: id, upload: upload, file: file,
-                digester: digester, limiter: limiter, progress: progress, inFlightLimit: inFlightLimit)
+                digester: digester, limiter: limiter, progress: progress, inFlight: inFlight)
             }
           }
           try await streams.waitForAll()
@@ -229,14 +230,14 @@ public struct UploadEngine: Sendable {
 
   /// Streams the parts that `queue` hands out, one after another on one stream, each from its
   /// acknowledged offset to its end, recording acknowledgements in the journal. The stream keeps
-  /// at most `inFlightLimit` bytes unacknowledged (`InFlightBytes`), so memory does not grow to
-  /// the server's flow-control window.
+  /// few bytes that the server has not taken (`inFlight`, its bound following the measured round
+  /// trip), so memory on either side does not grow to the server's flow-control window.
   private func send(
     _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
-    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlightLimit: Int64
+    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
   ) async throws {
     let chunkSize = options.chunkSize
-    let inFlight = Mutex(InFlightBytes())
+    let inFlight = Mutex(inFlight)
     let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
       var acknowledgement = acknowledgements.makeAsyncIterator()
@@ -248,7 +249,7 @@ public struct UploadEngine: Sendable {
         var offset = from
         while offset < part.size {
           let length = Int(min(Int64(chunkSize), part.size - offset))
-          while inFlight.withLock({ $0.count }) + Int64(length) > inFlightLimit {
+          while inFlight.withLock({ $0.count + Int64(length) > $0.limit }) {
             // The response side finishes the stream when the call ends.
             guard await acknowledgement.next() != nil else { throw CancellationError() }
           }
@@ -266,7 +267,8 @@ public struct UploadEngine: Sendable {
             $0.last = offset + Int64(length) == part.size
             if offset == from { $0.partSha256 = Data(digest.bytes) }
           }
-          inFlight.withLock { $0.sent(Int64(length)) }
+          let end = offset + Int64(length)
+          inFlight.withLock { $0.sent(Int64(length), part: part.number, end: end, at: .now) }
           try await writer.write(message)
           offset += Int64(length)
         }
@@ -276,16 +278,19 @@ public struct UploadEngine: Sendable {
       for try await event in response.messages {
         switch event.event {
         case .progress(let ack):
-          inFlight.withLock { $0.acknowledged(part: Int(ack.partNumber), receivedBytes: Int64(ack.receivedBytes)) }
+          inFlight.withLock { $0.reported(part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), at: .now) }
           acknowledged.yield()
           progress.set(part: Int(ack.partNumber), Int64(ack.receivedBytes))
           try await journal.acknowledged(upload.id, part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), committed: false)
         case .committed(let committed):
           let number = Int(committed.partNumber)
           guard parts.indices.contains(number - 1) else { continue }
-          inFlight.withLock { $0.acknowledged(part: number, receivedBytes: parts[number - 1].size) }
+          inFlight.withLock { $0.reported(part: number, bytes: parts[number - 1].size, at: .now) }
           acknowledged.yield()
           try await journal.acknowledged(upload.id, part: number, bytes: parts[number - 1].size, committed: true)
+        case .spooled(let spooled):
+          inFlight.withLock { $0.reported(part: Int(spooled.partNumber), bytes: Int64(spooled.spooledBytes), at: .now) }
+          acknowledged.yield()
         case nil:
           break
         }

@@ -14,6 +14,7 @@ extension Uploader_V1_Session {
     partCount = session.plan.isSizeKnown ? UInt32(session.plan.partCount) : 0
     partsPerTier = session.plan.sizing.isUniform ? 0 : UInt32(clamping: session.plan.sizing.partsPerTier)
     acknowledgementBytes = UInt64(settings.acknowledgementBytes)
+    spooledReportBytes = UInt64(settings.spooledReportBytes)
     contentType = session.contentType
     metadata = session.metadata
     state = Uploader_V1_SessionState(session.state)
@@ -66,6 +67,11 @@ extension Uploader_V1_UploadEvent {
       progress = .with {
         $0.partNumber = UInt32(part)
         $0.receivedBytes = UInt64(received)
+      }
+    case .spooled(let part, let bytes):
+      spooled = .with {
+        $0.partNumber = UInt32(part)
+        $0.spooledBytes = UInt64(bytes)
       }
     case .committed(let part, let sha256, let etag):
       committed = .with {

@@ -36,6 +36,8 @@ extension SessionCoordinator {
   public enum Event: Sendable, Hashable {
     /// `receivedBytes` of the part are durable.
     case progress(part: Int, receivedBytes: Int64)
+    /// The first `bytes` of the part are in the spool, not yet durable.
+    case spooled(part: Int, bytes: Int64)
     /// The part is in the object store.
     case committed(part: Int, sha256: ContentHash, etag: String)
   }
@@ -45,6 +47,8 @@ extension SessionCoordinator {
     var session: SessionRecord
     var writer: PartWriter
     var generation: UInt64
+    /// The spooled bytes last reported to the client.
+    var reported: Int64 = 0
   }
 
   /// Receives a stream of chunks for `owner`'s sessions: writes them through the part writers,
@@ -89,7 +93,7 @@ extension SessionCoordinator {
               writing = Writing(
                 session: session, writer: writer, generation: try await writer.claim())
             }
-            let current = writing!
+            var current = writing!
             let outcome = try await current.writer.write(
               chunk.data, offset: chunk.offset, declared: declared, last: chunk.last, endsObject: chunk.endsObject,
               generation: current.generation, acceptsUndeclaredDigest: chunk.acceptsUndeclaredDigest)
@@ -99,8 +103,16 @@ extension SessionCoordinator {
             }
             switch outcome {
             case .buffered:
-              break
+              let spooled = chunk.offset + Int64(chunk.data.count)
+              if spooled - current.reported >= settings.spooledReportBytes {
+                current.reported = spooled
+                writing = current
+                try await sink.send(.spooled(part: chunk.partNumber, bytes: spooled))
+              }
             case .durable(let received):
+              // Spooled reports continue from here, one interval on.
+              current.reported = max(current.reported, received)
+              writing = current
               try await sink.send(.progress(part: chunk.partNumber, receivedBytes: received))
             case .alreadyReceived(let size):
               try await sink.send(.progress(part: chunk.partNumber, receivedBytes: size))

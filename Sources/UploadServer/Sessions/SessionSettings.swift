@@ -16,6 +16,9 @@ public struct SessionSettings: Sendable {
   public var acknowledgementBytes: Int64 = 4 << 20
   /// ... or this long after the previous one, whichever comes first, and at the end of a part.
   public var acknowledgementInterval: Duration = .milliseconds(250)
+  /// A stream reports the bytes it has spooled (written, not yet durable) this often: cheap
+  /// (no fdatasync, no database), so clients keep few bytes in flight and measure the round trip.
+  public var spooledReportBytes: Int64 = 1 << 20
   /// The first parts' size in a session of unknown size whose client lets the server choose
   /// (the original contract always does).
   public var streamingPartSize: Int64 = PartPlan.defaultPartSize
