@@ -22,6 +22,8 @@
 /// - `PartProgress.received_bytes` is durable: the spool file was fdatasync'd and the offset
 ///   committed in SQLite before the event was sent. After a failure, GetSession (or the last
 ///   PartProgress) says where to continue; at most the unacknowledged bytes are sent again.
+///   `PartSpooled` (every `Session.spooled_report_bytes`) says what the server has taken from the
+///   stream but not made durable: a flow-control hint, never a place to resume from.
 /// - When a part's last byte arrives its SHA-256 is compared with `part_sha256` (which must have
 ///   been sent with some chunk of the part). On a mismatch the part is reset to 0 and the stream
 ///   ends with DATA_LOSS: send the part again.

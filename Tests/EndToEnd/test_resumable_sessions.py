@@ -79,6 +79,26 @@ def test_upload_survives_kill_9_of_the_server(v1, start_server, random_file, s3,
           f"at most {(sent[0] - durable) / MiB:.1f} MiB sent again")
 
 
+def test_spooled_reports_come_between_durable_acknowledgements(v1, start_server, random_file):
+    """An independent grpcio client sees PartSpooled every MiB between the durable PartProgress
+    events; a spooled report never claims what is durable, and never repeats a durable offset."""
+    path, _ = random_file(16 * MiB)
+    file = LocalFile(path, 16 * MiB)
+    server = start_server("--ack-bytes", "4MiB", "--ack-interval", "1h")
+    session = create(v1, server.address, "spooled.bin", file)
+    assert session.spooled_report_bytes == MiB
+    spooled, durable = [], []
+    for event in stub(v1, server.address).UploadParts(chunks(v1[0], session.id, file, {}, chunk_size=256 * 1024)):
+        kind = event.WhichOneof("event")
+        if kind == "spooled":
+            spooled.append(event.spooled.spooled_bytes)
+        elif kind == "progress":
+            durable.append(event.progress.received_bytes)
+    assert durable == [4 * MiB, 8 * MiB, 12 * MiB, 16 * MiB]
+    assert spooled == [n * MiB for n in (1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15)]
+    assert complete(v1, server.address, session.id, file).state == v1[0].SESSION_STATE_COMPLETED
+
+
 def test_abort_and_expiry_leave_no_multipart_upload(v1, start_server, random_file, s3, bucket):
     path, _ = random_file(20 * MiB)
     file = LocalFile(path, 8 * MiB)
