@@ -12,8 +12,16 @@
 /// - `PartProgress.received_bytes` is durable: the spool file was fdatasync'd and the offset
 ///   committed in SQLite before the event was sent. After a failure, GetSession (or the last
 ///   PartProgress) says where to continue; at most the unacknowledged bytes are sent again.
-///   `PartSpooled` (every `Session.spooled_report_bytes`) says what the server has taken from the
-///   stream but not made durable: a flow-control hint, never a place to resume from.
+///   `PartSpooled` says what the server has taken from the stream but not made durable: a
+///   flow-control report, never a place to resume from.
+/// - Credit: every UploadEvent carries `credit_bytes`, the most bytes the stream may have sent
+///   beyond what the server last reported taken (PartSpooled, PartProgress or PartCommitted, of
+///   any part of the stream). The server shares one receive budget among its open streams, so the
+///   credit falls as streams open and rises as they end. The server reports at least every
+///   quarter of the credit (and every `Session.spooled_report_bytes`), and reports the stream's
+///   first chunk at once, so a client that starts with two chunks in flight and then keeps within
+///   its credit never waits for nothing. A client that ignores the credit is held back by HTTP/2
+///   flow control only, and costs the server up to a window of memory per stream.
 /// - When a part's last byte arrives its SHA-256 is compared with `part_sha256` (which must have
 ///   been sent with some chunk of the part). On a mismatch the part is reset to 0 and the stream
 ///   ends with DATA_LOSS: send the part again.

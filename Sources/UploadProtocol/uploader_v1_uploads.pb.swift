@@ -22,8 +22,16 @@
 /// - `PartProgress.received_bytes` is durable: the spool file was fdatasync'd and the offset
 ///   committed in SQLite before the event was sent. After a failure, GetSession (or the last
 ///   PartProgress) says where to continue; at most the unacknowledged bytes are sent again.
-///   `PartSpooled` (every `Session.spooled_report_bytes`) says what the server has taken from the
-///   stream but not made durable: a flow-control hint, never a place to resume from.
+///   `PartSpooled` says what the server has taken from the stream but not made durable: a
+///   flow-control report, never a place to resume from.
+/// - Credit: every UploadEvent carries `credit_bytes`, the most bytes the stream may have sent
+///   beyond what the server last reported taken (PartSpooled, PartProgress or PartCommitted, of
+///   any part of the stream). The server shares one receive budget among its open streams, so the
+///   credit falls as streams open and rises as they end. The server reports at least every
+///   quarter of the credit (and every `Session.spooled_report_bytes`), and reports the stream's
+///   first chunk at once, so a client that starts with two chunks in flight and then keeps within
+///   its credit never waits for nothing. A client that ignores the credit is held back by HTTP/2
+///   flow control only, and costs the server up to a window of memory per stream.
 /// - When a part's last byte arrives its SHA-256 is compared with `part_sha256` (which must have
 ///   been sent with some chunk of the part). On a mismatch the part is reset to 0 and the stream
 ///   ends with DATA_LOSS: send the part again.
@@ -340,7 +348,8 @@ public nonisolated struct Uploader_V1_Session: @unchecked Sendable {
     set {_uniqueStorage()._verifiedSha256 = newValue}
   }
 
-  /// The server reports PartSpooled at least this often within a part; 0 when it never does.
+  /// The server reports PartSpooled at least this often within a part (more often when the
+  /// stream's credit is small); 0 when it never does.
   public var spooledReportBytes: UInt64 {
     get {_storage._spooledReportBytes}
     set {_uniqueStorage()._spooledReportBytes = newValue}
@@ -415,6 +424,10 @@ public nonisolated struct Uploader_V1_UploadEvent: Sendable {
     set {event = .spooled(newValue)}
   }
 
+  /// The most bytes this stream may have sent beyond what the server last reported taken; 0 when
+  /// the server grants no credit (see Credit in the resume rules).
+  public var creditBytes: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -428,9 +441,8 @@ public nonisolated struct Uploader_V1_UploadEvent: Sendable {
 }
 
 /// Bytes of a part the server has taken from the stream: written to its spool, not yet durable,
-/// so not a place to resume from (PartProgress is). Cheap and frequent (every
-/// `Session.spooled_report_bytes`), it lets a client keep few bytes in flight without waiting
-/// for durability, and measure the round trip.
+/// so not a place to resume from (PartProgress is). Cheap and frequent (see Credit in the resume
+/// rules), it lets a client keep few bytes in flight without waiting for durability.
 public nonisolated struct Uploader_V1_PartSpooled: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -997,7 +1009,7 @@ nonisolated extension Uploader_V1_PartChunk: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UploadEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}progress\0\u{1}committed\0\u{1}spooled\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}progress\0\u{1}committed\0\u{1}spooled\0\u{3}credit_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1044,6 +1056,7 @@ nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProto
           self.event = .spooled(v)
         }
       }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.creditBytes) }()
       default: break
       }
     }
@@ -1069,11 +1082,15 @@ nonisolated extension Uploader_V1_UploadEvent: SwiftProtobuf.Message, SwiftProto
     }()
     case nil: break
     }
+    if self.creditBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.creditBytes, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Uploader_V1_UploadEvent, rhs: Uploader_V1_UploadEvent) -> Bool {
     if lhs.event != rhs.event {return false}
+    if lhs.creditBytes != rhs.creditBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -186,10 +186,12 @@ public struct UploadEngine: Sendable {
 
     let queue = PartQueue(pending.map { (journalParts[$0.number - 1], $0.from) })
     let streamCount = min(options.parallel, pending.count)
-    // A server that reports spooled bytes lets each stream keep fewer in flight.
-    let reportBytes = session.spooledReportBytes > 0 ? session.spooledReportBytes : session.acknowledgementBytes
+    // A server that reports spooled bytes grants each stream credit from its receive budget.
+    let grantsCredit = session.spooledReportBytes > 0
+    let reportBytes = grantsCredit ? session.spooledReportBytes : session.acknowledgementBytes
     let inFlight = InFlightBytes(
-      streams: options.parallel, reportBytes: reportBytes == 0 ? 4 << 20 : Int64(reportBytes), chunkSize: options.chunkSize)
+      streams: options.parallel, reportBytes: reportBytes == 0 ? 4 << 20 : Int64(reportBytes),
+      chunkSize: options.chunkSize, serverGrantsCredit: grantsCredit)
     let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
       group.addTask {
         defer { progress.settle() }
@@ -230,8 +232,8 @@ public struct UploadEngine: Sendable {
 
   /// Streams the parts that `queue` hands out, one after another on one stream, each from its
   /// acknowledged offset to its end, recording acknowledgements in the journal. The stream keeps
-  /// few bytes that the server has not taken (`inFlight`, its bound following the measured round
-  /// trip), so memory on either side does not grow to the server's flow-control window.
+  /// few bytes that the server has not taken (`inFlight`, bounded by the credit the server grants),
+  /// so memory on either side does not grow to the server's flow-control window.
   private func send(
     _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
     file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
@@ -267,8 +269,7 @@ public struct UploadEngine: Sendable {
             $0.last = offset + Int64(length) == part.size
             if offset == from { $0.partSha256 = Data(digest.bytes) }
           }
-          let end = offset + Int64(length)
-          inFlight.withLock { $0.sent(Int64(length), part: part.number, end: end, at: .now) }
+          inFlight.withLock { $0.sent(Int64(length)) }
           try await writer.write(message)
           offset += Int64(length)
         }
@@ -276,20 +277,21 @@ public struct UploadEngine: Sendable {
     }, onResponse: { response in
       defer { acknowledged.finish() }
       for try await event in response.messages {
+        inFlight.withLock { $0.granted(Int64(clamping: event.creditBytes)) }
         switch event.event {
         case .progress(let ack):
-          inFlight.withLock { $0.reported(part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), at: .now) }
+          inFlight.withLock { $0.reported(part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes)) }
           acknowledged.yield()
           progress.set(part: Int(ack.partNumber), Int64(ack.receivedBytes))
           try await journal.acknowledged(upload.id, part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), committed: false)
         case .committed(let committed):
           let number = Int(committed.partNumber)
           guard parts.indices.contains(number - 1) else { continue }
-          inFlight.withLock { $0.reported(part: number, bytes: parts[number - 1].size, at: .now) }
+          inFlight.withLock { $0.reported(part: number, bytes: parts[number - 1].size) }
           acknowledged.yield()
           try await journal.acknowledged(upload.id, part: number, bytes: parts[number - 1].size, committed: true)
         case .spooled(let spooled):
-          inFlight.withLock { $0.reported(part: Int(spooled.partNumber), bytes: Int64(spooled.spooledBytes), at: .now) }
+          inFlight.withLock { $0.reported(part: Int(spooled.partNumber), bytes: Int64(spooled.spooledBytes)) }
           acknowledged.yield()
         case nil:
           break

@@ -108,6 +108,14 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var receiveBudget = SizeArgument(ServerConfiguration().receiveBufferBudget)
 
   @Option(help: ArgumentHelp("""
+    The bytes all resumable upload streams together may have sent that the server has not yet \
+    written: shared evenly among the open streams as credit (from 512KiB to --http2-window \
+    each), which the CLI keeps within. It bounds the server's memory however many clients \
+    send: 64MiB gives one client's 4 streams 16MiB each, and 64 streams 1MiB each.
+    """, valueName: "size"))
+  var streamCredit = SizeArgument(SessionSettings().receiveCreditBudget)
+
+  @Option(help: ArgumentHelp("""
     Parts uploaded to S3 while they arrive, at once, for the whole server; 0 turns it off. A part \
     that finds no place is uploaded from the spool once received, one S3 request later.
     """, valueName: "count"))
@@ -176,6 +184,9 @@ struct UploaderServerCommand: AsyncParsableCommand {
       throw ValidationError(
         "--receive-budget \"\(receiveBudget.defaultValueDescription)\" is not a size of at least one window (--http2-window \(http2Window.defaultValueDescription)), such as 4GiB")
     }
+    guard streamCredit.bytes >= SessionSettings().minimumStreamCredit else {
+      throw ValidationError("--stream-credit \"\(streamCredit.defaultValueDescription)\" is less than 512KiB; give a size such as 64MiB")
+    }
     guard maxForwardedParts >= 0 else { throw ValidationError("--max-forwarded-parts must be 0 or more") }
     guard ackBytes.bytes >= 64 << 10 else {
       throw ValidationError("--ack-bytes \"\(ackBytes.defaultValueDescription)\" is less than 64KiB; give a size such as 4MiB")
@@ -216,6 +227,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
     if let spoolLimit { configuration.spoolLimit = spoolLimit.bytes }
     configuration.http2TargetWindowSize = Int(http2Window.bytes)
     configuration.receiveBufferBudget = receiveBudget.bytes
+    configuration.sessions.receiveCreditBudget = streamCredit.bytes
+    configuration.sessions.maximumStreamCredit = http2Window.bytes
     configuration.sessions.maximumForwardedParts = maxForwardedParts
     configuration.sessions.acknowledgementBytes = ackBytes.bytes
     configuration.sessions.acknowledgementInterval = ackInterval.duration

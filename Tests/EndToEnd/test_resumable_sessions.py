@@ -80,22 +80,25 @@ def test_upload_survives_kill_9_of_the_server(v1, start_server, random_file, s3,
 
 
 def test_spooled_reports_come_between_durable_acknowledgements(v1, start_server, random_file):
-    """An independent grpcio client sees PartSpooled every MiB between the durable PartProgress
-    events; a spooled report never claims what is durable, and never repeats a durable offset."""
+    """An independent grpcio client sees PartSpooled for its first chunk at once, then every MiB
+    between the durable PartProgress events; a spooled report never repeats a durable offset, and
+    every event grants the stream the whole receive budget (it is the only stream)."""
     path, _ = random_file(16 * MiB)
     file = LocalFile(path, 16 * MiB)
     server = start_server("--ack-bytes", "4MiB", "--ack-interval", "1h")
     session = create(v1, server.address, "spooled.bin", file)
     assert session.spooled_report_bytes == MiB
-    spooled, durable = [], []
+    spooled, durable, credits = [], [], set()
     for event in stub(v1, server.address).UploadParts(chunks(v1[0], session.id, file, {}, chunk_size=256 * 1024)):
+        credits.add(event.credit_bytes)
         kind = event.WhichOneof("event")
         if kind == "spooled":
             spooled.append(event.spooled.spooled_bytes)
         elif kind == "progress":
             durable.append(event.progress.received_bytes)
     assert durable == [4 * MiB, 8 * MiB, 12 * MiB, 16 * MiB]
-    assert spooled == [n * MiB for n in (1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15)]
+    assert spooled == [int(n * MiB) for n in (0.25, 1.25, 2.25, 3.25, 5, 6, 7, 9, 10, 11, 13, 14, 15)]
+    assert credits == {16 * MiB}
     assert complete(v1, server.address, session.id, file).state == v1[0].SESSION_STATE_COMPLETED
 
 

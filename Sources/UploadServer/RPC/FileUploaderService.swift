@@ -52,7 +52,7 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
       session: session, filename: first.filename, first: first.chunk, rest: iterator,
       digest: { digest, size in whole.withLock { $0 = (digest, size) } })
     do throws(UploadError) {
-      try await sessions.receive(chunks, owner: owner) { _ in }
+      try await sessions.receive(chunks, owner: owner) { _, _ in }
       guard let (sha256, size) = whole.withLock({ $0 }) else {
         throw UploadError(.internal, "the stream of \"\(session.key)\" ended without its digest")
       }

@@ -37,8 +37,8 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
         data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256, endsObject: chunk.endsObject)
     }
-    try await coordinator.receive(chunks, owner: Caller.principal) { event in
-      try await response.write(Uploader_V1_UploadEvent(event))
+    try await coordinator.receive(chunks, owner: Caller.principal) { event, credit in
+      try await response.write(Uploader_V1_UploadEvent(event, creditBytes: credit))
     }
   }
 

@@ -60,8 +60,9 @@ extension Uploader_V1_SessionState {
 }
 
 extension Uploader_V1_UploadEvent {
-  init(_ event: SessionCoordinator.Event) {
+  init(_ event: SessionCoordinator.Event, creditBytes: Int64) {
     self.init()
+    self.creditBytes = UInt64(max(0, creditBytes))
     switch event {
     case .progress(let part, let received):
       progress = .with {

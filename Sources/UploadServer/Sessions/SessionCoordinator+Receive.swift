@@ -52,17 +52,21 @@ extension SessionCoordinator {
   }
 
   /// Receives a stream of chunks for `owner`'s sessions: writes them through the part writers,
-  /// sends progress once bytes are durable, and commits each received part in a child task (a
+  /// reports what it has spooled (its first chunk at once, then every quarter of its credit or
+  /// `spooledReportBytes`), sends progress once bytes are durable, and commits each received part in a child task (a
   /// few at a time; when that many are in flight the stream is not read, so flow control holds
   /// the client back), sending `committed` when the object store has it. When the stream ends,
-  /// normally or not, what was written is made durable.
+  /// normally or not, what was written is made durable. Every event goes to `emit` with the
+  /// stream's credit at that moment: its share of `receiveCreditBudget`.
   ///
   /// - Throws: `UploadError` (see `PartWriter.write`), `.sessionNotFound`, `.sessionClosed`,
   ///   `.objectTooLarge`.
   public func receive<Chunks: AsyncSequence>(
-    _ chunks: Chunks, owner: Principal, emit: @escaping @Sendable (Event) async throws -> Void
+    _ chunks: Chunks, owner: Principal, emit: @escaping @Sendable (Event, _ creditBytes: Int64) async throws -> Void
   ) async throws(UploadError) where Chunks.Element == Chunk {
-    let sink = EventSink(emit)
+    credit.withLock { $0.open() }
+    defer { credit.withLock { $0.close() } }
+    let sink = EventSink(emit, credit: { self.credit.withLock { $0.perStream } })
     let commits = AsyncSemaphore(permits: settings.maximumConcurrentCommits)
     let drained = Atomic<Bool>(false)
     do {
@@ -104,7 +108,11 @@ extension SessionCoordinator {
             switch outcome {
             case .buffered:
               let spooled = chunk.offset + Int64(chunk.data.count)
-              if spooled - current.reported >= settings.spooledReportBytes {
+              // The interval follows the credit the client was last told, so a client that
+              // keeps within it always sends enough to earn the next report.
+              let told = sink.lastCredit
+              if told.map({ spooled - current.reported >= ReceiveCredit.reportInterval(
+                credit: $0, longestInterval: settings.spooledReportBytes) }) ?? true {
                 current.reported = spooled
                 writing = current
                 try await sink.send(.spooled(part: chunk.partNumber, bytes: spooled))
@@ -218,16 +226,36 @@ extension SessionCoordinator {
   }
 }
 
-/// Serializes events from the receiving loop and the commit tasks onto one response stream.
+/// Serializes events from the receiving loop and the commit tasks onto one response stream,
+/// each with the stream's credit when it is sent.
 private final class EventSink: Sendable {
   private let lock = AsyncSemaphore(permits: 1)
-  private let emit: @Sendable (SessionCoordinator.Event) async throws -> Void
+  private let emit: @Sendable (SessionCoordinator.Event, Int64) async throws -> Void
+  /// The stream's credit now.
+  private let credit: @Sendable () -> Int64
+  /// The credit of the last event sent; 0 before the first.
+  private let told = Atomic<Int64>(0)
 
-  init(_ emit: @escaping @Sendable (SessionCoordinator.Event) async throws -> Void) {
+  init(
+    _ emit: @escaping @Sendable (SessionCoordinator.Event, Int64) async throws -> Void,
+    credit: @escaping @Sendable () -> Int64
+  ) {
     self.emit = emit
+    self.credit = credit
+  }
+
+  /// The credit the last event sent carried; nil before the first, which tells the client its
+  /// credit and should therefore come at once.
+  var lastCredit: Int64? {
+    let credit = told.load(ordering: .relaxed)
+    return credit > 0 ? credit : nil
   }
 
   func send(_ event: SessionCoordinator.Event) async throws {
-    try await lock.withPermit { try await emit(event) }
+    try await lock.withPermit {
+      let credit = credit()
+      told.store(max(1, credit), ordering: .relaxed)
+      try await emit(event, credit)
+    }
   }
 }

@@ -22,6 +22,8 @@ public final class SessionCoordinator: Sendable {
   let metrics: ServerMetrics
   let logger: Logger
   private let drainingFlag = Atomic<Bool>(false)
+  /// The receive budget shared by the open upload streams.
+  let credit: Mutex<ReceiveCredit>
 
   /// Set once the server began to stop: streams end at their next part boundary.
   var isDraining: Bool { drainingFlag.load(ordering: .relaxed) }
@@ -43,6 +45,10 @@ public final class SessionCoordinator: Sendable {
     self.objectStore = objectStore
     self.spool = spool
     self.settings = settings
+    self.credit = Mutex(
+      ReceiveCredit(
+        budget: settings.receiveCreditBudget, minimum: settings.minimumStreamCredit,
+        maximum: settings.maximumStreamCredit))
     self.aborts = AbortRetrier(
       sessions: store, objects: objectStore, policy: settings.abortRetryPolicy,
       idleInterval: settings.abortRetryPolicy.baseDelay, now: { settings.nowMilliseconds }, logger: logger)

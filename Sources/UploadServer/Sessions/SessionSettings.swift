@@ -16,9 +16,20 @@ public struct SessionSettings: Sendable {
   public var acknowledgementBytes: Int64 = 4 << 20
   /// ... or this long after the previous one, whichever comes first, and at the end of a part.
   public var acknowledgementInterval: Duration = .milliseconds(250)
-  /// A stream reports the bytes it has spooled (written, not yet durable) this often: cheap
-  /// (no fdatasync, no database), so clients keep few bytes in flight and measure the round trip.
+  /// A stream reports the bytes it has spooled (written, not yet durable) at least this often
+  /// (more often when its credit is small): cheap (no fdatasync, no database), so clients keep
+  /// few bytes in flight.
   public var spooledReportBytes: Int64 = 1 << 20
+  /// The bytes all upload streams together may have sent that the server has not yet written
+  /// (they wait in its HTTP/2 and gRPC buffers), shared evenly among the open streams as the
+  /// credit each event carries (`ReceiveCredit`). It bounds the server's memory whatever the
+  /// number of clients: one client with 4 streams is granted 16 MiB a stream (as much as long
+  /// links need), 64 streams 1 MiB each.
+  public var receiveCreditBudget: Int64 = 64 << 20
+  /// The least credit a stream is granted: two 256 KiB chunks.
+  public var minimumStreamCredit: Int64 = 512 << 10
+  /// The most credit a stream is granted; more than the HTTP/2 window could not be in flight.
+  public var maximumStreamCredit: Int64 = 16 << 20
   /// The first parts' size in a session of unknown size whose client lets the server choose
   /// (the original contract always does).
   public var streamingPartSize: Int64 = PartPlan.defaultPartSize
