@@ -80,11 +80,24 @@ def test_cli_streams_spread_over_their_connections_and_fill_them(cli, start_serv
     assert len(busy) == connections, f"bytes in flight per connection: {link.in_flight_max}"
 
 
+def test_the_cli_keeps_within_the_servers_stream_credit(cli, start_server, random_file, tmp_path):
+    """A 1 MiB receive budget grants the CLI's one stream 1 MiB: however long the round trip, the
+    connection never has more than that (and its framing) on the wire, where the default credit
+    lets it carry megabytes (the tests above)."""
+    path, digest = random_file(8 * MiB)
+    with long_link(start_server("--stream-credit", "1MiB")) as link:
+        cli("upload", str(path), "--key", "long/credit.bin", "--parallel", "1", "--no-progress", server=link.address)
+    stored = tmp_path / "data0" / "store" / "objects" / "long" / "credit.bin"
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
+    assert MiB // 2 < link.most_in_flight() <= MiB + 64 * 1024, f"bytes in flight per connection: {link.in_flight_max}"
+
+
 def test_bad_window_flags_are_refused_with_the_flag_named(tmp_path):
     binary = os.environ["UPLOADER_SERVER_BIN"]
     for args, expected in [
         (["--http2-window", "10KiB"], "--http2-window \"10KiB\" is not a size from 64KiB to 1GiB"),
         (["--http2-window", "16MiB", "--receive-budget", "8MiB"], "--receive-budget \"8MiB\" is not a size of at least one window"),
+        (["--stream-credit", "100KiB"], "--stream-credit \"100KiB\" is less than 512KiB"),
     ]:
         result = subprocess.run([binary, "--data-dir", str(tmp_path / "d"), *args], capture_output=True, text=True, timeout=30)
         assert result.returncode != 0
