@@ -351,7 +351,7 @@ def measure_clients(link, path, size, work, env, endpoint, uploader, server_bina
             f"| {count} x uploader | {total} MiB | {uploads:.2f} s | {total / uploads:.0f} MiB/s | "
             f"{uploads / s5:.2f}x | {rss / 1024:.0f} MiB |",
             f"| {count} x s5cmd | {total} MiB | {s5:.2f} s | {total / s5:.0f} MiB/s | 1.00x | |",
-            "", "Every upload succeeded (the run stops on any failure)."]
+            "", "One run of each, not repeated. Every upload succeeded (the run stops on any failure)."]
 
 
 def write_random(path, size):
