@@ -19,7 +19,10 @@ public struct Journal: Sendable {
     var configuration = Configuration()
     configuration.journalMode = .wal
     configuration.busyMode = .timeout(10)
-    return try Journal(database: DatabaseQueue(path: directory + "/journal.sqlite", configuration: configuration))
+    // Another `uploader` may be creating the same journal right now (see `FileLock`).
+    return try FileLock.withExclusiveLock(path: directory + "/journal.lock") {
+      try Journal(database: DatabaseQueue(path: directory + "/journal.sqlite", configuration: configuration))
+    }
   }
 
   /// A journal over `database`, migrated (tests use an in-memory queue).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import Testing
 import UploadCore
@@ -21,6 +22,20 @@ import UploaderClient
     #expect(tables == ["upload_parts", "uploads"])
     // Migrating again is a no-op.
     _ = try Journal(database: database)
+  }
+
+  /// `uploader status` and `uploader upload` started together on a fresh state directory both
+  /// create the journal: neither may fail because the other ran the migrations first.
+  @Test func concurrentOpensOfAFreshJournalAllSucceed() throws {
+    for _ in 0..<10 {
+      let directory = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID())").path
+      defer { try? FileManager.default.removeItem(atPath: directory) }
+      let failures = Mutex<[String]>([])
+      DispatchQueue.concurrentPerform(iterations: 6) { _ in
+        do { _ = try Journal.open(directory: directory) } catch { failures.withLock { $0.append("\(error)") } }
+      }
+      #expect(failures.withLock { $0 } == [])
+    }
   }
 
   @Test func remembersUploadsPartsAndProgress() async throws {
