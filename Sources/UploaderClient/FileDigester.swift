@@ -21,6 +21,9 @@ final class FileDigester: Sendable {
     var waiters: [(part: Int?, continuation: CheckedContinuation<ContentHash, any Error>)] = []
   }
 
+  /// What the pass reads at once.
+  private static let blockLength: Int64 = 1 << 20
+
   private let state: Mutex<State>
   private let upload: JournalUpload
   private let sizes: [Int64]
@@ -88,12 +91,17 @@ final class FileDigester: Sendable {
         try Task.checkCancellation()
         var part = SHA256()
         var read: Int64 = 0
-        for try await chunk in handle.readChunks(in: start..<(start + size), chunkLength: .mebibytes(1)) {
-          chunk.withUnsafeReadableBytes { bytes in
+        // One block at a time: `readChunks` reads up to 8 blocks ahead of the hashing, which
+        // only held memory (the pass outruns any network either way).
+        while read < size {
+          let block = try await handle.readChunk(
+            fromAbsoluteOffset: start + read, length: .bytes(min(Self.blockLength, size - read)))
+          if block.readableBytes == 0 { break }
+          block.withUnsafeReadableBytes { bytes in
             part.update(bufferPointer: bytes)
             whole.update(bufferPointer: bytes)
           }
-          read += Int64(chunk.readableBytes)
+          read += Int64(block.readableBytes)
         }
         guard read == size else {
           throw ClientError("\(upload.filePath) is shorter than when the upload started")

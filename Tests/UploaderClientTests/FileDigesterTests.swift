@@ -65,6 +65,21 @@ import UploadCore
     #expect(try await digester.digest(ofPart: 2) == partDigest(2))
   }
 
+  @Test func aFileShortenedSinceTheUploadStartedIsRefused() async throws {
+    let (digester, _, _, path) = try await setUp()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    // Cut inside part 3, past its first block.
+    let handle = try #require(FileHandle(forWritingAtPath: path))
+    try handle.truncate(atOffset: UInt64(2 * partSize + (1 << 20) + 10))
+    try handle.close()
+    let waiting = Task { try await digester.digest(ofPart: 3) }
+    await #expect { try await digester.run() } throws: { error in
+      (error as? ClientError)?.message.contains("is shorter than when the upload started") == true
+    }
+    await #expect(throws: ClientError.self) { try await waiting.value }
+    #expect(try await digester.digest(ofPart: 2) == partDigest(2))
+  }
+
   @Test func aMissingFileFailsTheWaiters() async throws {
     let (digester, _, _, path) = try await setUp()
     try FileManager.default.removeItem(atPath: path)
