@@ -19,8 +19,7 @@ public final class Notifier: Sendable {
   private let now: @Sendable () -> Int64
   private let unitRandom: @Sendable () -> Double
   private let logger: Logger
-  private let wakeups: AsyncStream<Void>.Continuation
-  private let signals: AsyncStream<Void>
+  private let loop: WakeupLoop
 
   /// A notifier over the outbox in `sessions`, sending with `deliver` (`Notifier.http` in the
   /// server; tests pass their own).
@@ -36,25 +35,20 @@ public final class Notifier: Sendable {
     self.now = now
     self.unitRandom = unitRandom
     self.logger = logger
-    (signals, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    self.loop = WakeupLoop(interval: settings.pollInterval)
   }
 
   /// Says that an event was just queued: `run` delivers it at once.
   public func nudge() {
-    wakeups.yield()
+    loop.nudge()
   }
 
   /// Delivers until the task is cancelled: at once after a `nudge`, and every `pollInterval`.
+  /// Each event's own backoff is its `next_attempt_at` in the outbox, so the loop never waits.
   public func run() async {
-    await withDiscardingTaskGroup { group in
-      group.addTask { [wakeups, settings] in
-        while (try? await Task.sleep(for: settings.pollInterval)) != nil { wakeups.yield() }
-      }
-      for await _ in signals {
-        if Task.isCancelled { break }
-        await deliverDue()
-      }
-      group.cancelAll()
+    await loop.run {
+      await deliverDue()
+      return .zero
     }
   }
 

@@ -12,11 +12,9 @@ final class AbortRetrier: Sendable {
   private let objects: any ObjectStore
   private let policy: RetryPolicy
   private let now: @Sendable () -> Int64
-  /// How often the store is looked at when nothing is known to be pending.
-  private let idleInterval: Duration
   private let logger: Logger
-  private let wakeups: AsyncStream<Wakeup>.Continuation
-  private let signals: AsyncStream<Wakeup>
+  /// Looks at the store every `idleInterval` when nothing is known to be pending.
+  private let loop: WakeupLoop
 
   /// - Parameter policy: the waits between rounds while aborts keep failing.
   init(sessions: any SessionStore, objects: any ObjectStore, policy: RetryPolicy, idleInterval: Duration,
@@ -26,35 +24,23 @@ final class AbortRetrier: Sendable {
     self.sessions = sessions
     self.objects = objects
     self.policy = policy
-    self.idleInterval = idleInterval
     self.logger = logger
-    (signals, wakeups) = AsyncStream.makeStream(of: Wakeup.self, bufferingPolicy: .bufferingNewest(8))
+    self.loop = WakeupLoop(interval: idleInterval)
   }
 
   /// Says that an abort was just recorded as pending: `run` tries it at once.
   func nudge() {
-    wakeups.yield(.nudge)
+    loop.nudge()
   }
-
-  private enum Wakeup { case tick, nudge }
 
   /// Retries pending aborts until the task is cancelled: at once after a `nudge`, every
   /// `idleInterval` while none is known to fail, and backing off by `policy` while some do.
   func run() async {
-    await withDiscardingTaskGroup { group in
-      group.addTask { [wakeups, idleInterval] in
-        while (try? await Task.sleep(for: idleInterval)) != nil { wakeups.yield(.tick) }
-      }
-      var round = 0
-      var notBefore = ContinuousClock.now
-      for await wakeup in signals {
-        if Task.isCancelled { break }
-        guard wakeup == .nudge || ContinuousClock.now >= notBefore else { continue }
-        let remaining = await retryPending()
-        round = remaining == 0 ? 0 : round + 1
-        notBefore = ContinuousClock.now + (remaining == 0 ? .zero : policy.delay(after: round, unitRandom: 1))
-      }
-      group.cancelAll()
+    var failedRounds = 0
+    await loop.run {
+      let remaining = await retryPending()
+      failedRounds = remaining == 0 ? 0 : failedRounds + 1
+      return remaining == 0 ? .zero : policy.delay(after: failedRounds, unitRandom: 1)
     }
   }
 
