@@ -253,7 +253,9 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
                 server = (local_server if tool.startswith("uploader, local")
                           else discard_server if tool.startswith("uploader, server discards") else s3_server)
                 pid = server.process.pid if tool.startswith("uploader") else None
-                results.setdefault(tool, []).append(Run(command, tool_env, pid))
+                run = Run(command, tool_env, pid)
+                results.setdefault(tool, []).append(run)
+                print(f"    {tool}: {run.seconds:.2f} s", flush=True)
                 if tool.startswith("uploader, local"):
                     shutil.rmtree(os.path.join(ceiling_dir, "store"), ignore_errors=True)
         results["openssl dgst -sha256 (hashing floor)"] = [Run(["openssl", "dgst", "-sha256", path], env)
