@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import UploadServer
@@ -34,6 +35,25 @@ import Testing
     await task.value
     // Cancelled, the loop ends and runs no further round.
     #expect(await iterator.next() == nil)
+  }
+
+  @Test func ticksWaitWhatTheLastRoundAskedFor() async throws {
+    // Ticks every millisecond, but each round asks for an hour: after the nudged round, the
+    // ticks that come meanwhile run none.
+    let loop = WakeupLoop(interval: .milliseconds(1))
+    let count = Atomic<Int>(0)
+    let task = Task {
+      await loop.run {
+        count.add(1, ordering: .relaxed)
+        return .seconds(3600)
+      }
+    }
+    loop.nudge()
+    while count.load(ordering: .relaxed) == 0 { await Task.yield() }
+    try await Task.sleep(for: .milliseconds(50))
+    #expect(count.load(ordering: .relaxed) == 1)
+    task.cancel()
+    await task.value
   }
 
   @Test func ticksRunRoundsWithoutANudge() async {

@@ -1,23 +1,27 @@
+import Synchronization
+
 /// The loop behind the server's background work (abort retries, notification delivery): a round
 /// of work runs at once when nudged, and on a tick every `interval` once the delay the last round
 /// asked for has passed, until the task is cancelled.
 final class WakeupLoop: Sendable {
-  private enum Wakeup { case tick, nudge }
-
   private let interval: Duration
-  private let wakeups: AsyncStream<Wakeup>.Continuation
-  private let signals: AsyncStream<Wakeup>
+  /// Set by `nudge` until the loop takes it, so a nudge is never lost among coalesced wake-ups.
+  private let nudged = Atomic<Bool>(false)
+  private let wakeups: AsyncStream<Void>.Continuation
+  private let signals: AsyncStream<Void>
 
   /// - Parameter interval: how often a round runs when nothing nudges the loop.
   init(interval: Duration) {
     self.interval = interval
-    // A few wake-ups are kept: a nudge arriving while a round runs starts the next one.
-    (signals, wakeups) = AsyncStream.makeStream(of: Wakeup.self, bufferingPolicy: .bufferingNewest(8))
+    // One wake-up is kept: whatever arrives while a round runs (ticks, nudges) starts at most
+    // one more, instead of a round for each.
+    (signals, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
 
   /// Asks for a round at once: there is new work.
   func nudge() {
-    wakeups.yield(.nudge)
+    nudged.store(true, ordering: .sequentiallyConsistent)
+    wakeups.yield()
   }
 
   /// Runs rounds of `round` until the task is cancelled. Each round returns how long ticks wait
@@ -25,12 +29,13 @@ final class WakeupLoop: Sendable {
   func run(_ round: () async -> Duration) async {
     await withDiscardingTaskGroup { group in
       group.addTask { [wakeups, interval] in
-        while (try? await Task.sleep(for: interval)) != nil { wakeups.yield(.tick) }
+        while (try? await Task.sleep(for: interval)) != nil { wakeups.yield() }
       }
       var notBefore = ContinuousClock.now
-      for await wakeup in signals {
+      for await _ in signals {
         if Task.isCancelled { break }
-        guard wakeup == .nudge || ContinuousClock.now >= notBefore else { continue }
+        let wasNudged = nudged.exchange(false, ordering: .sequentiallyConsistent)
+        guard wasNudged || ContinuousClock.now >= notBefore else { continue }
         let wait = await round()
         notBefore = ContinuousClock.now + wait
       }
