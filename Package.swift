@@ -100,6 +100,7 @@ let package = Package(
         "UploadCore",
         "UploadProtocol",
         "Migrations",
+        "CSocketInfo",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -127,6 +128,8 @@ let package = Package(
     .executableTarget(name: "uploader-example", dependencies: ["UploaderClient"]),
     // copy_file_range(2) and the xattr calls, which Swift's Glibc module does not declare.
     .target(name: "CFileCopy"),
+    // The kernel's struct tcp_info (glibc's stops short of tcpi_bytes_acked), for the client's goodput.
+    .target(name: "CSocketInfo"),
     // glibc malloc tuning for both executables.
     .target(name: "CMemoryTuning"),
     .target(name: "CClientMemoryTuning", dependencies: ["CMemoryTuning"]),

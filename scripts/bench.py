@@ -21,6 +21,7 @@ MiB = 1 << 20
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 import seaweedfs  # noqa: E402
 from delay_line import DelayLine  # noqa: E402
+from packet_link import PacketLink  # noqa: E402
 
 
 def cpu_seconds(pids):
@@ -43,12 +44,18 @@ class Run:
     """One timed run: wall time, the client's peak RSS and CPU, and the CPU the upload server and
     the S3 server spent meanwhile."""
 
-    def __init__(self, command, env, server_pid=None):
+    def __init__(self, command, env, server_pid=None, during=None):
         watched = {"server": [server_pid] if server_pid else [], "s3": weed_pids()}
         before = {name: cpu_seconds(pids) for name, pids in watched.items()}
         start = time.perf_counter()
-        result = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
+        stop = during() if during else None
+        try:
+            result = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
+        finally:
+            if stop:
+                stop()
         self.seconds = time.perf_counter() - start
+        self.stdout = result.stdout
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
         time.sleep(0.3)  # let the servers finish what the upload left behind
@@ -92,41 +99,88 @@ def machine():
 
 
 class Link:
-    """Where a tool connects: directly, or through an emulated link (one DelayLine per target,
-    each with the same delay and rate)."""
+    """Where a tool connects: directly; through a packet-level link (`RTT_MS,MBIT[,LOSS_PCT]`,
+    scripts/lib/packet_link.py: the tool runs in a network namespace whose packets are delayed,
+    rate-limited and dropped below TCP); or through a TCP delay line (`tcp:RTT_MS,MBIT`,
+    scripts/lib/delay_line.py: a proxy, which hides loss from TCP but reaches 1 Gbit/s)."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, blackout=None):
         self.spec = spec
+        self.tcp = spec.startswith("tcp:")
+        self.blackout = blackout
         if spec == "loopback":
-            self.rtt_ms, self.mbit = 0, None
+            self.rtt_ms, self.mbit, self.loss = 0, None, 0.0
         else:
-            rtt, _, mbit = spec.partition(",")
-            self.rtt_ms, self.mbit = float(rtt), float(mbit) if mbit else None
+            fields = spec.removeprefix("tcp:").split(",")
+            self.rtt_ms = float(fields[0])
+            self.mbit = float(fields[1]) if len(fields) > 1 and fields[1] else None
+            self.loss = float(fields[2]) if len(fields) > 2 else 0.0
         self.lines = []
+        self.packet = None
 
     @property
     def emulated(self):
         return self.spec != "loopback"
 
+    @property
+    def packets(self):
+        return self.emulated and not self.tcp
+
     def title(self):
         if not self.emulated:
             return "loopback"
         rate = f"{self.mbit:g} Mbit/s" if self.mbit else "no rate limit"
-        return f"{self.rtt_ms:g} ms round trip, {rate}"
+        kind = "TCP delay line" if self.tcp else "packet link"
+        loss = f", {self.loss:g}% loss each way" if self.loss else ""
+        dark = f", {self.blackout[1]:g} s blackout every {self.blackout[0]:g} s" if self.blackout and self.packets else ""
+        return f"{self.rtt_ms:g} ms round trip, {rate}{loss}{dark} ({kind})"
+
+    def open(self):
+        if self.packets and self.packet is None:
+            # The namespace defaults to cubic, as most client machines do.
+            self.packet = PacketLink(rtt_ms=self.rtt_ms, mbit=self.mbit or 1000, loss=self.loss)
+        return self
+
+    @property
+    def inside(self):
+        """The prefix that runs a client command on the far side of the link."""
+        return self.open().packet.inside if self.packets else []
 
     def to(self, address):
-        """`address` (HOST:PORT), or the address of a delay line in front of it."""
+        """`address` (HOST:PORT), or the address that reaches it through the link."""
         if not self.emulated:
             return address
         host, port = address.rsplit(":", 1)
+        if self.packets:
+            return self.open().packet.forward(host, port)
         line = DelayLine((host, int(port)), self.rtt_ms, self.mbit)
         self.lines.append(line)
         return line.address
+
+    def blackouts(self):
+        """For `Run(during=...)`: blacks the link out `blackout[0]` s into the run, for
+        `blackout[1]` s, again every period; returns the function that stops it."""
+        if not (self.packets and self.blackout):
+            return None
+        import threading
+        every, length = self.blackout
+        done = threading.Event()
+
+        def loop():
+            while not done.wait(every):
+                self.packet.blackout(length)
+                if done.wait(length):
+                    return
+        threading.Thread(target=loop, daemon=True).start()
+        return done.set
 
     def close(self):
         for line in self.lines:
             line.close()
         self.lines = []
+        if self.packet:
+            self.packet.close()
+            self.packet = None
 
 
 def s3_env(base, endpoint):
@@ -140,8 +194,12 @@ def main():
     parser.add_argument("--sizes", default="64,1024", help="file sizes in MiB")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--link", action="append",
-                        help="RTT_MS,MBIT: run every tool through an emulated link with this round trip and "
-                             "rate (repeatable; 'loopback' for none; default: loopback)")
+                        help="RTT_MS,MBIT[,LOSS_PCT]: run the tools through a packet-level link with this round "
+                             "trip, rate and random loss each way (repeatable; 'tcp:RTT_MS,MBIT' for the TCP delay "
+                             "line; 'loopback' for none; default: loopback)")
+    parser.add_argument("--blackout", default=None,
+                        help="EVERY_S:FOR_S: on packet links, drop every packet for FOR_S seconds, EVERY_S seconds "
+                             "into each run and again every EVERY_S after each blackout")
     parser.add_argument("--clients", type=int, default=0,
                         help="also upload from this many uploader processes at once over each link, and record "
                              "the server's peak RSS")
@@ -152,11 +210,15 @@ def main():
     parser.add_argument("--first-byte", type=int, default=0, metavar="MIB",
                         help="also time the first byte of a MIB file reaching the server (a sparse file: "
                              "reading and hashing cost what they cost for any bytes)")
+    parser.add_argument("--tools", default="",
+                        help="on packet links, only the tools whose names contain one of these comma-separated words "
+                             "(for example 'uploader' or 's5cmd,aws')")
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--client-size", type=int, default=128, help="MiB per client in the --postgres run")
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",") if s]
-    links = [Link(spec) for spec in (options.link or ["loopback"])]
+    blackout = tuple(float(x) for x in options.blackout.split(":")) if options.blackout else None
+    links = [Link(spec, blackout) for spec in (options.link or ["loopback"])]
     work = tempfile.mkdtemp(prefix="uploader-bench-", dir="/var/tmp")
     s3dir = os.path.join(work, "s3")
     exports = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "lib", "seaweedfs.py"), "start", s3dir],
@@ -198,8 +260,13 @@ def main():
                         f.write(os.urandom(MiB))
                 heading = f"{size} MiB, {link.title()}"
                 print(f"==> {heading}", flush=True)
-                sections[heading] = measure_tools(link, path, size, work, env, endpoint, uploader, server_binary,
-                                                  options.repeat, options.server_args.split())
+                if link.packets:
+                    sections[heading] = measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
+                                                     options.repeat, options.server_args.split(),
+                                                     [t for t in options.tools.split(",") if t])
+                else:
+                    sections[heading] = measure_tools(link, path, size, work, env, endpoint, uploader, server_binary,
+                                                      options.repeat, options.server_args.split())
                 if options.clients:
                     heading = f"{options.clients} clients at once, {size} MiB each, {link.title()}"
                     print(f"==> {heading}", flush=True)
@@ -278,6 +345,59 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
                          for k in ("client_cpu", "server_cpu", "s3_cpu"))
         lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs, S3 store: {server_rss / 1024:.0f} MiB."]
+    return lines
+
+
+def measure_path(link, path, size, work, env, endpoint, uploader, server_binary, repeat, server_args, only=()):
+    """Through a packet link: uploader with BBR (its default), uploader on the system's cubic (a
+    kernel that does not allow BBR), s5cmd and aws cli, alternating; goodput and the connections
+    uploader ended with."""
+    server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
+                                    *server_args], env, work)
+    state = os.path.join(work, f"state-{time.time_ns()}")
+    server_address = link.to(server.address)
+    s3_address = link.to(endpoint.removeprefix("http://"))
+    tool_env = s3_env(env, f"http://{s3_address}")
+    uploader_flags = ["--no-progress", "--json", "--server", server_address, "--state-dir", state]
+    tools = {
+        "uploader (default: BBR, adaptive connections)": [uploader, "upload", path, "--key", "p-bbr", *uploader_flags],
+        "uploader, cubic (BBR not allowed)": [uploader, "upload", path, "--key", "p-cubic",
+                                              "--congestion-control", "system", *uploader_flags],
+        "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
+        "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
+    }
+    if only:
+        tools = {name: command for name, command in tools.items() if any(word in name for word in only)}
+    results, connections = {}, {}
+    try:
+        for _ in range(repeat):
+            for tool, command in tools.items():
+                pid = server.process.pid if tool.startswith("uploader") else None
+                run = Run([*link.inside, *command], tool_env, pid, during=link.blackouts)
+                results.setdefault(tool, []).append(run)
+                note = ""
+                if tool.startswith("uploader"):
+                    import json
+                    used = json.loads(run.stdout)["transport"]
+                    connections.setdefault(tool, []).append(
+                        f"{used['connections_peak']} ({used['congestion_control']})")
+                    note = f", connections {connections[tool][-1]}, reconnects {used['reconnects']}"
+                print(f"    {tool}: {run.seconds:.2f} s, {size * 8 * MiB / run.seconds / 1e6:.1f} Mbit/s{note}",
+                      flush=True)
+        server_rss = server.peak_rss()
+    finally:
+        server.stop()
+        link.close()
+    s5 = statistics.median(r.seconds for r in results["s5cmd"]) if "s5cmd" in results else float("nan")
+    lines = ["| tool | median time | goodput | time vs s5cmd | connections at the most | client peak RSS | CPU s: client / server |",
+             "|---|---|---|---|---|---|---|"]
+    for tool, runs in results.items():
+        median = statistics.median(r.seconds for r in runs)
+        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}" for k in ("client_cpu", "server_cpu"))
+        lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {median / s5:.2f}x | "
+                     f"{', '.join(connections.get(tool, ['1 (s5cmd)' if tool == 's5cmd' else 'up to 10'])) } | "
+                     f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
+    lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]
     return lines
 
 
@@ -463,12 +583,17 @@ def write_report(sections, repeat):
         "\"server discards parts\" is a server that keeps nothing (a hidden flag, for this row only): "
         "gRPC and the spool on tmpfs, hashing as on the S3 path (that is, not at all: S3 verifies parts), "
         "so it is the ceiling the client and the gRPC path allow.", "",
-        "Sections named after a round trip ran every tool through an emulated link "
-        "(`scripts/bench.sh --link RTT_MS,MBIT`, `scripts/lib/delay_line.py`): a TCP proxy in front of "
+        "Sections named after a round trip ran every tool through an emulated link. A \"TCP delay line\" "
+        "(`scripts/bench.sh --link tcp:RTT_MS,MBIT`, `scripts/lib/delay_line.py`) is a TCP proxy in front of "
         "each server adding half the round trip in each direction and serialising at the rate, as the "
-        "kernel here has no netem. `uploader` crosses it to `uploader-server`, which sits beside S3; "
-        "s5cmd, aws cli and rclone cross it to S3. The proxy runs in the benchmark's Python process on "
-        "the same 2 cores, so its CPU is a cost every tool pays.", "",
+        "kernel here has no netem; it hides loss from the client's TCP. A \"packet link\" "
+        "(`--link RTT_MS,MBIT[,LOSS_PCT]`, `scripts/lib/packet_link.py`) runs the client in a network "
+        "namespace whose IP packets cross a relay that serialises them at the rate, delays them, drops "
+        "them at random and, with `--blackout`, drops everything for a while without a word: the client's "
+        "congestion control sees the path. The namespace defaults to cubic, as most client machines do. "
+        "`uploader` crosses the link to `uploader-server`, which sits beside S3; s5cmd, aws cli and "
+        "rclone cross it to S3. The relays run in Python on the same 2 cores, so their CPU is a cost "
+        "every tool pays.", "",
     ]
     for heading, body in kept.items():
         lines += [f"## {heading}", "", *body, ""]

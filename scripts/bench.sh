@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks `uploader` against s5cmd, aws cli and rclone on the same SeaweedFS, in one run,
 # alternating the tools, and writes its sections of docs/BENCHMARKS.md. Release build; takes a while.
-#   scripts/bench.sh [--sizes 64,1024] [--repeat 3] [--link RTT_MS,MBIT ...] [--clients N]
-# --link runs every tool through an emulated link (repeatable; 'loopback' for none), for example
-#   scripts/bench.sh --sizes 64 --repeat 2 --link 10,1000 --link 40,1000 --link 100,1000 --clients 16
+#   scripts/bench.sh [--sizes 64,1024] [--repeat 3] [--link SPEC ...] [--blackout EVERY_S:FOR_S] [--clients N]
+# --link RTT_MS,MBIT[,LOSS_PCT] runs uploader, s5cmd and aws cli through a packet-level link below
+# TCP (scripts/lib/packet_link.py, needs root): the client in a network namespace whose packets
+# are delayed, rate-limited and dropped at random; --blackout adds silent blackouts to each run:
+#   scripts/bench.sh --sizes 32 --repeat 1 --link 100,100,1
+#   scripts/bench.sh --sizes 64 --repeat 1 --link 40,100 --blackout 3:25
+# --link tcp:RTT_MS,MBIT runs every tool through a TCP delay line instead (no loss, up to 1 Gbit/s):
+#   scripts/bench.sh --sizes 64 --repeat 2 --link tcp:40,1000 --link tcp:100,1000 --clients 16
 # --postgres measures sessions in SQLite against PostgreSQL instead, and N clients at once against
 # one replica and against --replicas replicas sharing PostgreSQL:
 #   scripts/bench.sh --postgres --sizes 1024 --clients 8 --client-size 128 --replicas 3

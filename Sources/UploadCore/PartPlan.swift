@@ -34,7 +34,11 @@ public struct PartPlan: Hashable, Sendable {
   ///   - requestedPartSize: 0 lets the server choose.
   ///   - maximumObjectSize: the server's limit.
   /// - Throws: `UploadError` `.objectTooLarge` or `.invalidRequest`, saying which limit.
-  public static func make(size: Int64, requestedPartSize: Int64, maximumObjectSize: Int64)
+  ///
+  /// With `spreadOver` streams, the default part size shrinks (to S3's 5 MiB at least) so that
+  /// every stream gets two parts: a stream carries one part at a time, and on a lossy path the
+  /// upload may grow to many streams.
+  public static func make(size: Int64, requestedPartSize: Int64, maximumObjectSize: Int64, spreadOver streams: Int = 1)
     throws(UploadError) -> PartPlan
   {
     guard size >= 0 else { throw UploadError(.invalidRequest, "the size is negative") }
@@ -45,6 +49,10 @@ public struct PartPlan: Hashable, Sendable {
     var partSize = requestedPartSize
     if partSize == 0 {
       partSize = defaultPartSize
+      if streams > 1 {
+        let spread = (size / Int64(2 * streams)) / (1 << 20) * (1 << 20)
+        partSize = min(defaultPartSize, max(PartSizing.minimumPartSize, spread))
+      }
       while (size + partSize - 1) / partSize > Int64(PartSizing.maximumPartCount) {
         partSize *= 2
       }

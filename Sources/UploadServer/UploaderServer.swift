@@ -97,6 +97,10 @@ public final class UploaderServer: Service, Sendable {
           $0.http2.targetWindowSize = configuration.http2TargetWindowSize
           $0.http2.maxConcurrentStreams = configuration.maximumStreams + 16
           $0.rpc.maxRequestPayloadSize = configuration.maximumMessageSize
+          $0.connection.keepalive = .init(
+            time: configuration.keepaliveInterval, timeout: configuration.keepaliveInterval,
+            clientBehavior: .init(
+              minPingIntervalWithoutCalls: ServerConfiguration.minimumClientPingInterval, allowWithoutCalls: true))
         })
       self.server = GRPCServer(
         transport: transport,

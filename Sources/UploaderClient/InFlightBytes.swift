@@ -17,7 +17,7 @@ public struct InFlightBytes: Sendable {
   /// The credit of the server's latest event; nil before the first.
   public private(set) var credit: Int64?
 
-  private let share: Int64
+  private let streams: Int
   private let reportBytes: Int64
   private let chunk: Int64
   private let grantsCredit: Bool
@@ -28,7 +28,7 @@ public struct InFlightBytes: Sendable {
   /// least every `reportBytes` (`Session.spooled_report_bytes`, or `acknowledgement_bytes` from
   /// a server without spooled reports, which grants no credit).
   public init(streams: Int, reportBytes: Int64, chunkSize: Int, serverGrantsCredit: Bool) {
-    share = Self.budget / Int64(max(1, streams))
+    self.streams = max(1, streams)
     self.reportBytes = max(1, reportBytes)
     chunk = Int64(max(1, chunkSize))
     grantsCredit = serverGrantsCredit
@@ -37,7 +37,11 @@ public struct InFlightBytes: Sendable {
   /// The most this stream may have in flight now. Never less than the server's report interval
   /// for that credit (a quarter of it, at most `reportBytes`) and a chunk, nor than two chunks,
   /// so the stream always sends enough to earn the next report.
-  public var limit: Int64 {
+  public var limit: Int64 { limit(streams: streams) }
+
+  /// `limit` while `streams` streams share the budget (the count changes as connections adapt).
+  public func limit(streams: Int) -> Int64 {
+    let share = Self.budget / Int64(max(1, streams))
     guard grantsCredit else { return max(share, 2 * reportBytes + chunk) }
     guard let credit else { return 2 * chunk }
     return max(min(credit, share), min(reportBytes, credit / 4) + chunk, 2 * chunk)

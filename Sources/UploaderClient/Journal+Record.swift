@@ -8,16 +8,19 @@ extension Journal {
   /// - Parameters:
   ///   - key: the object key; nil uses the file's base name.
   ///   - partSize: 0 lets the plan choose (8 MiB, larger past 80 GiB).
+  ///   - spreadOver: the most streams the upload may run; the plan's part size leaves each two
+  ///     parts, down to 5 MiB.
   /// - Throws: `ClientError` for a file that cannot be read; `UploadError` for a part size that
   ///   does not fit the file.
   public func record(
-    file path: String, key: String?, server: String, partSize: Int64 = 0,
+    file path: String, key: String?, server: String, partSize: Int64 = 0, spreadOver streams: Int = 1,
     attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, batchID: String? = nil
   ) async throws -> JournalUpload {
     let path = URL(fileURLWithPath: path).standardizedFileURL.path
     let identity = try await LocalFile.identity(of: path)
     let plan = try PartPlan.make(
-      size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize)
+      size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize,
+      spreadOver: streams)
     let upload = JournalUpload(
       id: Self.newUploadID(), server: server, sessionID: nil, filePath: path,
       key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,

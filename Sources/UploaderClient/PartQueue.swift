@@ -9,6 +9,9 @@ final class PartQueue: Sendable {
     remaining = Mutex(parts[...])
   }
 
+  /// Whether parts are left to hand out.
+  var hasParts: Bool { remaining.withLock { !$0.isEmpty } }
+
   /// The next part and the offset to send it from, or nil when every part has been taken.
   func next() -> (JournalPart, Int64)? {
     remaining.withLock { $0.popFirst() }

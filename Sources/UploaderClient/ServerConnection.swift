@@ -53,6 +53,10 @@ public struct ServerConnection: Sendable {
   /// `HOST:PORT` of the first server, for messages and the journal.
   public var description: String { endpoints.map { "\($0.host):\($0.port)" }.joined(separator: ",") }
 
+  /// The congestion control every connection asks for (`CongestionControl.preferred`: BBR where
+  /// the kernel allows it).
+  public var congestionControl: CongestionControl = .preferred
+
   /// Runs `body` with `count` clients, each on its own connection.
   ///
   /// Parallel part streams each get a connection: one TCP connection per stream keeps a loss on
@@ -61,27 +65,51 @@ public struct ServerConnection: Sendable {
   public func withClients<T: Sendable>(
     _ count: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
   ) async throws -> T {
+    try await withConnections { connections in
+      try await body((0..<max(1, count)).map { try connections.client($0) }, connections.metadata)
+    }
+  }
+
+  /// Runs `body` with a set of connections that it opens as it needs them (`Connections.client`),
+  /// and closes them all when it returns.
+  public func withConnections<T: Sendable>(_ body: (Connections) async throws -> T) async throws -> T {
     var metadata: Metadata = [:]
     if let token { metadata.addString("Bearer \(token)", forKey: "authorization") }
-    let clients = try (0..<max(1, count)).map { index in
-      // The client only receives acknowledgements; its window needs no more than the default's
-      // few round trips of them.
+    let sockets = SocketRegistry(congestionControl: congestionControl)
+    let connections = Connections(metadata: metadata, sockets: sockets) { [self] index in
       GRPCClient(transport: try HTTP2ClientTransport.Posix(
         target: target(startingAt: index), transportSecurity: transportSecurity,
-        config: .defaults { $0.http2.targetWindowSize = 1 << 20 },
+        config: .defaults {
+          // The client only receives acknowledgements; its window needs no more than the
+          // default's few round trips of them.
+          $0.http2.targetWindowSize = 1 << 20
+          $0.connection.keepalive = Self.keepalive
+          $0.backoff = Self.reconnectBackoff
+          $0.channelDebuggingCallbacks.onCreateTCPConnection = sockets.configure
+        },
         // grpc's default, pick-first, only ever tries the first address of a list.
         serviceConfig: ServiceConfig(loadBalancingConfig: endpoints.count > 1 ? [.roundRobin] : [])))
     }
-    return try await withThrowingDiscardingTaskGroup { group in
-      for client in clients {
-        group.addTask { try await client.runConnections() }
-      }
-      defer {
-        for client in clients { client.beginGracefulShutdown() }
-      }
-      return try await body(clients.map { Uploader_V1_ResumableUploads.Client(wrapping: $0) }, metadata)
+    do {
+      let result = try await body(connections)
+      await connections.close()
+      return result
+    } catch {
+      await connections.close()
+      throw error
     }
   }
+
+  /// HTTP/2 PINGs every 3 s on a connection with calls, answered within 8 s or the connection is
+  /// closed: a link that went dark without a reset is noticed in at most 11 s, not at TCP's
+  /// retransmission timeout, which backs off to minutes. A ping waits behind the unsent bytes of
+  /// its socket (at most `SocketRegistry.unsentLowWater`), so 8 s leaves room for a slow, lossy path.
+  static let keepalive = HTTP2ClientTransport.Config.Keepalive(time: .seconds(3), timeout: .seconds(8), allowWithoutCalls: false)
+
+  /// While the server cannot be reached, try again at least every second (grpc's default backs
+  /// off to 2 minutes), so a connection follows the link back within about a second.
+  static let reconnectBackoff = HTTP2ClientTransport.Config.Backoff(
+    initial: .milliseconds(250), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
 
   /// Whether `host` is an IPv4 literal.
   public static func isIPv4(_ host: String) -> Bool {

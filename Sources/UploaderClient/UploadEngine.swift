@@ -27,12 +27,24 @@ public struct UploadEngine: Sendable {
     case progress(done: Int64, total: Int64?)
     /// Attempt `attempt` (counted since the last progress) failed; the next starts after `delay`.
     case retrying(after: Duration, attempt: Int, reason: String)
+    /// The server answered again, `after` the connection to it was lost.
+    case reconnected(after: Duration)
+    /// The upload now runs `count` part streams, each on its own connection, having measured
+    /// `bytesPerSecond` of goodput with the previous count (`ConnectionTuner`).
+    case connections(count: Int, bytesPerSecond: Double)
   }
 
   /// How to send.
   public struct Options: Sendable {
-    /// Part streams at once.
+    /// Part streams at once, each on its own connection: the count to start with when the
+    /// connections adapt (`maximumParallel`), else the fixed count.
     public var parallel = 4
+    /// The most part streams (connections) to grow to while more of them bring more goodput (a
+    /// lossy path); nil keeps `parallel`. Needs an engine made with `Connections`.
+    public var maximumParallel: Int? = nil
+    /// How long to keep reconnecting after the link to the server was lost (the server answered
+    /// before, then the connection broke or went silent), trying about every second.
+    public var reconnectWindow: Duration = .seconds(300)
     /// Bytes per message.
     public var chunkSize = 256 << 10
     /// The rate limit, or nil for none. Every upload run with these options shares it (the files
@@ -54,9 +66,17 @@ public struct UploadEngine: Sendable {
     public init() {}
   }
 
-  /// One per connection; unary calls use the first.
-  let clients: [Client]
-  var client: Client { clients[0] }
+  /// The connections part streams run on: a fixed list, or opened as the tuner asks.
+  enum Links: Sendable {
+    case fixed([Client])
+    case opened(Connections)
+  }
+
+  let links: Links
+  /// Unary calls use the first connection.
+  func unaryClient() throws -> Client { try streamClient(0) }
+  /// The count of part streams, kept across attempts.
+  let tuner: Locked<ConnectionTuner>
   let journal: Journal
   let options: Options
   let onEvent: @Sendable (Event) -> Void
@@ -68,11 +88,36 @@ public struct UploadEngine: Sendable {
     now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   ) {
     precondition(!clients.isEmpty, "UploadEngine needs at least one client")
-    self.clients = clients
+    self.links = .fixed(clients)
+    self.tuner = Locked(ConnectionTuner(start: max(1, options.parallel), maximum: max(1, options.parallel)))
     self.journal = journal
     self.options = options
     self.onEvent = onEvent
     self.now = now
+  }
+
+  /// An engine whose part streams open connections from `connections` as they need them:
+  /// `options.parallel` to start with, more while they pay, up to `options.maximumParallel`.
+  public init(
+    connections: Connections, journal: Journal, options: Options,
+    onEvent: @escaping @Sendable (Event) -> Void = { _ in },
+    now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+  ) {
+    self.links = .opened(connections)
+    let start = max(1, options.parallel)
+    self.tuner = Locked(ConnectionTuner(start: start, maximum: max(start, options.maximumParallel ?? start)))
+    self.journal = journal
+    self.options = options
+    self.onEvent = onEvent
+    self.now = now
+  }
+
+  /// The client of part stream `index`.
+  func streamClient(_ index: Int) throws -> Client {
+    switch links {
+    case .fixed(let clients): clients[index % clients.count]
+    case .opened(let connections): try connections.client(index)
+    }
   }
 
   /// Uploads and completes `upload`; returns the completed session.
@@ -136,6 +181,7 @@ public struct UploadEngine: Sendable {
   ) async throws
     -> Uploader_V1_Session
   {
+    let client = try unaryClient()
     let journalParts = try await journal.parts(of: upload.id)
     let session: Uploader_V1_Session
     if let id = upload.sessionID {
@@ -185,7 +231,6 @@ public struct UploadEngine: Sendable {
     }
 
     let queue = PartQueue(pending.map { (journalParts[$0.number - 1], $0.from) })
-    let streamCount = min(options.parallel, pending.count)
     // A server that reports spooled bytes grants each stream credit from its receive budget.
     let grantsCredit = session.spooledReportBytes > 0
     let reportBytes = grantsCredit ? session.spooledReportBytes : session.acknowledgementBytes
@@ -195,16 +240,8 @@ public struct UploadEngine: Sendable {
     let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
       group.addTask {
         defer { progress.settle() }
-        try await withThrowingTaskGroup(of: Void.self) { streams in
-          for index in 0..<streamCount {
-            let client = clients[index % clients.count]
-            streams.addTask {
-              try await send(queue, over: client, parts: journalParts, session: id, upload: upload, file: file,
-                digester: digester, limiter: limiter, progress: progress, inFlight: inFlight)
-            }
-          }
-          try await streams.waitForAll()
-        }
+        try await runStreams(queue, parts: journalParts, session: id, upload: upload, file: file,
+          digester: digester, limiter: limiter, progress: progress, inFlight: inFlight)
         return nil
       }
       // Once every byte is acknowledged (received and verified), complete while the streams still
@@ -234,16 +271,18 @@ public struct UploadEngine: Sendable {
   /// acknowledged offset to its end, recording acknowledgements in the journal. The stream keeps
   /// few bytes that the server has not taken (`inFlight`, bounded by the credit the server grants),
   /// so memory on either side does not grow to the server's flow-control window.
-  private func send(
+  func send(
     _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
-    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
+    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes,
+    streams: StreamCount, index: Int
   ) async throws {
     let chunkSize = options.chunkSize
     let inFlight = Mutex(inFlight)
     let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
       var acknowledgement = acknowledgements.makeAsyncIterator()
-      while let (part, from) = queue.next() {
+      // A stream past the count the tuner settled on stops after its part.
+      while index < streams.target, let (part, from) = queue.next() {
         // Declared with the part's first chunk, so the server can forward the part to S3 as it arrives.
         let digest = try await digester.digest(ofPart: part.number)
         let start = Int64(part.number - 1) * upload.partSize
@@ -251,7 +290,7 @@ public struct UploadEngine: Sendable {
         var offset = from
         while offset < part.size {
           let length = Int(min(Int64(chunkSize), part.size - offset))
-          while inFlight.withLock({ $0.count + Int64(length) > $0.limit }) {
+          while inFlight.withLock({ $0.count + Int64(length) > $0.limit(streams: streams.running) }) {
             // The response side finishes the stream when the call ends.
             guard await acknowledgement.next() != nil else { throw CancellationError() }
           }
@@ -345,11 +384,15 @@ public struct UploadEngine: Sendable {
   }
 }
 
-/// Whether the server answered at least once during a run.
-final class Contact: Sendable {
-  private let reached = Mutex(false)
+/// A value behind a lock, shared by copies of the struct that holds it.
+final class Locked<Value: Sendable>: Sendable {
+  private let mutex: Mutex<Value>
 
-  var isMade: Bool { reached.withLock { $0 } }
+  init(_ value: Value) {
+    mutex = Mutex(value)
+  }
 
-  func made() { reached.withLock { $0 = true } }
+  func withLock<T: Sendable>(_ body: (inout sending Value) -> T) -> T {
+    mutex.withLock { body(&$0) }
+  }
 }

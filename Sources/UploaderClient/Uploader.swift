@@ -41,7 +41,8 @@ public struct Uploader: Sendable {
     let attributes = try ObjectAttributes.validated(
       contentType: options.contentType ?? MediaType.guess(forFileName: path) ?? "", metadata: options.metadata)
     let upload = try await journal.record(
-      file: path, key: key, server: connection.description, partSize: options.partSize, attributes: attributes,
+      file: path, key: key, server: connection.description, partSize: options.partSize,
+      spreadOver: options.maximumConnections ?? options.parallel, attributes: attributes,
       verify: options.verify)
     return start(upload, options: options)
   }
@@ -91,13 +92,14 @@ public struct Uploader: Sendable {
     let (connection, journal) = (connection, journal)
     let task = Task {
       defer { sink.finish() }
-      let session = try await connection.withClients(options.parallel) { clients, metadata in
+      let session = try await connection.withConnections { connections in
         var engineOptions = UploadEngine.Options()
         engineOptions.parallel = options.parallel
+        engineOptions.maximumParallel = options.maximumConnections
         engineOptions.limiter = options.bytesPerSecond.map(RateLimiter.init(bytesPerSecond:))
         engineOptions.server = connection.description
-        engineOptions.metadata = metadata
-        let engine = UploadEngine(clients: clients, journal: journal, options: engineOptions, onEvent: { sink.yield($0) })
+        engineOptions.metadata = connections.metadata
+        let engine = UploadEngine(connections: connections, journal: journal, options: engineOptions, onEvent: { sink.yield($0) })
         return try await engine.run(upload)
       }
       return UploadResult(upload, session: session, journal: try await journal.upload(upload.id) ?? upload)

@@ -41,6 +41,9 @@ struct AccessOptions: ParsableArguments {
   @Option(help: "End a call that keeps the server waiting this long for its next message, with DEADLINE_EXCEEDED (what it sent is kept).")
   var idleStreamTimeout = DurationArgument(argument: "5m")!
 
+  @Option(help: "Ping each client connection after this long, and close it if the ping is not answered within as long: a client whose link went dark frees its streams. Clients may ping as often as once a second.")
+  var keepalive = DurationArgument(argument: "10s")!
+
   /// Writes these options into `configuration`.
   func apply(to configuration: inout ServerConfiguration) throws {
     switch (tlsCert, tlsKey) {
@@ -71,5 +74,9 @@ struct AccessOptions: ParsableArguments {
       throw ValidationError("--idle-stream-timeout \"\(idleStreamTimeout.text)\" is less than 1s; give a duration such as 5m")
     }
     configuration.idleStreamTimeout = idleStreamTimeout.duration
+    guard keepalive.duration >= .seconds(1) else {
+      throw ValidationError("--keepalive \"\(keepalive.text)\" is less than 1s; give a duration such as 10s")
+    }
+    configuration.keepaliveInterval = keepalive.duration
   }
 }

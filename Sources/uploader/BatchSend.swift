@@ -22,7 +22,9 @@ func sendBatch(
   let failures: [(JournalUpload, String)]
   do {
     failures = try await cancellingOnInterrupt { [global] in
-      try await withSessionsClients(global, connections: max(sending.connectionCount, transfers)) { clients, metadata in
+      try await withSessionsClients(
+        global, connections: max(sending.connectionCount, transfers), congestionControl: sending.congestion
+      ) { clients, metadata in
         // One limiter for the whole batch, however many files run at once.
         let options = engineOptions(global, sending, metadata)
         let permits = AsyncSemaphore(permits: transfers)
@@ -40,6 +42,12 @@ func sendBatch(
                   display.finish()
                   FileHandle.standardError.write(
                     Data("\(upload.key): \(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
+                case .reconnected(let after):
+                  display.finish()
+                  FileHandle.standardError.write(
+                    Data("\(upload.key): reconnected after \(String(format: "%.1f", after.inSeconds)) s\n".utf8))
+                case .connections:
+                  break
                 }
               }
               do {

@@ -11,9 +11,12 @@ func withSessionsClient<T: Sendable>(
 /// Runs `body` with `connections` clients, each on its own connection to the server of `options`
 /// (`ServerConnection.withClients`).
 func withSessionsClients<T: Sendable>(
-  _ options: GlobalOptions, connections: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
+  _ options: GlobalOptions, connections: Int, congestionControl: CongestionControl = .preferred,
+  _ body: ([UploadEngine.Client], Metadata) async throws -> T
 ) async throws -> T {
-  try await options.connection().withClients(connections, body)
+  var connection = try options.connection()
+  connection.congestionControl = congestionControl
+  return try await connection.withClients(connections, body)
 }
 
 extension GlobalOptions {

@@ -14,13 +14,24 @@ func send(
 ) async throws {
   var global = global
   global.defaultServer(to: upload.server)
-  let session = try await withSessionsClients(global, connections: sending.connectionCount) { clients, metadata in
-    let engine = UploadEngine(
-      clients: clients, journal: journal, options: engineOptions(global, sending, metadata),
-      onEvent: showing(on: display))
-    return try await interruptible(upload, journal: journal) { try await engine.run(upload) }
+  var connection = try global.connection()
+  connection.congestionControl = sending.congestion
+  let transport = TransportTally(starting: sending.startingStreams)
+  let onEvent = showing(on: display, transport: transport, verbose: output.verbose)
+  let (session, sockets) = try await connection.withConnections { connections in
+    let options = engineOptions(global, sending, connections.metadata)
+    let engine =
+      sending.adapts
+      ? UploadEngine(connections: connections, journal: journal, options: options, onEvent: onEvent)
+      : UploadEngine(
+        clients: try (0..<sending.connectionCount).map { try connections.client($0) }, journal: journal,
+        options: options, onEvent: onEvent)
+    let session = try await interruptible(upload, journal: journal) { try await engine.run(upload) }
+    return (session, connections.sockets.report)
   }
-  try await report(session, upload, journal: journal, output: output, display: display)
+  transport.finish(sockets)
+  if output.verbose { display.finish(); transport.describe() }
+  try await report(session, upload, journal: journal, output: output, display: display, transport: transport)
 }
 
 /// Runs the stream engine for `upload -`, with the same display, interruption and result as `send`.
@@ -39,17 +50,22 @@ func sendStream(
 
 func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
   var options = UploadEngine.Options()
-  options.parallel = sending.parallel
+  options.parallel = sending.startingStreams
+  options.maximumParallel = sending.adapts ? sending.maxConnections : nil
   options.limiter = sending.rateLimit.map(RateLimiter.init(bytesPerSecond:))
   options.metadata = metadata
   options.server = global.serverAddress
   return options
 }
 
-/// Progress on the terminal, and a line for every retry.
-func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> Void {
+/// Progress on the terminal, a line for every retry and reconnection, and with `verbose` every
+/// change in the number of connections.
+func showing(
+  on display: ProgressDisplay, transport: TransportTally? = nil, verbose: Bool = false
+) -> @Sendable (UploadEngine.Event) -> Void {
   let rate = RateMeter()
   return { event in
+    transport?.record(event)
     switch event {
     case .progress(let done, let total):
       display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
@@ -57,6 +73,15 @@ func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> V
       display.finish()
       FileHandle.standardError.write(
         Data("\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
+    case .reconnected(let after):
+      display.finish()
+      FileHandle.standardError.write(
+        Data("reconnected to the server after \(String(format: "%.1f", after.inSeconds)) s without it\n".utf8))
+    case .connections(let count, let bytesPerSecond):
+      guard verbose else { return }
+      display.finish()
+      FileHandle.standardError.write(
+        Data("connections: \(count) (goodput \(String(format: "%.1f", bytesPerSecond * 8 / 1e6)) Mbit/s before)\n".utf8))
     }
   }
 }
@@ -64,13 +89,14 @@ func showing(on display: ProgressDisplay) -> @Sendable (UploadEngine.Event) -> V
 /// Prints the finished upload as text or JSON.
 private func report(
   _ session: Uploader_V1_Session, _ upload: JournalUpload, journal: Journal, output: OutputOptions,
-  display: ProgressDisplay
+  display: ProgressDisplay, transport: TransportTally? = nil
 ) async throws {
   display.finish()
   let finished = try await journal.upload(upload.id) ?? upload
   if output.json {
     var row = StatusJSON(finished, parts: try await journal.parts(of: upload.id))
     row.verified = session.isVerified
+    row.transport = transport?.json
     print(try StatusJSON.json(row))
   } else {
     let source = finished.readsStandardInput ? "standard input" : finished.filePath

@@ -31,9 +31,11 @@ struct StatusJSON: Encodable {
   var verified: Bool?
   /// The batch it belongs to (`uploader upload DIR`), or null.
   var batchID: String?
+  /// What the connections did: only after `upload` and `resume` of a file.
+  var transport: TransportTally.JSON?
 
   enum CodingKeys: String, CodingKey {
-    case id, state, file, key, server, size, sha256, error, resumable, metadata, verified
+    case id, state, file, key, server, size, sha256, error, resumable, metadata, verified, transport
     case batchID = "batch_id"
     case contentType = "content_type"
     case schemaVersion = "schema_version"

@@ -121,7 +121,11 @@ def test_usage_errors_exit_2_and_help_has_examples(cli):
     assert cli("upload", "x", "--part-size", "lots", server="127.0.0.1:1", check=False).returncode == 2
     assert cli("status", server="nonsense", check=False).returncode == 2
     refused = cli("upload", "x", "--parallel", "2", "--connections", "3", server="127.0.0.1:1", check=False)
-    assert refused.returncode == 2 and "--connections must be from 1 to --parallel (2)" in refused.stderr
+    assert refused.returncode == 2 and "--connections (3) must not exceed --parallel (2)" in refused.stderr
+    for flags, message in [(["--max-connections", "0"], "--max-connections must be from 1 to 256"),
+                           (["--congestion-control", "b b r"], "is not an algorithm's name")]:
+        refused = cli("upload", "x", *flags, server="127.0.0.1:1", check=False)
+        assert refused.returncode == 2 and message in refused.stderr, refused.stderr
     for command in ["upload", "resume", "status", "abort"]:
         help_text = cli(command, "--help", server="127.0.0.1:1").stdout
         assert "Examples:" in help_text, command

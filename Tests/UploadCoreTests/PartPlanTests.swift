@@ -15,6 +15,18 @@ import UploadCore
     #expect(try PartPlan.make(size: 0, requestedPartSize: 0, maximumObjectSize: limit).partCount == 0)
   }
 
+  @Test func smallerPartsSpreadAnObjectOverManyStreams() throws {
+    let size: Int64 = 256 << 20
+    // Alone: 8 MiB parts. Over 64 streams: S3's smallest, 5 MiB, is as far as it goes (52 parts).
+    #expect(try PartPlan.make(size: size, requestedPartSize: 0, maximumObjectSize: limit).partSize == 8 << 20)
+    #expect(try PartPlan.make(size: size, requestedPartSize: 0, maximumObjectSize: limit, spreadOver: 64).partSize == 5 << 20)
+    // Over 20 streams: 6 MiB parts, 2 for each.
+    #expect(try PartPlan.make(size: size, requestedPartSize: 0, maximumObjectSize: limit, spreadOver: 20).partSize == 6 << 20)
+    // A large object keeps 8 MiB; a part size asked for is kept.
+    #expect(try PartPlan.make(size: 4 << 30, requestedPartSize: 0, maximumObjectSize: limit, spreadOver: 64).partSize == 8 << 20)
+    #expect(try PartPlan.make(size: size, requestedPartSize: 16 << 20, maximumObjectSize: limit, spreadOver: 64).partSize == 16 << 20)
+  }
+
   @Test func choosesLargerPartsForLargeObjects() throws {
     let plan = try PartPlan.make(size: 1 << 40, requestedPartSize: 0, maximumObjectSize: limit)
     #expect(plan.partCount <= 10_000)

@@ -226,6 +226,50 @@ def main():
         tear_down(args.index, namespace)
 
 
+class Forwarder:
+    """Accepts on the host side of the link and relays each connection to `target` on loopback:
+    services bound to 127.0.0.1 (SeaweedFS) are not reachable from the namespace. It sits after
+    the link, so the client's TCP still sees the emulated path."""
+
+    def __init__(self, host, target):
+        import socket
+        import threading
+        self.listener = socket.create_server((host, 0))
+        self.address = f"{host}:{self.listener.getsockname()[1]}"
+        self.target = target
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        import socket
+        try:
+            while data := source.recv(1 << 18):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
 class PacketLink:
     """Runs the relay as a child process: `with PacketLink(rtt_ms=100, mbit=100, loss=1) as link:`
     then prefix client commands with `link.inside` and address the host as `link.host`."""
@@ -250,6 +294,7 @@ class PacketLink:
         ready = json.loads(line)
         self.namespace, self.host, self.client = ready["namespace"], ready["host"], ready["client"]
         self.inside = ["ip", "netns", "exec", self.namespace]
+        self.forwarders = []
 
     def _ask(self, line):
         self.process.stdin.write(line + "\n")
@@ -266,7 +311,16 @@ class PacketLink:
     def stats(self):
         return self._ask("stats")
 
+    def forward(self, host, port):
+        """An address on the host side of the link that relays to `host:port` (loopback)."""
+        forwarder = Forwarder(self.host, (host, int(port)))
+        self.forwarders.append(forwarder)
+        return forwarder.address
+
     def close(self):
+        for forwarder in self.forwarders:
+            forwarder.close()
+        self.forwarders = []
         if self.process.poll() is None:
             self.process.stdin.close()
             try:

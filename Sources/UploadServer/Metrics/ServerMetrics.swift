@@ -11,6 +11,9 @@ public struct ServerMetrics: Sendable {
 
   /// Bytes received from clients, both protocols.
   let bytesReceived: CoreMetrics.Counter
+  /// Bytes of chunks that the part already held (a client sending again what it was not sure
+  /// arrived); not in `bytesReceived`.
+  let bytesReceivedAgain: CoreMetrics.Counter
   /// Bytes the object store accepted (parts and small objects).
   let bytesCommitted: CoreMetrics.Counter
   /// Parts the object store accepted.
@@ -41,6 +44,7 @@ public struct ServerMetrics: Sendable {
     self.registry = registry
     self.factory = factory
     bytesReceived = CoreMetrics.Counter(label: "uploader_bytes_received_total", factory: factory)
+    bytesReceivedAgain = CoreMetrics.Counter(label: "uploader_bytes_received_again_total", factory: factory)
     bytesCommitted = CoreMetrics.Counter(label: "uploader_bytes_committed_total", factory: factory)
     partsCommitted = CoreMetrics.Counter(label: "uploader_parts_committed_total", factory: factory)
     partsForwarded = CoreMetrics.Counter(label: "uploader_parts_forwarded_total", factory: factory)

@@ -133,7 +133,11 @@ actor PartWriter {
         }
         defer { open = part.finished ? nil : part }
         if let declared { try await declare(declared, for: &part) }
-        if case .append(let skip, let at) = try part.ledger.place(offset: offset, length: data.count) {
+        switch try part.ledger.place(offset: offset, length: data.count) {
+        case .duplicate:
+          metrics.bytesReceivedAgain.increment(by: data.count)
+        case .append(let skip, let at):
+          if skip > 0 { metrics.bytesReceivedAgain.increment(by: skip) }
           startForwarding(part.ledger)
           let bytes = data.dropFirst(skip)
           try await part.handle.write(contentsOf: bytes, toAbsoluteOffset: at)

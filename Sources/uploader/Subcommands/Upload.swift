@@ -37,7 +37,7 @@ struct Upload: AsyncParsableCommand {
   @Argument(help: "The file to upload; - reads standard input; a directory uploads the files under it.")
   var file: String
   @Option(help: "The object key. (default: the file's base name; required with -)") var key: String?
-  @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, larger for files past 80 GiB)")
+  @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, down to 5MiB so that --max-connections streams get two parts each, larger for files past 80 GiB)")
   var partSize: String?
   @OptionGroup(title: "Object") var object: ObjectOptions
   @OptionGroup(title: "Directories") var directory: DirectoryOptions
@@ -72,6 +72,7 @@ struct Upload: AsyncParsableCommand {
       do {
         upload = try await journal.record(
           file: file, key: key, server: global.serverAddress, partSize: partSize.flatMap(ByteSize.parse) ?? 0,
+          spreadOver: sending.adapts ? sending.maxConnections : 1,
           attributes: try object.attributes(forFileName: file), verify: object.verify)
       } catch let error as UploadError {
         throw ValidationError(error.message)

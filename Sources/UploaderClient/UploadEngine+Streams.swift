@@ -1,0 +1,105 @@
+import GRPCCore
+import NIOFileSystem
+import Synchronization
+import UploadCore
+
+/// The part streams of an attempt: how many should run, and how many do.
+final class StreamCount: Sendable {
+  private let state: Mutex<(target: Int, running: Int)>
+
+  init(target: Int) {
+    state = Mutex((target, 0))
+  }
+
+  /// Streams with an index below it take new parts; the others stop after their part.
+  var target: Int { state.withLock { $0.target } }
+  /// Streams sending now, which share the client's in-flight budget.
+  var running: Int { state.withLock { max(1, $0.running) } }
+
+  func set(target: Int) { state.withLock { $0.target = target } }
+  func started() { state.withLock { $0.running += 1 } }
+  func ended() { state.withLock { $0.running -= 1 } }
+}
+
+extension UploadEngine {
+  /// What the attempt's task group hears from its children.
+  private enum StreamEvent: Sendable {
+    /// A part stream ran out of parts (or was told to stop).
+    case ended(index: Int)
+    /// A sampling interval passed.
+    case tick
+  }
+
+  /// Goodput is sampled this often; `ConnectionTuner` decides on a few samples.
+  static let samplingInterval: Duration = .seconds(1)
+
+  /// Runs the part streams of an attempt until `queue` is empty: the tuner's count of them, each on
+  /// its own connection, and, with connections to open, more (or fewer) as the tuner decides on
+  /// the goodput it is fed every `samplingInterval`.
+  func runStreams(
+    _ queue: PartQueue, parts: [JournalPart], session: String, upload: JournalUpload, file: ReadFileHandle,
+    digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
+  ) async throws {
+    let adapts: Connections? =
+      switch links {
+      case .fixed: nil
+      case .opened(let connections): tuner.withLock { $0.isSettled } ? nil : connections
+      }
+    // Each attempt's streams start on fresh or idle connections: measure once they have ramped up.
+    let streams = StreamCount(target: tuner.withLock { tuner in
+      tuner.reconnected()
+      return tuner.count
+    })
+    try await withThrowingTaskGroup(of: StreamEvent.self) { group in
+      var started = 0
+      func start(upTo target: Int) throws {
+        while started < target, queue.hasParts {
+          let (index, client) = (started, try streamClient(started))
+          streams.started()
+          group.addTask {
+            defer { streams.ended() }
+            try await send(queue, over: client, parts: parts, session: session, upload: upload, file: file,
+              digester: digester, limiter: limiter, progress: progress, inFlight: inFlight, streams: streams, index: index)
+            return .ended(index: index)
+          }
+          started += 1
+        }
+      }
+      try start(upTo: streams.target)
+      // A tick sleeps without throwing, so the last stream's end can cancel it at once.
+      func tick() { group.addTask { try? await Task.sleep(for: Self.samplingInterval); return .tick } }
+      if let adapts {
+        _ = await adapts.sockets.acknowledgedBytesSinceLastCall()  // the baseline of the first sample
+        tick()
+      }
+      var (ended, sampledAt) = (0, ContinuousClock.now)
+      while let event = try await group.next() {
+        switch event {
+        case .ended(let index):
+          ended += 1
+          if case .opened(let connections) = links, index >= streams.target { connections.release(index) }
+          if ended == started, !queue.hasParts { group.cancelAll() }
+        case .tick:
+          guard let adapts, !Task.isCancelled, queue.hasParts else { continue }
+          let bytes = await adapts.sockets.acknowledgedBytesSinceLastCall()
+          let elapsed = sampledAt.duration(to: .now)
+          sampledAt = .now
+          let rate = Double(bytes) / max(elapsed.inSeconds, 0.001)
+          switch tuner.withLock({ $0.record(bytesPerSecond: rate) }) {
+          case .hold:
+            break
+          case .grow(let count):
+            streams.set(target: count)
+            try start(upTo: count)
+            // Fewer may start than asked for: only parts left in the queue get a stream.
+            onEvent(.connections(count: started - ended, bytesPerSecond: rate))
+          case .shrink(let count):
+            streams.set(target: count)
+            onEvent(.connections(count: count, bytesPerSecond: rate))
+          }
+          if !tuner.withLock({ $0.isSettled }) { tick() }
+        }
+      }
+    }
+  }
+}
