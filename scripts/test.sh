@@ -33,6 +33,13 @@ if ! command -v haproxy > /dev/null && [ ! -x /usr/sbin/haproxy ]; then
   apt-get install -y -q haproxy > /dev/null || { apt-get update -q > /dev/null && apt-get install -y -q haproxy > /dev/null; }
 fi
 
+if ! command -v ip > /dev/null || ! command -v ss > /dev/null; then
+  # The lossy-link tests put the client in a network namespace (ip) and read its sockets (ss).
+  echo "==> installing iproute2"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q iproute2 > /dev/null || { apt-get update -q > /dev/null && apt-get install -y -q iproute2 > /dev/null; }
+fi
+
 echo "==> starting SeaweedFS"
 # Not eval "$(...)": eval of an empty string succeeds, and a failed start would go unnoticed.
 if ! s3_exports=$(.venv/bin/python scripts/lib/seaweedfs.py start "$run_dir/s3"); then

@@ -5,7 +5,8 @@
 /// connections until the path is full; on a clean path a few already fill it, and more only cost
 /// memory and CPU. So the tuner measures the goodput at the current count, doubles the count
 /// (up to `maximum`), measures again after the new connections have ramped up, keeps the
-/// doubling while it pays (`gain`), and otherwise goes back to the count before it and stays.
+/// doubling while it pays (`gain`), and otherwise goes back to the count before it; after a
+/// while there it measures again and tries again, since a lossy path's goodput is noisy.
 ///
 /// Pure: it is fed one goodput sample per interval (bytes the server's TCP acknowledged, over
 /// every connection) and answers with the count to run.
@@ -36,7 +37,11 @@ public struct ConnectionTuner: Sendable, Hashable {
     case warmingUp(Int)
     /// Samples at the current count so far.
     case measuring([Double])
-    /// Done: no more probing.
+    /// Back at the count that paid after a doubling that did not: this many samples before
+    /// measuring it afresh and probing again (a lossy path's goodput is noisy, and a first
+    /// measurement may still hold the connections' slow start).
+    case holding(Int)
+    /// At the maximum: nothing left to probe.
     case settled
   }
 
@@ -49,33 +54,45 @@ public struct ConnectionTuner: Sendable, Hashable {
   private var phase: Phase
   private let warmUpSamples: Int
   private let measuredSamples: Int
+  private let holdSamples: Int
   private let gain: Double
 
   /// A tuner starting at `start` connections, growing to at most `maximum`.
   ///
   /// - Parameters:
-  ///   - warmUpSamples: samples skipped after every change (slow start of the new connections).
+  ///   - firstWarmUpSamples: samples skipped at the start (the connections' slow start, which
+  ///     on a lossy path carries more than they will once loss has cut their windows).
+  ///   - warmUpSamples: samples skipped after every change.
   ///   - measuredSamples: samples averaged into one measurement.
+  ///   - holdSamples: samples to stay at a count after a doubling that did not pay, before
+  ///     measuring again and probing again.
   ///   - gain: the ratio of goodput a doubling must bring to be kept; 1.25 keeps a doubling that
   ///     a lossy path rewards (about 2x) and drops one that a full path does not (about 1x).
-  public init(start: Int, maximum: Int, warmUpSamples: Int = 1, measuredSamples: Int = 2, gain: Double = 1.25) {
+  public init(
+    start: Int, maximum: Int, firstWarmUpSamples: Int = 3, warmUpSamples: Int = 1, measuredSamples: Int = 2,
+    holdSamples: Int = 10, gain: Double = 1.25
+  ) {
     precondition(start >= 1 && maximum >= start && measuredSamples >= 1 && gain > 1)
     count = start
     self.maximum = maximum
     self.warmUpSamples = warmUpSamples
     self.measuredSamples = measuredSamples
+    self.holdSamples = holdSamples
     self.gain = gain
-    phase = start == maximum ? .settled : .warmingUp(warmUpSamples)
+    phase = start == maximum ? .settled : .warmingUp(firstWarmUpSamples)
   }
 
-  /// Whether the tuner has stopped probing.
+  /// Whether the tuner has nothing left to try: it runs the maximum.
   public var isSettled: Bool { phase == .settled }
 
   /// The connections were made anew (after a lost link): the next samples come from new
   /// connections ramping up, so warm up again before measuring.
   public mutating func reconnected() {
-    guard phase != .settled else { return }
-    phase = .warmingUp(warmUpSamples)
+    switch phase {
+    case .settled: break
+    case .warmingUp(let left): phase = .warmingUp(max(left, warmUpSamples))
+    default: phase = .warmingUp(warmUpSamples)
+    }
   }
 
   /// Records the goodput of the last interval. A sample of nothing (the link dark, the server
@@ -84,6 +101,15 @@ public struct ConnectionTuner: Sendable, Hashable {
     guard rate > 0 else { return .hold }
     switch phase {
     case .settled:
+      return .hold
+    case .holding(let left):
+      if left > 1 {
+        phase = .holding(left - 1)
+      } else {
+        // Measure the current count afresh: that is the baseline the next doubling must beat.
+        baseline = nil
+        phase = .measuring([])
+      }
       return .hold
     case .warmingUp(let left):
       phase = left > 1 ? .warmingUp(left - 1) : .measuring([])
@@ -100,8 +126,8 @@ public struct ConnectionTuner: Sendable, Hashable {
 
   private mutating func decide(_ measured: Measurement) -> Decision {
     if let baseline, measured.bytesPerSecond < baseline.bytesPerSecond * gain {
-      // The doubling did not pay: back to the count that did, and stay there.
-      phase = .settled
+      // The doubling did not pay: back to the count that did, for a while.
+      phase = .holding(holdSamples)
       count = baseline.count
       return .shrink(to: baseline.count)
     }

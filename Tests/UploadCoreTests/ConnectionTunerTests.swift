@@ -2,10 +2,10 @@ import Testing
 import UploadCore
 
 @Suite struct ConnectionTunerTests {
-  /// Feeds `rate(count)` until the tuner settles; returns the decisions that changed the count.
+  /// Feeds `rate(count)` for `samples` samples; returns the decisions that changed the count.
   private func run(_ tuner: inout ConnectionTuner, rate: (Int) -> Double, samples: Int = 100) -> [ConnectionTuner.Decision] {
     var changes: [ConnectionTuner.Decision] = []
-    for _ in 0..<samples where !tuner.isSettled {
+    for _ in 0..<samples {
       let decision = tuner.record(bytesPerSecond: rate(tuner.count))
       if decision != .hold { changes.append(decision) }
     }
@@ -21,25 +21,41 @@ import UploadCore
     #expect(tuner.isSettled)
   }
 
-  @Test func aFullPathGoesBackToTheCountThatPaid() {
+  @Test func aFullPathGoesBackToTheCountThatPaidAndTriesAgainLater() {
     var tuner = ConnectionTuner(start: 4, maximum: 64)
-    // Four connections already fill it; more change nothing.
-    let changes = run(&tuner, rate: { _ in 110_000_000 })
-    #expect(changes == [.grow(to: 8), .shrink(to: 4)])
-    #expect(tuner.count == 4)
+    // Four connections already fill it; more change nothing. 3 + 2 samples to measure 4, 1 + 2 to
+    // measure 8, then 10 held at 4, 2 to measure 4 again, and so on: 18 samples per try after the first.
+    #expect(run(&tuner, rate: { _ in 110_000_000 }, samples: 8) == [.grow(to: 8), .shrink(to: 4)])
+    #expect(tuner.count == 4 && !tuner.isSettled)
     #expect(tuner.baseline == .init(count: 4, bytesPerSecond: 110_000_000))
+    #expect(run(&tuner, rate: { _ in 110_000_000 }, samples: 10) == [])
+    #expect(run(&tuner, rate: { _ in 110_000_000 }, samples: 5) == [.grow(to: 8), .shrink(to: 4)])
+    #expect(tuner.count == 4)
+  }
+
+  @Test func aBaselineInflatedBySlowStartIsMeasuredAgain() {
+    var tuner = ConnectionTuner(start: 4, maximum: 16)
+    // The first measurement of 4 catches their slow start (3x their steady rate), so 8 seems not
+    // to pay; measured again after the hold, 4 shows their real rate, and the doublings pay.
+    var samples = 0
+    let changes = run(&tuner, rate: { count in
+      samples += 1
+      return Double(count) * (samples <= 5 ? 480_000 : 160_000)
+    }, samples: 40)
+    #expect(changes == [.grow(to: 8), .shrink(to: 4), .grow(to: 8), .grow(to: 16)])
+    #expect(tuner.count == 16 && tuner.isSettled)
   }
 
   @Test func aPathThatFillsOnTheWayStopsWhereTheGainEnds() {
     var tuner = ConnectionTuner(start: 4, maximum: 64)
     // 0.1% loss: 550 kB/s per connection, 12.5 MB/s in all. 16 -> 32 still brings 1.4x; 64 nothing.
-    let changes = run(&tuner, rate: { min(Double($0) * 550_000, 12_500_000) })
+    let changes = run(&tuner, rate: { min(Double($0) * 550_000, 12_500_000) }, samples: 17)
     #expect(changes == [.grow(to: 8), .grow(to: 16), .grow(to: 32), .grow(to: 64), .shrink(to: 32)])
     #expect(tuner.count == 32)
   }
 
   @Test func samplesOfNothingAreSkipped() {
-    var tuner = ConnectionTuner(start: 2, maximum: 8, warmUpSamples: 1, measuredSamples: 2)
+    var tuner = ConnectionTuner(start: 2, maximum: 8, firstWarmUpSamples: 1, warmUpSamples: 1, measuredSamples: 2)
     #expect(tuner.record(bytesPerSecond: 100) == .hold)  // warm-up
     #expect(tuner.record(bytesPerSecond: 100) == .hold)
     #expect(tuner.record(bytesPerSecond: 0) == .hold)  // a blackout: not a measurement
@@ -51,12 +67,19 @@ import UploadCore
   }
 
   @Test func aReconnectionWarmsUpAgainBeforeMeasuring() {
-    var tuner = ConnectionTuner(start: 2, maximum: 8, warmUpSamples: 1, measuredSamples: 1)
+    var tuner = ConnectionTuner(start: 2, maximum: 8, firstWarmUpSamples: 1, warmUpSamples: 1, measuredSamples: 1)
     #expect(tuner.record(bytesPerSecond: 100) == .hold)  // warm-up
     tuner.reconnected()
     #expect(tuner.record(bytesPerSecond: 5) == .hold)  // the new connections' slow start: not counted
     #expect(tuner.record(bytesPerSecond: 100) == .grow(to: 4))
     #expect(tuner.baseline == .init(count: 2, bytesPerSecond: 100))
+  }
+
+  @Test func theFirstAttemptKeepsTheLongerFirstWarmUp() {
+    var tuner = ConnectionTuner(start: 2, maximum: 8, firstWarmUpSamples: 3, warmUpSamples: 1, measuredSamples: 1)
+    tuner.reconnected()  // every attempt says so, the first one too
+    #expect((0..<3).map { _ in tuner.record(bytesPerSecond: 100) } == [.hold, .hold, .hold])
+    #expect(tuner.record(bytesPerSecond: 100) == .grow(to: 4))
   }
 
   @Test func theGrowthStopsAtTheMaximumEvenWhenNotAPowerOfTwo() {
