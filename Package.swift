@@ -178,7 +178,10 @@ let package = Package(
     ),
     .testTarget(
       name: "UploaderClientTests",
-      dependencies: ["UploaderClient", "UploadCore", .product(name: "GRDB", package: "GRDB.swift")]
+      dependencies: [
+        "UploaderClient", "UploadCore", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+      ]
     ),
     .testTarget(
       name: "S3Tests",

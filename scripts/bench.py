@@ -4,6 +4,7 @@ SeaweedFS, alternating, repeated, on loopback or through emulated links; reports
 throughput, the ratio to s5cmd, and peak RSS of client (/usr/bin/time -v) and server (VmHWM);
 replaces its sections of docs/BENCHMARKS.md."""
 import argparse
+import json
 import os
 import platform
 import re
@@ -12,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -162,7 +164,6 @@ class Link:
         `blackout[1]` s, again every period; returns the function that stops it."""
         if not (self.packets and self.blackout):
             return None
-        import threading
         every, length = self.blackout
         done = threading.Event()
 
@@ -377,7 +378,6 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
                 results.setdefault(tool, []).append(run)
                 note = ""
                 if tool.startswith("uploader"):
-                    import json
                     used = json.loads(run.stdout)["transport"]
                     connections.setdefault(tool, []).append(
                         f"{used['connections_peak']} ({used['congestion_control']})")
@@ -395,7 +395,7 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
         median = statistics.median(r.seconds for r in runs)
         cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}" for k in ("client_cpu", "server_cpu"))
         lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {median / s5:.2f}x | "
-                     f"{', '.join(connections.get(tool, ['1 (s5cmd)' if tool == 's5cmd' else 'up to 10'])) } | "
+                     f"{', '.join(connections.get(tool, ['-']))} | "
                      f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]
     return lines

@@ -59,11 +59,13 @@ public struct ServerConfiguration: Sendable {
   /// The most upload streams (original and resumable) served at once. One connection may open
   /// 16 more HTTP/2 streams than that, so that unary calls still pass when uploads are at the limit.
   public var maximumStreams = 256
-  /// Ping every client connection after this long without a ping, and close it if the ping is
-  /// not answered within the same time, so a client whose link went dark without a reset frees
-  /// its streams (and the parts they hold) in at most twice this. Clients' own pings are accepted
-  /// down to one a second (`minimumClientPingInterval`), with or without calls: the CLI pings
-  /// every 3 s to notice a dark link itself.
+  /// Ping a client connection after this long without reading from it; a connection whose bytes
+  /// (that ping among them) go unacknowledged as long again is dropped by the kernel
+  /// (`TCP_USER_TIMEOUT` on every accepted socket), so a client whose link went dark without a
+  /// reset frees its streams, and the parts they hold, in at most twice this. (gRPC's own ping
+  /// timeout only starts a graceful close, which waits for the client's answer to one more ping:
+  /// on a dark link, forever.) Clients' pings are accepted down to one a second
+  /// (`minimumClientPingInterval`), with or without calls: the CLI pings every 5 s.
   public var keepaliveInterval: Duration = .seconds(10)
   /// The most often a client may ping before the server answers with GOAWAY (too many pings).
   public static let minimumClientPingInterval: Duration = .seconds(1)

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Glibc
 import Logging
+import NIOCore
 import NIOFileSystem
 import S3
 import ServiceLifecycle
@@ -101,6 +103,12 @@ public final class UploaderServer: Service, Sendable {
             time: configuration.keepaliveInterval, timeout: configuration.keepaliveInterval,
             clientBehavior: .init(
               minPingIntervalWithoutCalls: ServerConfiguration.minimumClientPingInterval, allowWithoutCalls: true))
+          $0.channelDebuggingCallbacks.onAcceptTCPConnection = { [interval = configuration.keepaliveInterval] channel in
+            channel.setOption(
+              ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_USER_TIMEOUT))),
+              value: SocketOptionValue(clamping: interval.components.seconds * 1000)
+            ).recover { _ in }  // a tuning option: never refuse a connection for it
+          }
         })
       self.server = GRPCServer(
         transport: transport,

@@ -42,9 +42,6 @@ public final class Connections: Sendable {
     return UploadEngine.Client(wrapping: client)
   }
 
-  /// Connections open now.
-  public var openCount: Int { slots.withLock { $0.open.count } }
-
   /// Closes connection `index` once its calls end; `client(index)` opens a new one.
   public func release(_ index: Int) {
     slots.withLock { slots in

@@ -17,18 +17,16 @@ public struct InFlightBytes: Sendable {
   /// The credit of the server's latest event; nil before the first.
   public private(set) var credit: Int64?
 
-  private let streams: Int
   private let reportBytes: Int64
   private let chunk: Int64
   private let grantsCredit: Bool
   /// The bytes of each part reported so far, from where this stream began it.
   private var reported: [Int: Int64] = [:]
 
-  /// A stream, one of `streams`, sending `chunkSize` bytes at a time to a server that reports at
+  /// A stream sending `chunkSize` bytes at a time to a server that reports at
   /// least every `reportBytes` (`Session.spooled_report_bytes`, or `acknowledgement_bytes` from
   /// a server without spooled reports, which grants no credit).
-  public init(streams: Int, reportBytes: Int64, chunkSize: Int, serverGrantsCredit: Bool) {
-    self.streams = max(1, streams)
+  public init(reportBytes: Int64, chunkSize: Int, serverGrantsCredit: Bool) {
     self.reportBytes = max(1, reportBytes)
     chunk = Int64(max(1, chunkSize))
     grantsCredit = serverGrantsCredit
@@ -37,9 +35,9 @@ public struct InFlightBytes: Sendable {
   /// The most this stream may have in flight now. Never less than the server's report interval
   /// for that credit (a quarter of it, at most `reportBytes`) and a chunk, nor than two chunks,
   /// so the stream always sends enough to earn the next report.
-  public var limit: Int64 { limit(streams: streams) }
-
-  /// `limit` while `streams` streams share the budget (the count changes as connections adapt).
+  ///
+  /// - Parameter streams: the streams sharing the client's budget now (the count changes as the
+  ///   connections adapt).
   public func limit(streams: Int) -> Int64 {
     let share = Self.budget / Int64(max(1, streams))
     guard grantsCredit else { return max(share, 2 * reportBytes + chunk) }

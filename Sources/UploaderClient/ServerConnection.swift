@@ -100,11 +100,14 @@ public struct ServerConnection: Sendable {
     }
   }
 
-  /// HTTP/2 PINGs every 3 s on a connection with calls, answered within 8 s or the connection is
-  /// closed: a link that went dark without a reset is noticed in at most 11 s, not at TCP's
-  /// retransmission timeout, which backs off to minutes. A ping waits behind the unsent bytes of
-  /// its socket (at most `SocketRegistry.unsentLowWater`), so 8 s leaves room for a slow, lossy path.
-  static let keepalive = HTTP2ClientTransport.Config.Keepalive(time: .seconds(3), timeout: .seconds(8), allowWithoutCalls: false)
+  /// HTTP/2 PINGs every 5 s on a connection with calls; one not answered within 4 s closes it.
+  /// The timeout must be shorter than the interval: grpc-swift-nio-transport 2.9 pings on a
+  /// repeating timer, and each ping restarts the timeout of the one before, so a timeout as long
+  /// as the interval never expires. The pings also keep bytes unacknowledged on a connection
+  /// that only waits for the server, so `SocketRegistry`'s `TCP_USER_TIMEOUT` applies to it too.
+  /// A ping waits behind its socket's unsent bytes (at most `SocketRegistry.unsentLowWater`,
+  /// 1.6 s at the 1.3 Mbit/s of a lossy path), which 4 s leaves room for.
+  static let keepalive = HTTP2ClientTransport.Config.Keepalive(time: .seconds(5), timeout: .seconds(4), allowWithoutCalls: false)
 
   /// While the server cannot be reached, try again at least every second (grpc's default backs
   /// off to 2 minutes), so a connection follows the link back within about a second.

@@ -15,7 +15,7 @@ public final class SocketRegistry: Sendable {
     public var congestionControl: String?
     /// Why the requested algorithm was not used, when it was not (not allowed, not available).
     public var fallbackReason: String?
-    /// TCP connections opened so far (reconnections included).
+    /// TCP connections tried so far (reconnections, and tries while the link was dark, included).
     public var connectionsOpened: Int
   }
 

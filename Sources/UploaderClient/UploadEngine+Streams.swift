@@ -40,11 +40,9 @@ extension UploadEngine {
     _ queue: PartQueue, parts: [JournalPart], session: String, upload: JournalUpload, file: ReadFileHandle,
     digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
   ) async throws {
+    // A fixed list of clients has a tuner that starts at its maximum, so settled.
     let adapts: Connections? =
-      switch links {
-      case .fixed: nil
-      case .opened(let connections): tuner.withLock { $0.isSettled } ? nil : connections
-      }
+      if case .opened(let connections) = links, !tuner.withLock({ $0.isSettled }) { connections } else { nil }
     // Each attempt's streams start on fresh or idle connections: measure once they have ramped up.
     let streams = StreamCount(target: tuner.withLock { tuner in
       tuner.reconnected()

@@ -235,7 +235,7 @@ public struct UploadEngine: Sendable {
     let grantsCredit = session.spooledReportBytes > 0
     let reportBytes = grantsCredit ? session.spooledReportBytes : session.acknowledgementBytes
     let inFlight = InFlightBytes(
-      streams: options.parallel, reportBytes: reportBytes == 0 ? 4 << 20 : Int64(reportBytes),
+      reportBytes: reportBytes == 0 ? 4 << 20 : Int64(reportBytes),
       chunkSize: options.chunkSize, serverGrantsCredit: grantsCredit)
     let completed = try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
       group.addTask {

@@ -41,7 +41,7 @@ struct AccessOptions: ParsableArguments {
   @Option(help: "End a call that keeps the server waiting this long for its next message, with DEADLINE_EXCEEDED (what it sent is kept).")
   var idleStreamTimeout = DurationArgument(argument: "5m")!
 
-  @Option(help: "Ping each client connection after this long, and close it if the ping is not answered within as long: a client whose link went dark frees its streams. Clients may ping as often as once a second.")
+  @Option(help: "Ping a client connection after this long without hearing from it, and drop it once its bytes go unacknowledged as long again: a client whose link went dark frees its streams. Clients may ping as often as once a second.")
   var keepalive = DurationArgument(argument: "10s")!
 
   /// Writes these options into `configuration`.

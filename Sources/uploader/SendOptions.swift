@@ -5,21 +5,21 @@ import UploaderClient
 /// How `upload` and `resume` send: streams, connections, congestion control and rate.
 struct SendOptions: ParsableArguments {
   @Option(help: """
-    Parts sent at the same time to start with, each on its own connection. More are opened while \
-    they bring more throughput (a lossy path), up to --max-connections. (default: 4)
+    Parts sent at the same time, each on its own connection; fixes the number. (default: 4 to \
+    start with, then more while they bring more throughput, up to --max-connections)
     """)
   var parallel: Int?
 
   @Option(help: """
-    The most connections to grow to. A path that loses packets holds each TCP connection to a \
-    fraction of its capacity, so the upload opens more while the total grows, and goes back when \
-    more stop helping.
+    Without --parallel or --connections: the most connections to grow to. A path that loses \
+    packets holds each TCP connection to a fraction of its capacity, so the upload opens more \
+    while the total grows, and goes back when more stop helping.
     """)
   var maxConnections = 64
 
   @Option(help: """
-    Pin the number of TCP connections: no growing. With --parallel, that many parts are spread \
-    over these connections.
+    The number of TCP connections, fixed. With --parallel, that many parts are spread over \
+    these connections.
     """)
   var connections: Int?
 
@@ -40,8 +40,8 @@ struct SendOptions: ParsableArguments {
   /// Part streams to start with.
   var startingStreams: Int { parallel ?? connections ?? 4 }
 
-  /// Whether the connections grow and shrink with the measured goodput.
-  var adapts: Bool { connections == nil && maxConnections > startingStreams }
+  /// Whether the connections grow and shrink with the measured goodput: unless a count was given.
+  var adapts: Bool { parallel == nil && connections == nil && maxConnections > startingStreams }
 
   /// The connections to open when they do not adapt.
   var connectionCount: Int { connections ?? startingStreams }

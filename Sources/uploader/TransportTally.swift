@@ -8,15 +8,15 @@ import UploaderClient
 final class TransportTally: Sendable {
   /// The `transport` object of `upload --json` and `resume --json`.
   struct JSON: Encodable, Sendable {
-    /// The congestion control read back from the sockets (null if no connection was made).
+    /// The congestion control read back from the sockets (absent if no connection was made).
     var congestionControl: String?
-    /// Why the one asked for was not used, or null.
+    /// Why the one asked for was not used; absent when it was.
     var congestionControlFallback: String?
     /// Part streams (one connection each) at the start, at the most, and at the end.
     var connectionsStarted: Int
     var connectionsPeak: Int
     var connectionsFinal: Int
-    /// TCP connections opened in all, reconnections included.
+    /// TCP connections tried in all: reconnections, and tries while the link was dark, included.
     var connectionsOpened: Int
     /// Times the server answered again after the link to it was lost.
     var reconnects: Int
@@ -29,18 +29,6 @@ final class TransportTally: Sendable {
       case connectionsPeak = "connections_peak"
       case connectionsFinal = "connections_final"
       case connectionsOpened = "connections_opened"
-    }
-
-    /// Every field, null ones too, so a script can rely on the keys.
-    func encode(to encoder: any Encoder) throws {
-      var container = encoder.container(keyedBy: CodingKeys.self)
-      try container.encode(congestionControl, forKey: .congestionControl)
-      try container.encode(congestionControlFallback, forKey: .congestionControlFallback)
-      try container.encode(connectionsStarted, forKey: .connectionsStarted)
-      try container.encode(connectionsPeak, forKey: .connectionsPeak)
-      try container.encode(connectionsFinal, forKey: .connectionsFinal)
-      try container.encode(connectionsOpened, forKey: .connectionsOpened)
-      try container.encode(reconnects, forKey: .reconnects)
     }
   }
 

@@ -74,8 +74,7 @@ def test_cli_streams_spread_over_their_connections_and_fill_them(cli, start_serv
     path, digest = random_file(64 * MiB)
     key = f"long/cli-{connections}.bin"
     with long_link(start_server("--s3-bucket", bucket)) as link:
-        cli("upload", str(path), "--key", key, "--parallel", "2", "--max-connections", "2", *flags, "--no-progress",
-            server=link.address)
+        cli("upload", str(path), "--key", key, "--parallel", "2", *flags, "--no-progress", server=link.address)
     assert object_sha256(s3, bucket, key) == digest
     busy = [n for n in link.in_flight_max if n > 2 * MiB]
     assert len(busy) == connections, f"bytes in flight per connection: {link.in_flight_max}"
@@ -87,8 +86,7 @@ def test_the_cli_keeps_within_the_servers_stream_credit(cli, start_server, rando
     lets it carry megabytes (the tests above)."""
     path, digest = random_file(8 * MiB)
     with long_link(start_server("--stream-credit", "1MiB")) as link:
-        cli("upload", str(path), "--key", "long/credit.bin", "--parallel", "1", "--max-connections", "1", "--no-progress",
-            server=link.address)
+        cli("upload", str(path), "--key", "long/credit.bin", "--parallel", "1", "--no-progress", server=link.address)
     stored = tmp_path / "data0" / "store" / "objects" / "long" / "credit.bin"
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
     assert MiB // 2 < link.most_in_flight() <= MiB + 64 * 1024, f"bytes in flight per connection: {link.in_flight_max}"

@@ -5,7 +5,7 @@ import UploaderClient
   let chunk = 256 << 10
 
   @Test func reportsReleaseWhatWasSentPartByPart() {
-    var bytes = InFlightBytes(streams: 1, reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
+    var bytes = InFlightBytes(reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
     bytes.begin(part: 3, at: 1_000)  // resumed: 1,000 bytes were durable before
     bytes.sent(4_000)
     #expect(bytes.count == 4_000)
@@ -24,12 +24,12 @@ import UploaderClient
   /// Until the first event, two chunks (the server reports a stream's first chunk at once); then
   /// the credit, within this client's share of its budget.
   @Test func theBoundIsTheServersCreditWithinTheClientsShare() {
-    var bytes = InFlightBytes(streams: 4, reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
-    #expect(bytes.limit == 2 * Int64(chunk))
+    var bytes = InFlightBytes(reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
+    #expect(bytes.limit(streams: 4) == 2 * Int64(chunk))
     bytes.granted(16 << 20)
-    #expect(bytes.limit == 8 << 20)  // the client's share: 32 MiB over 4 streams
+    #expect(bytes.limit(streams: 4) == 8 << 20)  // the client's share: 32 MiB over 4 streams
     bytes.granted(1 << 20)
-    #expect(bytes.limit == 1 << 20)
+    #expect(bytes.limit(streams: 4) == 1 << 20)
     bytes.granted(0)  // grants nothing new
     #expect(bytes.credit == 1 << 20)
   }
@@ -37,22 +37,22 @@ import UploaderClient
   /// The server reports every quarter of the credit, at most every `reportBytes`: a stream must
   /// be able to send that and a chunk, or it would wait for a report that never comes.
   @Test func theBoundNeverStarvesTheNextReport() {
-    var many = InFlightBytes(streams: 64, reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
+    var many = InFlightBytes(reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
     many.granted(16 << 20)  // the server's interval is 1 MiB; the client's share only 512 KiB
-    #expect(many.limit == (1 << 20) + Int64(chunk))
-    var small = InFlightBytes(streams: 1, reportBytes: 1 << 20, chunkSize: 1 << 20, serverGrantsCredit: true)
+    #expect(many.limit(streams: 64) == (1 << 20) + Int64(chunk))
+    var small = InFlightBytes(reportBytes: 1 << 20, chunkSize: 1 << 20, serverGrantsCredit: true)
     small.granted(512 << 10)  // chunks larger than the credit
-    #expect(small.limit == 2 << 20)
+    #expect(small.limit(streams: 1) == 2 << 20)
   }
 
   /// A server without spooled reports acknowledges durable bytes only, every
   /// `acknowledgement_bytes`: the client's share, never less than two of those and a chunk.
   @Test func withoutCreditTheClientsShareBounds() {
-    var bytes = InFlightBytes(streams: 4, reportBytes: 4 << 20, chunkSize: chunk, serverGrantsCredit: false)
-    #expect(bytes.limit == (8 << 20) + Int64(chunk))
+    var bytes = InFlightBytes(reportBytes: 4 << 20, chunkSize: chunk, serverGrantsCredit: false)
+    #expect(bytes.limit(streams: 4) == (8 << 20) + Int64(chunk))
     bytes.granted(1 << 20)
-    #expect(bytes.limit == (8 << 20) + Int64(chunk))
+    #expect(bytes.limit(streams: 4) == (8 << 20) + Int64(chunk))
     #expect(
-      InFlightBytes(streams: 1, reportBytes: 4 << 20, chunkSize: chunk, serverGrantsCredit: false).limit == 32 << 20)
+      InFlightBytes(reportBytes: 4 << 20, chunkSize: chunk, serverGrantsCredit: false).limit(streams: 1) == 32 << 20)
   }
 }

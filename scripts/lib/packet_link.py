@@ -28,9 +28,11 @@ import os
 import random
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 TUNSETIFF = 0x400454CA
@@ -232,16 +234,12 @@ class Forwarder:
     the link, so the client's TCP still sees the emulated path."""
 
     def __init__(self, host, target):
-        import socket
-        import threading
         self.listener = socket.create_server((host, 0))
         self.address = f"{host}:{self.listener.getsockname()[1]}"
         self.target = target
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
-        import socket
-        import threading
         while True:
             try:
                 client, _ = self.listener.accept()
@@ -253,7 +251,6 @@ class Forwarder:
 
     @staticmethod
     def _pump(source, sink):
-        import socket
         try:
             while data := source.recv(1 << 18):
                 sink.sendall(data)
