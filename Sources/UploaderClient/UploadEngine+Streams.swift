@@ -26,6 +26,8 @@ extension UploadEngine {
   private enum StreamEvent: Sendable {
     /// A part stream ran out of parts (or was told to stop).
     case ended(index: Int)
+    /// A part stream failed.
+    case failed(index: Int, any Error)
     /// A sampling interval passed.
     case tick
   }
@@ -36,6 +38,11 @@ extension UploadEngine {
   /// Runs the part streams of an attempt until `queue` is empty: the tuner's count of them, each on
   /// its own connection, and, with connections to open, more (or fewer) as the tuner decides on
   /// the goodput it is fed every `samplingInterval`.
+  ///
+  /// A stream that fails does not stop the others: they go on taking parts until the queue is
+  /// empty, and the attempt fails with the first error once every stream has ended. Behind a load
+  /// balancer a stream that lands on another replica is refused (its part restarts there), and
+  /// cancelling the others each time would throw their progress away too, attempt after attempt.
   func runStreams(
     _ queue: PartQueue, parts: [JournalPart], session: String, upload: JournalUpload, file: ReadFileHandle,
     digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes
@@ -56,8 +63,12 @@ extension UploadEngine {
           streams.started()
           group.addTask {
             defer { streams.ended() }
-            try await send(queue, over: client, parts: parts, session: session, upload: upload, file: file,
-              digester: digester, limiter: limiter, progress: progress, inFlight: inFlight, streams: streams, index: index)
+            do {
+              try await send(queue, over: client, parts: parts, session: session, upload: upload, file: file,
+                digester: digester, limiter: limiter, progress: progress, inFlight: inFlight, streams: streams, index: index)
+            } catch {
+              return .failed(index: index, error)
+            }
             return .ended(index: index)
           }
           started += 1
@@ -71,14 +82,16 @@ extension UploadEngine {
         tick()
       }
       var (ended, sampledAt) = (0, ContinuousClock.now)
+      var failure: (any Error)?
       while let event = try await group.next() {
         switch event {
-        case .ended(let index):
+        case .ended(let index), .failed(let index, _):
+          if case .failed(_, let error) = event { failure = failure ?? error }
           ended += 1
           if case .opened(let connections) = links, index >= streams.target { connections.release(index) }
-          if ended == started, !queue.hasParts { group.cancelAll() }
+          if ended == started, failure != nil || !queue.hasParts { group.cancelAll() }
         case .tick:
-          guard let adapts, !Task.isCancelled, queue.hasParts else { continue }
+          guard let adapts, !Task.isCancelled, failure == nil, queue.hasParts else { continue }
           let bytes = await adapts.sockets.acknowledgedBytesSinceLastCall()
           let elapsed = sampledAt.duration(to: .now)
           sampledAt = .now
@@ -98,6 +111,7 @@ extension UploadEngine {
           if !tuner.withLock({ $0.isSettled }) { tick() }
         }
       }
+      if let failure { throw failure }
     }
   }
 }
