@@ -394,7 +394,8 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
     for tool, runs in results.items():
         median = statistics.median(r.seconds for r in runs)
         cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}" for k in ("client_cpu", "server_cpu"))
-        lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {median / s5:.2f}x | "
+        ratio = f"{median / s5:.2f}x" if "s5cmd" in results else "-"
+        lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {ratio} | "
                      f"{', '.join(connections.get(tool, ['-']))} | "
                      f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]

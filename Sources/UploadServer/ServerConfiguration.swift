@@ -65,7 +65,7 @@ public struct ServerConfiguration: Sendable {
   /// reset frees its streams, and the parts they hold, in at most twice this. (gRPC's own ping
   /// timeout only starts a graceful close, which waits for the client's answer to one more ping:
   /// on a dark link, forever.) Clients' pings are accepted down to one a second
-  /// (`minimumClientPingInterval`), with or without calls: the CLI pings every 5 s.
+  /// (`minimumClientPingInterval`), with or without calls: the CLI pings every 10 s.
   public var keepaliveInterval: Duration = .seconds(10)
   /// The most often a client may ping before the server answers with GOAWAY (too many pings).
   public static let minimumClientPingInterval: Duration = .seconds(1)

@@ -100,14 +100,15 @@ public struct ServerConnection: Sendable {
     }
   }
 
-  /// HTTP/2 PINGs every 5 s on a connection with calls; one not answered within 4 s closes it.
+  /// HTTP/2 PINGs every 10 s on a connection with calls; one not answered within 9 s closes it.
   /// The timeout must be shorter than the interval: grpc-swift-nio-transport 2.9 pings on a
   /// repeating timer, and each ping restarts the timeout of the one before, so a timeout as long
-  /// as the interval never expires. The pings also keep bytes unacknowledged on a connection
-  /// that only waits for the server, so `SocketRegistry`'s `TCP_USER_TIMEOUT` applies to it too.
-  /// A ping waits behind its socket's unsent bytes (at most `SocketRegistry.unsentLowWater`,
-  /// 1.6 s at the 1.3 Mbit/s of a lossy path), which 4 s leaves room for.
-  static let keepalive = HTTP2ClientTransport.Config.Keepalive(time: .seconds(5), timeout: .seconds(4), allowWithoutCalls: false)
+  /// as the interval never expires. A ping waits behind its socket's unsent bytes (at most
+  /// `SocketRegistry.unsentLowWater`): with 64 connections sharing a lossy path at 0.5 Mbit/s
+  /// each, 4 s was too short (measured: a healthy connection dropped). A dark link is noticed
+  /// sooner by `SocketRegistry`'s `TCP_USER_TIMEOUT` (10 s of unacknowledged bytes); the pings
+  /// make sure a connection that only waits for the server has such bytes.
+  static let keepalive = HTTP2ClientTransport.Config.Keepalive(time: .seconds(10), timeout: .seconds(9), allowWithoutCalls: false)
 
   /// While the server cannot be reached, try again at least every second (grpc's default backs
   /// off to 2 minutes), so a connection follows the link back within about a second.

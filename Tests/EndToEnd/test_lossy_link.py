@@ -101,7 +101,7 @@ def test_pinned_connections_stay_pinned_on_a_lossy_path(link, lossy, cli_inside,
     used = transport(result)
     assert (used["connections_started"], used["connections_peak"], used["connections_final"]) == (2, 2, 2), used
     assert used["connections_opened"] == 2, used
-    # Pings every 5 s on both connections for the whole upload: the server accepts them (no
+    # Pings every 10 s on both connections for the whole upload: the server accepts them (no
     # GOAWAY for too many pings), and random loss never looks like a dark link.
     assert "retrying" not in result.stderr and used["reconnects"] == 0, result.stderr
     assert stored(tmp_path, "lossy/pinned.bin") == digest
