@@ -64,13 +64,16 @@ import UploadCore
   @Test func aLinkLostForLongerThanTheWindowGivesUp() async throws {
     let log = Log()
     let error = linkLost
-    await #expect(throws: ClientError.self) {
-      try await run(options(window: .milliseconds(30)), log: log) { contact, attempt in
+    var options = options(window: .milliseconds(30))
+    options.retry.maximumAttempts = 1_000_000  // so only the window can end it
+    let stopped = await #expect(throws: ClientError.self) {
+      try await run(options, log: log) { contact, attempt in
         if attempt == 1 { contact.made() }
         throw error
       }
     }
-    #expect(log.attempts.withLock { $0 } > 2)
+    #expect(stopped?.message == "exhausted")
+    #expect(log.attempts.withLock { $0 } >= 2)
     #expect(log.reconnections.withLock { $0 } == 0)
   }
 
