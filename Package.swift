@@ -199,6 +199,7 @@ let package = Package(
       dependencies: [
         "UploadServer",
         "TestSupport",
+        "Migrations",
         "UploadCore",
         "UploadProtocol",
         "S3",

@@ -10,5 +10,6 @@ public enum PostgresSchema {
     (P1CreateSessionsPartsAndNodes.identifier, P1CreateSessionsPartsAndNodes.sql),
     (P2VerifiedDigests.identifier, P2VerifiedDigests.sql),
     (P3NotificationOutbox.identifier, P3NotificationOutbox.sql),
+    (P4SessionOrigin.identifier, P4SessionOrigin.sql),
   ]
 }

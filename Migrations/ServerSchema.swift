@@ -26,6 +26,9 @@ public enum ServerSchema {
     migrator.registerMigration(V6NotificationOutbox.identifier) { db in
       try db.execute(sql: V6NotificationOutbox.sql)
     }
+    migrator.registerMigration(V7SessionOrigin.identifier) { db in
+      try db.execute(sql: V7SessionOrigin.sql)
+    }
     return migrator
   }
 }

@@ -173,7 +173,7 @@ import UploadServer
     // What a crash leaves: an open session of the original contract, with nobody to resume it.
     let id = try await withSessionsServer(configuration) { _, server in
       try await server.sessions.create(
-        .init(key: "cut.bin", size: nil, metadata: SessionCoordinator.originalContractMetadata), owner: .anonymous
+        .init(key: "cut.bin", size: nil, origin: .originalContract), owner: .anonymous
       ).id.rawValue
     }
     let state = try await withSessionsServer(configuration) { sessions, _ in try await sessions.get(id).state }

@@ -67,6 +67,22 @@ import UploadServer
   }
 
   @Test(arguments: Backing.enabled)
+  func keepsTheOriginApartFromTheMetadata(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      var contract = try session(1)
+      (contract.origin, contract.metadata) = (.originalContract, [:])
+      // A resumable session whose user metadata is the pair that once marked the original contract.
+      var resumable = try session(2)
+      resumable.metadata = ["uploader-origin": "uploader.FileUploader/Upload"]
+      for s in [contract, resumable] { _ = try await store.create(s, parts: parts(of: s)) }
+      #expect(try await store.session(contract.id)?.origin == .originalContract)
+      #expect(try await store.session(contract.id)?.metadata == [:])
+      #expect(try await store.session(resumable.id)?.origin == .resumable)
+      #expect(try await store.session(resumable.id)?.metadata == resumable.metadata)
+    }
+  }
+
+  @Test(arguments: Backing.enabled)
   func roundTripsSessionsAndParts(_ backing: Backing) async throws {
     try await withStore(backing) { store in
       let s = try session(1)

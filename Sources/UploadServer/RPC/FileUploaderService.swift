@@ -46,7 +46,7 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
       throw UploadError.fromRequestStream(error)
     }
     let session = try await sessions.create(
-      .init(key: first.filename, size: nil, metadata: SessionCoordinator.originalContractMetadata), owner: owner)
+      .init(key: first.filename, size: nil, origin: .originalContract), owner: owner)
     let whole = Mutex<(sha256: ContentHash, size: Int64)?>(nil)
     let chunks = ContractChunks(
       session: session, filename: first.filename, first: first.chunk, rest: iterator,

@@ -11,7 +11,7 @@ extension SQLiteSessionStore {
       s.id.rawValue, s.owner, s.idempotencyKey, s.key.rawValue, s.plan.size ?? 0, s.plan.partSize,
       s.plan.isSizeKnown ? s.plan.partCount : 0, s.contentType, metadata, s.storageUploadID, s.state.rawValue,
       s.sha256?.hex, s.etag, s.location, s.createdAt, s.updatedAt, s.expiresAt, s.plan.isSizeKnown,
-      s.plan.sizing.isUniform ? nil : s.plan.sizing.partsPerTier,
+      s.plan.sizing.isUniform ? nil : s.plan.sizing.partsPerTier, s.origin.rawValue,
     ]
   }
 
@@ -22,11 +22,15 @@ extension SQLiteSessionStore {
     guard let state = SessionState(rawValue: stateName) else {
       throw UploadError(.internal, "session \(row["id"] as String) has an unknown state \"\(stateName)\"")
     }
+    let originName: String = row["origin"]
+    guard let origin = SessionOrigin(rawValue: originName) else {
+      throw UploadError(.internal, "session \(row["id"] as String) has an unknown origin \"\(originName)\"")
+    }
     return SessionRecord(
       id: SessionID(unchecked: row["id"]), owner: row["owner"], idempotencyKey: row["idempotency_key"],
       key: try ObjectKey(validating: row["object_key"]),
       plan: plan(from: row), contentType: row["content_type"],
-      metadata: metadata, storageUploadID: row["storage_upload_id"], state: state,
+      metadata: metadata, origin: origin, storageUploadID: row["storage_upload_id"], state: state,
       sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)),
       verifiedSHA256: (row["verified_sha256"] as String?).flatMap(ContentHash.init(hex:)), etag: row["etag"],
       location: row["location"], createdAt: row["created_at"], updatedAt: row["updated_at"],

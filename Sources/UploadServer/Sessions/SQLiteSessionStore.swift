@@ -98,8 +98,8 @@ public struct SQLiteSessionStore: SessionStore {
         sql: """
           INSERT INTO sessions (id, owner, idempotency_key, object_key, size, part_size, part_count,
             content_type, metadata, storage_upload_id, state, sha256, etag, location, created_at,
-            updated_at, expires_at, size_known, parts_per_tier)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            updated_at, expires_at, size_known, parts_per_tier, origin)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """, arguments: Self.arguments(session))
       let statement = try db.makeStatement(
         sql: "INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)")

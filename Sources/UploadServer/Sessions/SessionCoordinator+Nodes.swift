@@ -28,7 +28,7 @@ extension SessionCoordinator {
       }
       // A stream of the original contract cannot come back to another node: give it up.
       for id in Set(reset.map(\.sessionID)) {
-        if let session = try await store.session(id), session.metadata == Self.originalContractMetadata,
+        if let session = try await store.session(id), session.origin == .originalContract,
           session.state.acceptsParts
         {
           _ = try await discard(session, as: .aborted)

@@ -23,7 +23,7 @@ extension SessionCoordinator {
       // receiving or had received (and parts no node claimed yet, or recorded before nodes were).
       let mine = parts.filter { $0.holderNode == store.node || $0.holderNode == nil }
       guard parts.contains(where: { $0.holderNode == store.node }) || mine.count == parts.count else { continue }
-      if session.metadata == Self.originalContractMetadata {
+      if session.origin == .originalContract {
         // Its stream died with this node, unless other nodes are alive and the session is new
         // with no part claimed yet: that stream may be running on one of them.
         guard alone || parts.contains(where: { $0.holderNode == store.node })

@@ -67,11 +67,14 @@ public final class SessionCoordinator: Sendable {
     public var contentType: String
     public var metadata: [String: String]
     public var idempotencyKey: String?
+    /// Which door the session comes in by.
+    public var origin: SessionOrigin
 
     public init(
       key: String, size: Int64?, partSize: Int64 = 0, contentType: String = "", metadata: [String: String] = [:],
-      idempotencyKey: String? = nil
+      idempotencyKey: String? = nil, origin: SessionOrigin = .resumable
     ) {
+      self.origin = origin
       self.key = key
       self.size = size
       self.partSize = partSize
@@ -107,7 +110,7 @@ public final class SessionCoordinator: Sendable {
     let now = settings.nowMilliseconds
     var session = SessionRecord(
       id: id, owner: owner.name, idempotencyKey: idempotencyKey, key: key, plan: plan, contentType: request.contentType,
-      metadata: request.metadata, storageUploadID: nil, state: .open, createdAt: now, updatedAt: now,
+      metadata: request.metadata, origin: request.origin, storageUploadID: nil, state: .open, createdAt: now, updatedAt: now,
       expiresAt: settings.expiryFromNow)
     if let idempotencyKey, let existing = try await existingSession(idempotencyKey: idempotencyKey, like: session) {
       return existing
@@ -196,10 +199,6 @@ public final class SessionCoordinator: Sendable {
     logger.info("session \(state.rawValue)", metadata: ["session": "\(session.id)", "key": "\(session.key)"])
     return updated
   }
-
-  /// The metadata of a session that carries a stream of the original contract: its client
-  /// cannot resume, so recovery aborts such a session instead of waiting for it.
-  public static let originalContractMetadata = ["uploader-origin": "uploader.FileUploader/Upload"]
 
   /// Gives up a session whose client cannot come back (the original contract's stream broke),
   /// even when the caller is cancelled.

@@ -8,7 +8,10 @@ public struct SessionRecord: Hashable, Sendable {
   public var key: ObjectKey
   public var plan: PartPlan
   public var contentType: String
+  /// The user's metadata, as the object carries it.
   public var metadata: [String: String]
+  /// Which door the session came in by.
+  public var origin: SessionOrigin
   /// The object store's multipart upload id (nil for an empty object).
   public var storageUploadID: String?
   public var state: SessionState
@@ -34,7 +37,8 @@ public struct SessionRecord: Hashable, Sendable {
 
   public init(
     id: SessionID, owner: String = "", idempotencyKey: String?, key: ObjectKey, plan: PartPlan,
-    contentType: String, metadata: [String: String], storageUploadID: String?, state: SessionState,
+    contentType: String, metadata: [String: String], origin: SessionOrigin = .resumable, storageUploadID: String?,
+    state: SessionState,
     sha256: ContentHash? = nil, verifiedSHA256: ContentHash? = nil, etag: String? = nil, location: String? = nil,
     createdAt: Int64, updatedAt: Int64, expiresAt: Int64, abortPending: Bool = false
   ) {
@@ -46,6 +50,7 @@ public struct SessionRecord: Hashable, Sendable {
     self.plan = plan
     self.contentType = contentType
     self.metadata = metadata
+    self.origin = origin
     self.storageUploadID = storageUploadID
     self.state = state
     self.sha256 = sha256

@@ -14,11 +14,11 @@ extension PostgresSessionStore {
     return """
       INSERT INTO sessions (id, owner, idempotency_key, object_key, size, part_size, part_count,
         content_type, metadata, storage_upload_id, state, sha256, etag, location, created_at,
-        updated_at, expires_at, size_known, parts_per_tier)
+        updated_at, expires_at, size_known, parts_per_tier, origin)
       VALUES (\(s.id.rawValue), \(s.owner), \(s.idempotencyKey), \(s.key.rawValue), \(s.plan.size ?? 0),
         \(s.plan.partSize), \(partCount), \(s.contentType), \(metadata), \(s.storageUploadID), \(s.state.rawValue),
         \(s.sha256?.hex), \(s.etag), \(s.location), \(s.createdAt), \(s.updatedAt), \(s.expiresAt),
-        \(s.plan.isSizeKnown), \(partsPerTier))
+        \(s.plan.isSizeKnown), \(partsPerTier), \(s.origin.rawValue))
       ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id
       """
@@ -32,6 +32,10 @@ extension PostgresSessionStore {
     let stateName = try decode(cells, "state", as: String.self)
     guard let state = SessionState(rawValue: stateName) else {
       throw UploadError(.internal, "session \(id) has an unknown state \"\(stateName)\"")
+    }
+    let originName = try decode(cells, "origin", as: String.self)
+    guard let origin = SessionOrigin(rawValue: originName) else {
+      throw UploadError(.internal, "session \(id) has an unknown origin \"\(originName)\"")
     }
     let partSize = try decode(cells, "part_size", as: Int64.self)
     let sizing =
@@ -48,7 +52,7 @@ extension PostgresSessionStore {
       id: SessionID(unchecked: id), owner: try decode(cells, "owner", as: String.self),
       idempotencyKey: try decode(cells, "idempotency_key", as: String?.self), key: key,
       plan: PartPlan(size: sizeKnown ? try decode(cells, "size", as: Int64.self) : nil, sizing: sizing),
-      contentType: try decode(cells, "content_type", as: String.self), metadata: metadata,
+      contentType: try decode(cells, "content_type", as: String.self), metadata: metadata, origin: origin,
       storageUploadID: try decode(cells, "storage_upload_id", as: String?.self), state: state,
       sha256: try decode(cells, "sha256", as: String?.self).flatMap(ContentHash.init(hex:)),
       verifiedSHA256: try decode(cells, "verified_sha256", as: String?.self).flatMap(ContentHash.init(hex:)),
