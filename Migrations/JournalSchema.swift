@@ -16,6 +16,9 @@ public enum JournalSchema {
     migrator.registerMigration(V3Batches.identifier) { db in
       try db.execute(sql: V3Batches.sql)
     }
+    migrator.registerMigration(V4SendingChoices.identifier) { db in
+      try db.execute(sql: V4SendingChoices.sql)
+    }
     return migrator
   }
 }

@@ -10,6 +10,9 @@ public enum MediaType {
   }
 
   static let byExtension: [String: String] = [
+    // Binary files as aws cli (Python's mimetypes) names them.
+    "bin": "application/octet-stream", "dll": "application/octet-stream", "exe": "application/octet-stream",
+    "so": "application/octet-stream",
     "7z": "application/x-7z-compressed", "aac": "audio/aac", "avi": "video/x-msvideo", "avif": "image/avif",
     "bz2": "application/x-bzip2", "csv": "text/csv", "css": "text/css", "doc": "application/msword",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -31,6 +31,8 @@ public final class UploaderServer: Service, Sendable {
   private let metricsEndpoint: MetricsEndpoint?
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
+  /// Admits upload streams, and counts those running (for the drain's log lines).
+  private let streamLimit: StreamLimitInterceptor
   private let stores: ServerStores
   /// Delivers completion notifications, with its own HTTP client; nil without `--notify-url`.
   private let notifier: (notifier: Notifier, client: HTTPClient)?
@@ -110,6 +112,11 @@ public final class UploaderServer: Service, Sendable {
             ).recover { _ in }  // a tuning option: never refuse a connection for it
           }
         })
+      let streamLimit = StreamLimitInterceptor(
+        limitedMethods: [Uploader_FileUploader.Method.Upload.descriptor, Uploader_V1_ResumableUploads.Method.UploadParts.descriptor],
+        maximumStreams: configuration.uploadStreamLimit, limitSource: configuration.uploadStreamLimitSource,
+        idleTimeout: configuration.idleStreamTimeout)
+      self.streamLimit = streamLimit
       self.server = GRPCServer(
         transport: transport,
         services: [
@@ -119,10 +126,7 @@ public final class UploaderServer: Service, Sendable {
         ],
         interceptors: [
           AuthenticationInterceptor(access: access, exemptServices: [Grpc_Health_V1_Health.descriptor.fullyQualifiedService]),
-          StreamLimitInterceptor(
-            limitedMethods: [Uploader_FileUploader.Method.Upload.descriptor, Uploader_V1_ResumableUploads.Method.UploadParts.descriptor],
-            maximumStreams: configuration.uploadStreamLimit, limitSource: configuration.uploadStreamLimitSource,
-            idleTimeout: configuration.idleStreamTimeout),
+          streamLimit,
         ])
     } catch {
       try? await notificationClient?.shutdown()
@@ -154,12 +158,24 @@ public final class UploaderServer: Service, Sendable {
     do {
       try await serve()
     } catch {
+      logDrained()
       await shutdown()
       // Cancelled after the drain timeout: a stop as asked, not a failure.
       if Task.isCancelled { return }
       throw error
     }
+    logDrained()
     await shutdown()
+  }
+
+  /// After a drain: how many upload streams it cut (their received bytes are durable either way).
+  private func logDrained() {
+    guard health.isDraining else { return }
+    let cut = streamLimit.runningStreams
+    logger.notice(
+      cut == 0 ? "drained: every upload stream finished or stopped at a part boundary"
+        : "drained: \(cut) upload stream\(cut == 1 ? "" : "s") cut at the drain timeout; their received bytes are durable and their clients resume",
+      metadata: ["upload_streams_cut": "\(cut)"])
   }
 
   private func serve() async throws {
@@ -187,13 +203,17 @@ public final class UploaderServer: Service, Sendable {
             "auth": "\(self.access.isEnabled ? "\(self.access.count) token(s)" : "off")",
             "http2_window": "\(ByteSize.format(Int64(self.configuration.http2TargetWindowSize)))",
             "upload_streams": "\(self.configuration.uploadStreamLimit)",
-            "worst_case_receive_buffers": "\(ByteSize.format(Int64(self.configuration.uploadStreamLimit) * Int64(self.configuration.http2TargetWindowSize)))",
+            // What the streams' windows could hold if every reader stalled at once (--receive-budget).
+            "stream_windows_at_most": "\(ByteSize.format(Int64(self.configuration.uploadStreamLimit) * Int64(self.configuration.http2TargetWindowSize))) (upload_streams x http2_window, held only while readers fall behind)",
           ])
       }
       try await withGracefulShutdownHandler {
         try await self.server.serve()
       } onGracefulShutdown: {
-        self.logger.notice("draining: no new calls; running ones get until the drain timeout")
+        let running = self.streamLimit.runningStreams
+        self.logger.notice(
+          "draining: no new calls; \(running) upload stream\(running == 1 ? "" : "s") running get until the drain timeout",
+          metadata: ["upload_streams_running": "\(running)"])
         self.health.beginDraining()
         self.sessions.beginDraining()
         self.server.beginGracefulShutdown()

@@ -120,6 +120,38 @@ final class FileDigester: Sendable {
     }, with: digest)
   }
 
+  /// The first part not yet committed (of all the file's `parts`, in order) whose bytes in the
+  /// file no longer hash to the digest the journal holds for it, with its range; nil when every
+  /// one still does. Reads each such part once.
+  static func firstChanged(_ parts: [JournalPart], in path: String) async throws
+    -> (number: Int, range: Range<Int64>)?
+  {
+    var start: Int64 = 0
+    var starts: [Int: Int64] = [:]
+    for part in parts.sorted(by: { $0.number < $1.number }) {
+      starts[part.number] = start
+      start += part.size
+    }
+    return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+      for part in parts where part.sha256 != nil && !part.committed {
+        let from = starts[part.number] ?? 0
+        var hash = SHA256()
+        var read: Int64 = 0
+        while read < part.size {
+          let block = try await handle.readChunk(
+            fromAbsoluteOffset: from + read, length: .bytes(min(blockLength, part.size - read)))
+          if block.readableBytes == 0 { break }
+          block.withUnsafeReadableBytes { hash.update(bufferPointer: $0) }
+          read += Int64(block.readableBytes)
+        }
+        if read < part.size || ContentHash(hash.finalize()) != part.sha256 {
+          return (part.number, from..<(from + part.size))
+        }
+      }
+      return nil
+    }
+  }
+
   private func found(part number: Int, _ digest: ContentHash) async throws {
     let recorded = state.withLock { $0.parts[number - 1] }
     if let recorded {

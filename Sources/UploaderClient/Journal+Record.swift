@@ -10,21 +10,25 @@ extension Journal {
   ///   - partSize: 0 lets the plan choose (8 MiB, larger past 80 GiB).
   ///   - spreadOver: the most streams the upload may run; the plan's part size leaves each two
   ///     parts, down to 5 MiB.
-  /// - Throws: `ClientError` for a file that cannot be read; `UploadError` for a part size that
-  ///   does not fit the file.
+  /// - Throws: `ClientError` for a file that cannot be read; `UploadError` for a key the server
+  ///   would refuse (the same rules, `ObjectKey`) or a part size that does not fit the file.
+  ///   Nothing is recorded then.
   public func record(
     file path: String, key: String?, server: String, partSize: Int64 = 0, spreadOver streams: Int = 1,
-    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, batchID: String? = nil
+    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, sending: SendingChoices = SendingChoices(),
+    batchID: String? = nil
   ) async throws -> JournalUpload {
     let path = URL(fileURLWithPath: path).standardizedFileURL.path
+    let key = key ?? URL(fileURLWithPath: path).lastPathComponent
+    _ = try ObjectKey(validating: key)
     let identity = try await LocalFile.identity(of: path)
     let plan = try PartPlan.make(
       size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize,
       spreadOver: streams)
     let upload = JournalUpload(
       id: Self.newUploadID(), server: server, sessionID: nil, filePath: path,
-      key: key ?? URL(fileURLWithPath: path).lastPathComponent, identity: identity, partSize: plan.partSize,
-      attributes: attributes, verify: verify, batchID: batchID, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
+      key: key, identity: identity, partSize: plan.partSize, attributes: attributes, verify: verify,
+      sending: sending, batchID: batchID, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
     try await insert(upload, parts: parts)
     return upload

@@ -25,6 +25,13 @@ public struct Journal: Sendable {
     }
   }
 
+  /// The journal in `directory` if there is one, else nil: for commands that only read, so that
+  /// they create nothing.
+  public static func openExisting(directory: String) throws -> Journal? {
+    guard FileManager.default.fileExists(atPath: directory + "/journal.sqlite") else { return nil }
+    return try open(directory: directory)
+  }
+
   /// A journal over `database`, migrated (tests use an in-memory queue).
   public init(database: any DatabaseWriter) throws {
     try JournalSchema.migrator.migrate(database)
@@ -37,14 +44,15 @@ public struct Journal: Sendable {
       try db.execute(
         sql: """
           INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
-            state, sha256, error, created_at, finished_at, content_type, metadata, verify, batch_id)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            state, sha256, error, created_at, finished_at, content_type, metadata, verify, batch_id, sending)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """,
         arguments: [
           upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
           upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
           upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
           upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify, upload.batchID,
+          upload.sending.json,
         ])
       for part in parts {
         try db.execute(
@@ -145,6 +153,23 @@ public struct Journal: Sendable {
     }
   }
 
+  /// Sends the upload to `server` from now on (`uploader resume ID --server`), and the way
+  /// `sending` says.
+  public func resend(_ id: String, server: String, sending: SendingChoices) async throws {
+    try await database.write { db in
+      try db.execute(sql: "UPDATE uploads SET server = ?, sending = ? WHERE id = ?", arguments: [server, sending.json, id])
+    }
+  }
+
+  /// Forgets the upload: its row and its parts. For an upload the server never took
+  /// (`uploader forget`, or a create the server refused outright).
+  public func delete(_ id: String) async throws {
+    try await database.write { db in
+      try db.execute(sql: "DELETE FROM upload_parts WHERE upload_id = ?", arguments: [id])
+      try db.execute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id])
+    }
+  }
+
   /// Moves the upload to `state`, with an error message for `failed`.
   public func finish(_ id: String, state: JournalUpload.State, error: String? = nil, at time: Int64) async throws {
     try await database.write { db in
@@ -171,7 +196,7 @@ public struct Journal: Sendable {
       identity: FileIdentity(size: row["size"], modificationTimeNanoseconds: row["mtime_ns"], inode: UInt64(bitPattern: inode)),
       partSize: row["part_size"],
       attributes: ObjectAttributes(contentType: row["content_type"], metadata: metadata(row["metadata"])),
-      verify: row["verify"], batchID: row["batch_id"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
+      verify: row["verify"], sending: SendingChoices(json: row["sending"]), batchID: row["batch_id"], state: JournalUpload.State(rawValue: row["state"]) ?? .failed,
       sha256: ContentHash(hex: row["sha256"]), error: row["error"], createdAt: row["created_at"],
       finishedAt: row["finished_at"])
   }

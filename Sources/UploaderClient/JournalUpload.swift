@@ -34,6 +34,8 @@ public struct JournalUpload: Hashable, Sendable {
   public var attributes: ObjectAttributes
   /// Have the server read the object back at completion and verify its SHA-256.
   public var verify: Bool
+  /// How it was asked to be sent; `uploader resume` keeps it unless told otherwise.
+  public var sending: SendingChoices
   /// The batch it belongs to (`uploader upload DIR`), or nil for an upload of one file.
   public var batchID: String?
   /// How the upload stands.
@@ -61,12 +63,13 @@ public struct JournalUpload: Hashable, Sendable {
   /// An upload as recorded; `Journal.record` makes one for a file.
   public init(
     id: String, server: String, sessionID: String? = nil, filePath: String, key: String, identity: FileIdentity,
-    partSize: Int64, attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, batchID: String? = nil,
-    state: State,
+    partSize: Int64, attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false,
+    sending: SendingChoices = SendingChoices(), batchID: String? = nil, state: State,
     sha256: ContentHash? = nil, error: String? = nil, createdAt: Int64, finishedAt: Int64? = nil
   ) {
     self.attributes = attributes
     self.verify = verify
+    self.sending = sending
     self.batchID = batchID
     self.id = id
     self.server = server

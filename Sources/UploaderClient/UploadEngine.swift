@@ -54,6 +54,10 @@ public struct UploadEngine: Sendable {
     public var metadata: Metadata = [:]
     /// Waits between attempts; `maximumAttempts` counts attempts without progress.
     public var retry = RetryPolicy(maximumAttempts: 12, baseDelay: .milliseconds(500), maximumDelay: .seconds(30))
+    /// When set, how long to keep trying without progress instead of `retry`'s attempts and
+    /// `reconnectWindow` (`uploader --retry-for`); a server that never answered still gets only
+    /// `firstContactAttempts`.
+    public var retryFor: Duration? = nil
     /// `HOST:PORT` of the server, for messages.
     public var server = ""
     /// Attempts before giving up on a server that never answered in this run: about 5 s with
@@ -157,7 +161,7 @@ public struct UploadEngine: Sendable {
       progress: { try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes } },
       unreachable: { attempt in
         ClientError(
-          "cannot reach the server at \(options.server): nothing answered in \(attempt) tries. Check that uploader-server runs there and that --server (or UPLOADER_SERVER) names it; the upload is saved, continue with: uploader resume \(upload.id)",
+          "cannot reach the server at \(options.server) (nothing answered in \(attempt) tries); check that uploader-server runs there. The upload is saved: continue with `uploader resume \(upload.id)`, or send it to another server with `uploader resume \(upload.id) --server HOST:PORT`",
           journalState: nil)
       },
       exhausted: { attempt, reason in
@@ -167,13 +171,40 @@ public struct UploadEngine: Sendable {
       },
       permanent: { error in try await Self.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
-      try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
-        try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
+      do {
+        return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
+          try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
+        }
+      } catch where Self.isDigestMismatch(error) {
+        // Bytes that do not hash to their digest: changed on the way (sending them again
+        // helps), or changed in the file since it was hashed (nothing will).
+        try await stopIfChanged(upload)
+        throw error
       }
     }
     // Also when an earlier run completed the session and died before it could record that.
     try await journal.finish(upload.id, state: .completed, at: now())
     return session
+  }
+
+  /// Re-reads the parts the server has not committed, once: one that no longer hashes to the
+  /// digest the journal holds means the file changed during the upload, so no retry can succeed.
+  /// Then the session is aborted and the upload stops, recorded as aborted.
+  private func stopIfChanged(_ upload: JournalUpload) async throws {
+    guard let (number, range) = try await FileDigester.firstChanged(try await journal.parts(of: upload.id), in: upload.filePath)
+    else { return }
+    if let sessionID = try await journal.upload(upload.id)?.sessionID {
+      _ = try? await unaryClient().abortSession(.with { $0.sessionID = sessionID }, metadata: options.metadata)
+    }
+    throw ClientError(
+      "\(upload.filePath) changed during the upload: part \(number), \(ProgressBar.human(range.lowerBound))–\(ProgressBar.human(range.upperBound)), differs from what was read; nothing of it was stored, and the upload is aborted; start a new upload",
+      journalState: .aborted)
+  }
+
+  /// Whether the server found bytes that do not hash to the digest declared with them.
+  static func isDigestMismatch(_ error: any Error) -> Bool {
+    guard let error = error as? RPCError, error.code == .dataLoss else { return false }
+    return error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == UploadError.Code.digestMismatch.rawValue
   }
 
   private func attemptUpload(
@@ -345,6 +376,26 @@ public struct UploadEngine: Sendable {
     return error.code == .unavailable && error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == nil
   }
 
+  /// `error` in words for people, without the names of codes (`--json` keeps those): what the
+  /// server said, or what failed on the way to it, and what to check.
+  public static func describe(_ error: any Error) -> String {
+    guard let error = error as? RPCError else {
+      return (error as? ClientError)?.message ?? "\(error)"
+    }
+    if isUnreachable(error) {
+      return "nothing answered (\(error.message)); check that uploader-server runs there and that --server names it"
+    }
+    switch error.code {
+    case .unauthenticated: return "\(error.message); check --token (or UPLOADER_TOKEN)"
+    case .permissionDenied: return "\(error.message); the token does not allow it"
+    case .deadlineExceeded: return "no answer in time: \(error.message)"
+    case .dataLoss: return "the bytes did not arrive intact: \(error.message)"
+    case .resourceExhausted: return "the server is out of room: \(error.message)"
+    case .cancelled: return "the call was cancelled: \(error.message)"
+    default: return error.message
+    }
+  }
+
   /// Why retrying may help, or nil for a permanent failure.
   static func transientReason(_ error: any Error) -> String? {
     guard let error = error as? RPCError else {
@@ -357,9 +408,9 @@ public struct UploadEngine: Sendable {
       // From the transport, not from our server: its message is about channels and sockets.
       return "the connection to the server was lost or refused"
     case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
-      return "\(error.code): \(error.message)"
+      return describe(error)
     case .failedPrecondition where code == .offsetGap || code == .partsMissing:
-      return "\(error.code): \(error.message)"
+      return describe(error)
     case .internalError where code == nil:
       // Not our server's answer (it always names its error code) but the transport's: a proxy
       // or load balancer ended the stream when the replica behind it died.
@@ -369,14 +420,20 @@ public struct UploadEngine: Sendable {
     }
   }
 
-  /// The error to stop with, recorded in the journal when it says what became of the upload.
+  /// The error to stop with, recorded in the journal when it says what became of the upload;
+  /// an upload the server refused before it had a session is forgotten.
   static func permanent(_ error: any Error, _ id: String, journal: Journal, at time: Int64) async throws -> any Error {
     let stop =
       switch error {
       case let error as ClientError: error
-      case let error as RPCError: ClientError("the server refused: \(error.message) (\(error.code))")
-      default: ClientError("\(error)")
+      case let error as RPCError: ClientError("the server refused: \(describe(error))")
+      default: ClientError(describe(error))
       }
+    if error is RPCError, try await journal.upload(id)?.sessionID == nil {
+      // The server refused the upload outright: there is nothing to resume, so nothing to keep.
+      try await journal.delete(id)
+      return ClientError(stop.message, journalState: nil)
+    }
     if let state = stop.journalState {
       try await journal.finish(id, state: state, error: stop.message, at: time)
     }

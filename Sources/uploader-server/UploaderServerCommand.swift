@@ -25,23 +25,17 @@ struct UploaderServerCommand: AsyncParsableCommand {
         uploader-server
         uploader-server --listen 0.0.0.0:50051 --data-dir /var/lib/uploader \\
           --tls-cert server.pem --tls-key server.key --auth-tokens tokens.txt
-        echo "alice $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" >> tokens.txt; kill -HUP <pid>
+        echo "alice $(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" >> tokens.txt
+        kill -HUP <pid>   # reloads tokens.txt
         AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
           uploader-server --s3-bucket uploads --s3-endpoint http://127.0.0.1:8333
       """)
 
-  @Option(help: "HOST:PORT to listen on; port 0 picks a free port.")
-  var listen = AddressArgument(argument: "127.0.0.1:50051")!
-
-  @Option(help: "Directory for the spool and, without S3, the objects.")
-  var dataDir = "./data"
-
-  @Option(help: ArgumentHelp("""
-    Keep sessions in this PostgreSQL database, shared by every replica, instead of SQLite in the \
-    data directory: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require]. Also \
-    UPLOADER_DATABASE_URL. Its tables are created (or migrated) at start.
-    """, valueName: "url"))
-  var database: String?
+  @OptionGroup(title: "Essentials") var essentials: EssentialOptions
+  var listen: AddressArgument { essentials.listen }
+  var dataDir: String { essentials.dataDir }
+  var database: String? { essentials.database }
+  var s3Bucket: String? { essentials.s3Bucket }
 
   @Option(help: ArgumentHelp("""
     This replica's name among those sharing --database; each needs its own, and a restarted \
@@ -55,9 +49,6 @@ struct UploaderServerCommand: AsyncParsableCommand {
     any replica receives them again. Replicas record a heartbeat every fifth of it.
     """, valueName: "duration"))
   var nodeLapse = DurationArgument(argument: "15s")!
-
-  @Option(help: "Store objects in this S3 bucket instead of the data directory.")
-  var s3Bucket: String?
 
   @Flag(help: """
     Hash every part on receipt even though S3 verifies each part's declared SHA-256 itself \
@@ -151,13 +142,13 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Parses the command line completed from the environment (`UPLOADER_<OPTION>` for every
   /// option and flag, named from the options themselves), then runs.
   static func main() async {
-    let (options, flags) = (derivedNames, AccessOptions.derivedNames)
+    let names = [derivedNames, EssentialOptions.derivedNames, AccessOptions.derivedNames, NotificationOptions.derivedNames]
     var environment = ProcessInfo.processInfo.environment
     // The name operators expect for a database address, beside the derived UPLOADER_DATABASE.
     if environment["UPLOADER_DATABASE"] == nil { environment["UPLOADER_DATABASE"] = environment["UPLOADER_DATABASE_URL"] }
     let arguments = EnvironmentOptions.merge(
-      Array(CommandLine.arguments.dropFirst()), names: options.options + flags.options,
-      flags: options.flags + flags.flags, environment: environment)
+      Array(CommandLine.arguments.dropFirst()), names: names.flatMap(\.options), flags: names.flatMap(\.flags),
+      environment: environment)
     do {
       var command = try parseAsRoot(arguments)
       if var command = command as? AsyncParsableCommand {

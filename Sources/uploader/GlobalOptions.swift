@@ -32,7 +32,10 @@ struct GlobalOptions: ParsableArguments {
 
   var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-  var serverAddress: String { server ?? environment["UPLOADER_SERVER"] ?? "127.0.0.1:50051" }
+  var serverAddress: String { server ?? environmentServer ?? "127.0.0.1:50051" }
+
+  /// `UPLOADER_SERVER`, unless unset or empty.
+  private var environmentServer: String? { environment["UPLOADER_SERVER"].flatMap { $0.isEmpty ? nil : $0 } }
 
   var bearerToken: String? { token ?? environment["UPLOADER_TOKEN"] }
 
@@ -75,7 +78,34 @@ struct GlobalOptions: ParsableArguments {
 
   /// Uses `server` (an upload's, from the journal) unless --server or UPLOADER_SERVER names one.
   mutating func defaultServer(to server: String) {
-    if self.server == nil, environment["UPLOADER_SERVER"] == nil { self.server = server }
+    if self.server == nil, environmentServer == nil { self.server = server }
+  }
+
+  /// The journal, for commands that only read it: nil where there is none, so that they create
+  /// nothing.
+  func existingJournal() throws -> Journal? {
+    do {
+      return try Journal.openExisting(directory: stateDirectory)
+    } catch {
+      throw ClientError("cannot open the journal in \(stateDirectory): \(error)")
+    }
+  }
+
+  /// The upload `id` names (its id or its server session id), or the same error from every
+  /// subcommand.
+  func upload(_ id: String, in journal: Journal?) async throws -> JournalUpload {
+    guard let upload = try await journal?.upload(id) else { throw unknownUpload(id) }
+    return upload
+  }
+
+  /// What every subcommand says of an id the journal does not know.
+  func unknownUpload(_ id: String) -> ClientError {
+    ClientError("no upload \(id) in the journal at \(stateDirectory); `uploader status` lists the uploads it knows")
+  }
+
+  /// Whether `id` looks like a server session id (32 lowercase hex digits), not a journal id.
+  static func isSessionID(_ id: String) -> Bool {
+    id.utf8.count == 32 && id.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
   }
 
   func openJournal() throws -> Journal {

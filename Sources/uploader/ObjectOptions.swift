@@ -1,8 +1,11 @@
 import ArgumentParser
 import UploadCore
 
-/// What the object carries besides its bytes, and whether to verify it once stored.
+/// The object: its key, what it carries besides its bytes, and whether to verify it once stored.
 struct ObjectOptions: ParsableArguments {
+  @Option(help: "The object key, such as backups/2026/db.dump. (default: the file's name; required with -)")
+  var key: String?
+
   @Option(help: """
     The object's content type, such as video/mp4. (default: guessed from the file's extension, \
     as aws cli does; none for standard input, which leaves the store's default)

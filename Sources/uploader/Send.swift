@@ -51,8 +51,9 @@ func sendStream(
 func engineOptions(_ global: GlobalOptions, _ sending: SendOptions, _ metadata: Metadata) -> UploadEngine.Options {
   var options = UploadEngine.Options()
   options.parallel = sending.startingStreams
-  options.maximumParallel = sending.adapts ? sending.maxConnections : nil
+  options.maximumParallel = sending.adapts ? sending.connectionLimit : nil
   options.limiter = sending.rateLimit.map(RateLimiter.init(bytesPerSecond:))
+  options.retryFor = sending.retryWindow
   options.metadata = metadata
   options.server = global.serverAddress
   return options

@@ -18,22 +18,25 @@ struct UploaderCommand: AsyncParsableCommand {
         uploader resume 3f9a1c2b7e
         uploader verify 3f9a1c2b7e
         uploader abort 3f9a1c2b7e
+        uploader forget --finished
 
-      Connection options (--server, --token, --tls, --ca-cert, --client-cert, --client-key, \
-      --state-dir) may come before the subcommand or after it. Shell completions: \
+      The connection options (--server, --token, --tls, --ca-cert, the client certificate \
+      and key, and --state-dir) may come before the subcommand or after it. Shell completions: \
       uploader --generate-completion-script bash|zsh|fish.
 
       Exit codes: 0 success, 2 usage error, 1 any other failure, 130 interrupted.
       """,
-    subcommands: [Upload.self, Resume.self, Status.self, Verify.self, Abort.self])
+    subcommands: [Upload.self, Resume.self, Status.self, Verify.self, Abort.self, Forget.self])
 
   /// Like `AsyncParsableCommand.main`, but usage errors exit with 2, as users expect from a
   /// Unix tool, and connection options may come before the subcommand.
   static func main() async {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    var parsed: ParsableCommand.Type?
     do {
       let subcommands = Set(configuration.subcommands.map { $0._commandName })
-      var command = try parseAsRoot(
-        GlobalOptionOrder.hoisted(Array(CommandLine.arguments.dropFirst()), subcommands: subcommands))
+      var command = try parseAsRoot(GlobalOptionOrder.hoisted(arguments, subcommands: subcommands))
+      parsed = type(of: command)
       if var asyncCommand = command as? AsyncParsableCommand {
         try await asyncCommand.run()
       } else {
@@ -42,10 +45,29 @@ struct UploaderCommand: AsyncParsableCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .validationFailure {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        FileHandle.standardError.write(Data((usageMessage(for: error, after: parsed, arguments: arguments) + "\n").utf8))
         Foundation.exit(2)
       }
       exit(withError: error)
     }
+  }
+
+  /// The message for a usage error: with the usage of the subcommand it concerns (a check made
+  /// while running has no parser behind it to say which), and "did you mean" for a misspelt
+  /// subcommand.
+  static func usageMessage(for error: any Error, after parsed: ParsableCommand.Type?, arguments: [String]) -> String {
+    if let parsed, parsed != UploaderCommand.self {
+      return "Error: \(error)\nUsage: " + usageString(for: parsed)
+        + "\n  See 'uploader \(parsed._commandName) --help' for more information."
+    }
+    let names = configuration.subcommands.map { $0._commandName }
+    if let word = arguments.first(where: { !$0.hasPrefix("-") }), !names.contains(word),
+      let guess = names.min(by: { EditDistance.between(word, $0) < EditDistance.between(word, $1) }),
+      EditDistance.between(word, guess) <= 2
+    {
+      return "Error: unknown subcommand '\(word)'; did you mean '\(guess)'?\nUsage: " + usageString(for: UploaderCommand.self)
+        + "\n  See 'uploader --help' for more information."
+    }
+    return fullMessage(for: error)
   }
 }

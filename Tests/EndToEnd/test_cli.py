@@ -135,8 +135,8 @@ def test_a_server_that_never_answers_is_named_and_the_upload_kept(cli, random_fi
     path, _ = random_file(1 * MiB)
     result = cli("upload", str(path), "--no-progress", server="127.0.0.1:1", check=False, timeout=60)
     assert result.returncode == 1
-    assert "cannot reach the server at 127.0.0.1:1: nothing answered in 5 tries" in result.stderr, result.stderr
-    upload_id = result.stderr.split("uploader resume ")[1].split()[0]
+    assert "cannot reach the server at 127.0.0.1:1 (nothing answered in 5 tries)" in result.stderr, result.stderr
+    upload_id = result.stderr.split("uploader resume ")[1].split()[0].strip("`,")
     assert status(cli, "127.0.0.1:1", upload_id)["state"] == "pending"
 
 

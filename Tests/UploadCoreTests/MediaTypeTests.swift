@@ -4,7 +4,7 @@ import UploadCore
 @Suite struct MediaTypeTests {
   @Test(arguments: [
     ("clip.mp4", "video/mp4"), ("dir.d/REPORT.PDF", "application/pdf"), ("backup.tar.gz", "application/gzip"),
-    ("data.parquet", "application/vnd.apache.parquet"),
+    ("data.parquet", "application/vnd.apache.parquet"), ("firmware.bin", "application/octet-stream"),
   ])
   func guessesByTheLastExtension(name: String, type: String) {
     #expect(MediaType.guess(forFileName: name) == type)

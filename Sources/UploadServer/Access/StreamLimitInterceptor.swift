@@ -17,6 +17,8 @@ final class StreamLimitInterceptor: ServerInterceptor {
   /// How long the server waits for a client's next message.
   let idleTimeout: Duration
   private let running = Mutex(0)
+  /// Upload streams running now.
+  var runningStreams: Int { running.withLock { $0 } }
 
   init(limitedMethods: Set<MethodDescriptor>, maximumStreams: Int, limitSource: String = "--max-streams",
     idleTimeout: Duration)

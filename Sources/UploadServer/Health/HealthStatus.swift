@@ -25,6 +25,9 @@ public final class HealthStatus: Sendable {
   /// The current status.
   public var status: Status { state.withLock { $0.status } }
 
+  /// Whether the server began draining.
+  public var isDraining: Bool { state.withLock { $0.draining } }
+
   /// Records whether the database and the object store answer.
   public func setDependencies(healthy: Bool) {
     update { $0.dependenciesHealthy = healthy }

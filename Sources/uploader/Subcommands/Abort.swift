@@ -15,10 +15,8 @@ struct Abort: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let journal = try global.openJournal()
-      guard let upload = try await journal.upload(id) else {
-        throw ClientError("no upload \(id) in the journal at \(global.stateDirectory); see `uploader status`")
-      }
+      let journal = try global.existingJournal()
+      let upload = try await global.upload(id, in: journal)
       guard upload.state != .completed else { throw ClientError("upload \(upload.id) is completed; nothing to abort") }
       if let sessionID = upload.sessionID {
         var global = global
@@ -28,10 +26,10 @@ struct Abort: AsyncParsableCommand {
             try await client.abortSession(.with { $0.sessionID = sessionID }, metadata: metadata)
           }
         } catch {
-          throw ClientError("the server did not abort session \(sessionID): \(error); try again")
+          throw ClientError("the server at \(global.serverAddress) did not abort session \(sessionID): \(UploadEngine.describe(error)); try again")
         }
       }
-      try await journal.finish(upload.id, state: .aborted, at: Int64(Date().timeIntervalSince1970 * 1000))
+      try await journal?.finish(upload.id, state: .aborted, at: Int64(Date().timeIntervalSince1970 * 1000))
       print("aborted \(upload.id) (\(upload.key))")
     }
   }

@@ -19,11 +19,12 @@ struct Status: AsyncParsableCommand {
 
   func run() async throws {
     try await reportingErrors {
-      let journal = try global.openJournal()
+      // Reading creates nothing: no journal is no uploads.
+      let journal = try global.existingJournal()
       guard let id else {
-        let uploads = try await journal.uploads()
+        let uploads = try await journal?.uploads() ?? []
         var rows: [StatusJSON] = []
-        for upload in uploads { rows.append(StatusJSON(upload, parts: try await journal.parts(of: upload.id))) }
+        for upload in uploads { rows.append(StatusJSON(upload, parts: try await journal?.parts(of: upload.id) ?? [])) }
         if json {
           print(try StatusJSON.json(rows))
         } else if rows.isEmpty {
@@ -33,13 +34,14 @@ struct Status: AsyncParsableCommand {
         }
         return
       }
-      if let upload = try await journal.upload(id) {
+      if let journal, let upload = try await journal.upload(id) {
         let row = try await refreshed(upload, journal: journal)
         print(json ? try StatusJSON.json(row) : StatusTable.render([row]))
       } else if remote {
         try await showRemote(id)
       } else {
-        throw ClientError("no upload \(id) in the journal at \(global.stateDirectory); use --remote for a server session id")
+        let error = global.unknownUpload(id)
+        throw GlobalOptions.isSessionID(id) ? ClientError(error.message + "; for a server session id, add --remote") : error
       }
     }
   }

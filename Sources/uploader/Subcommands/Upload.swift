@@ -30,19 +30,20 @@ struct Upload: AsyncParsableCommand {
         uploader upload db.dump --key backups/db.dump --part-size 64MiB --parallel 8
         uploader upload big.iso --limit-rate 20MiB --json
         uploader upload clip.mov --metadata camera=north-7 --metadata take=3 --verify
-        uploader upload photos/ --key-prefix trips/2026/ --exclude '*.tmp' --transfers 8
+        uploader upload photos/ --key-prefix trips/2026/ --exclude '*.tmp'
       """)
 
   @OptionGroup var global: GlobalOptions
   @Argument(help: "The file to upload; - reads standard input; a directory uploads the files under it.")
   var file: String
-  @Option(help: "The object key. (default: the file's base name; required with -)") var key: String?
-  @Option(help: "Part size, such as 8MiB or 64MiB; at least 5MiB. (default: 8MiB, down to 5MiB so that --max-connections streams get two parts each, larger for files past 80 GiB)")
-  var partSize: String?
   @OptionGroup(title: "Object") var object: ObjectOptions
   @OptionGroup(title: "Directories") var directory: DirectoryOptions
-  @OptionGroup(title: "Sending") var sending: SendOptions
+  @OptionGroup(title: "Advanced") var parts: PartSizeOption
+  @OptionGroup(title: "Advanced") var sending: SendOptions
   @OptionGroup var output: OutputOptions
+
+  var key: String? { object.key }
+  var partSize: String? { parts.partSize }
 
   func validate() throws {
     if let partSize, ByteSize.parse(partSize) == nil {
@@ -72,8 +73,8 @@ struct Upload: AsyncParsableCommand {
       do {
         upload = try await journal.record(
           file: file, key: key, server: global.serverAddress, partSize: partSize.flatMap(ByteSize.parse) ?? 0,
-          spreadOver: sending.adapts ? sending.maxConnections : 1,
-          attributes: try object.attributes(forFileName: file), verify: object.verify)
+          spreadOver: sending.adapts ? sending.connectionLimit : 1,
+          attributes: try object.attributes(forFileName: file), verify: object.verify, sending: sending.choices)
       } catch let error as UploadError {
         throw ValidationError(error.message)
       }
@@ -89,10 +90,12 @@ struct Upload: AsyncParsableCommand {
     let prefix = directory.keyPrefix ?? (URL(fileURLWithPath: root).lastPathComponent + "/")
     var notes: [String] = []
     if !listing.skippedSymlinks.isEmpty {
-      notes.append("skipped \(listing.skippedSymlinks.count) symbolic link(s) (--follow-symlinks follows them)")
+      let count = listing.skippedSymlinks.count
+      notes.append("skipped \(count) symbolic link\(count == 1 ? "" : "s") (--follow-symlinks follows them)")
     }
     if !listing.skippedOther.isEmpty {
-      notes.append("skipped \(listing.skippedOther.count) entries that are not regular files: \(listing.skippedOther.prefix(5).joined(separator: ", "))")
+      let count = listing.skippedOther.count
+      notes.append("skipped \(count) \(count == 1 ? "entry that is not a regular file" : "entries that are not regular files"): \(listing.skippedOther.prefix(5).joined(separator: ", "))")
     }
     guard !listing.files.isEmpty else {
       throw ClientError("no files to upload under \(file)\(notes.isEmpty ? "" : "; " + notes.joined(separator: "; "))")
@@ -106,7 +109,7 @@ struct Upload: AsyncParsableCommand {
           try await journal.record(
             file: entry.path, key: prefix + entry.relativePath, server: global.serverAddress,
             partSize: partSize.flatMap(ByteSize.parse) ?? 0, attributes: try object.attributes(forFileName: entry.path),
-            verify: object.verify, batchID: batchID))
+            verify: object.verify, sending: sending.choices, batchID: batchID))
       } catch let error as UploadError {
         throw ValidationError("\(entry.path): \(error.message)")
       }
@@ -125,11 +128,15 @@ struct Upload: AsyncParsableCommand {
     if case .failure(let error) = Result(catching: { () throws(UploadError) in try PartPlan.open(requestedPartSize: requested) }) {
       throw ValidationError(error.message)
     }
+    if case .failure(let error) = Result(catching: { () throws(UploadError) in try ObjectKey(validating: key ?? "") }) {
+      throw ValidationError(error.message)
+    }
     let journal = try global.openJournal()
     let upload = JournalUpload(
       id: Journal.newUploadID(), server: global.serverAddress, sessionID: nil, filePath: JournalUpload.standardInput,
       key: key ?? "", identity: FileIdentity(size: -1, modificationTimeNanoseconds: 0, inode: 0),
-      partSize: requested, attributes: try object.attributes(forFileName: nil), verify: object.verify, state: .pending,
+      partSize: requested, attributes: try object.attributes(forFileName: nil), verify: object.verify,
+      sending: sending.choices, state: .pending,
       createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     try await journal.insert(upload, parts: [])
     try await sendStream(

@@ -27,12 +27,14 @@ struct Verify: AsyncParsableCommand {
     try await reportingErrors {
       var global = global
       var sessionID = id
-      if let upload = try await global.openJournal().upload(id) {
+      if let upload = try await global.existingJournal()?.upload(id) {
         guard let id = upload.sessionID, upload.state == .completed else {
           throw ClientError("upload \(upload.id) is \(upload.state.rawValue); only a completed upload can be verified")
         }
         sessionID = id
         global.defaultServer(to: upload.server)
+      } else if !GlobalOptions.isSessionID(id) {
+        throw global.unknownUpload(id)
       }
       let session: Uploader_V1_Session
       do {
@@ -41,8 +43,8 @@ struct Verify: AsyncParsableCommand {
         }
       } catch let error as RPCError where error.code == .dataLoss || error.code == .failedPrecondition || error.code == .notFound {
         throw ClientError(error.message)
-      } catch let error as RPCError {
-        throw ClientError("the server at \(global.serverAddress) did not verify session \(sessionID): \(error.message) (\(error.code)); try again")
+      } catch {
+        throw ClientError("the server at \(global.serverAddress) did not verify session \(sessionID): \(UploadEngine.describe(error)); try again")
       }
       if json {
         struct Verdict: Encodable {
