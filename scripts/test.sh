@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh machine it:
-#   1. makes a virtual environment under .venv with SeaweedFS, boto3, grpcio(-tools), pytest;
+#   1. makes a virtual environment under .venv with SeaweedFS, boto3, grpcio(-tools), pytest
+#      and pytest-timeout, each pinned in scripts/requirements-test.txt;
 #   2. starts SeaweedFS (a real S3 server with SigV4 auth) and a throwaway PostgreSQL cluster
 #      (Debian's postgresql, installed if missing) on free loopback ports; the replica tests
 #      start HAProxy (Debian's haproxy, installed if missing) themselves;
@@ -65,9 +66,11 @@ echo "==> swift build"
 swift build --build-tests
 echo "==> generated code matches Protos/"
 scripts/generate-protos.sh --check
+# No step may hang the run: swift test gets 20 minutes, each end-to-end test 10 (pytest-timeout,
+# which prints every thread's stack when it fires) and all of them 40.
 echo "==> swift test"
-swift test --skip-build --parallel --num-workers 2
+timeout --kill-after 30 1200 swift test --skip-build --parallel --num-workers 2
 
 echo "==> end-to-end tests"
 export UPLOADER_SERVER_BIN="$(swift build --show-bin-path)/uploader-server"
-.venv/bin/python -m pytest -q Tests/EndToEnd "$@"
+timeout --kill-after 30 2400 .venv/bin/python -m pytest -q --timeout 600 Tests/EndToEnd "$@"

@@ -18,14 +18,17 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     case spoolFull = "SPOOL_FULL"
     /// The object store could not be reached or kept failing; trying later may succeed.
     case storageUnavailable = "STORAGE_UNAVAILABLE"
-    /// The session database could not be reached or did not answer in time; trying later may
-    /// succeed.
+    /// The session database could not be reached, did not answer in time, or cannot write (its
+    /// disk is full); trying later may succeed.
     case databaseUnavailable = "DATABASE_UNAVAILABLE"
     /// The server is shutting down; its streams end at a part boundary so their clients move
     /// to another replica (or to this one once it is back).
     case draining = "DRAINING"
     /// The object store refused the request (credentials, bucket, policy).
     case storageRejected = "STORAGE_REJECTED"
+    /// A completed session's object is no longer in the store (deleted after completion), so it
+    /// cannot be read back.
+    case objectMissing = "OBJECT_MISSING"
     /// No such session (or not one the caller may see).
     case sessionNotFound = "SESSION_NOT_FOUND"
     /// The session no longer accepts this operation (completed, aborted, expired).

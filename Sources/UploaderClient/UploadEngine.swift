@@ -383,7 +383,7 @@ public struct UploadEngine: Sendable {
       return (error as? ClientError)?.message ?? "\(error)"
     }
     if isUnreachable(error) {
-      return "nothing answered (\(error.message)); check that uploader-server runs there and that --server names it"
+      return "nothing answered; check that uploader-server runs there and that --server names it"
     }
     switch error.code {
     case .unauthenticated: return "\(error.message); check --token (or UPLOADER_TOKEN)"

@@ -102,7 +102,7 @@ private func report(
   } else {
     let source = finished.readsStandardInput ? "standard input" : finished.filePath
     let verified = session.isVerified ? ", verified by reading it back" : ""
-    print("uploaded \(source) to \(session.key) (\(finished.identity.size) bytes, sha256 \(finished.sha256?.hex ?? "unknown")\(verified)) [\(upload.id)]")
+    print("uploaded \(source) to \(session.key) (\(ProgressBar.human(finished.identity.size)), sha256 \(finished.sha256?.hex ?? "unknown")\(verified)) [\(upload.id)]")
   }
 }
 

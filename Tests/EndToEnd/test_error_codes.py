@@ -293,6 +293,15 @@ def session_not_found(w):
     return fails(lambda: stub.GetSession(w.pb.GetSessionRequest(session_id="0" * 32)))
 
 
+@case("OBJECT_MISSING", "not in the bucket any more")
+def object_missing(w):
+    stub = w.stub(w.server())
+    session = w.create(stub, size=0)  # an empty object: completed with no part
+    stub.CompleteSession(w.pb.CompleteSessionRequest(session_id=session.id, sha256=hashlib.sha256(b"").digest()))
+    w.s3.delete_object(Bucket=w.bucket, Key=session.key)
+    return fails(lambda: stub.VerifySession(w.pb.VerifySessionRequest(session_id=session.id)))
+
+
 @case("OFFSET_GAP", "leaves a gap")
 def offset_gap(w):
     stub = w.stub(w.server())

@@ -93,7 +93,7 @@ def test_read_only_commands_create_nothing(cli, tmp_path):
                  ["forget", "--finished"]):
         result = uploader(cli, *args, "--server", unreachable, state=state)
         assert result.returncode in (0, 1), (args, result.stderr)
-        assert "Could not establish" not in result.stderr
+        assert "Could not establish" not in result.stderr and "unavailable" not in result.stderr
     assert not state.exists()
 
 
@@ -155,3 +155,11 @@ def test_help_leads_with_what_people_need(cli):
     assert not [line for line in server_help.splitlines() if line.startswith("-")]
     typo = cli("uplod", "x", server="127.0.0.1:1", check=False)
     assert typo.returncode == 2 and "did you mean 'upload'?" in typo.stderr
+
+
+def test_verify_against_an_unreachable_server_says_what_to_check(cli):
+    unreachable = f"127.0.0.1:{free_port()}"
+    result = cli("verify", "0123456789abcdef0123456789abcdef", server=unreachable, check=False)
+    assert result.returncode == 1
+    assert f"the server at {unreachable}" in result.stderr and "check that uploader-server runs there" in result.stderr
+    assert "Could not establish" not in result.stderr and "(unavailable)" not in result.stderr

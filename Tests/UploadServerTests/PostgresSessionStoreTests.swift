@@ -53,6 +53,28 @@ import _ConnectionPoolModule
   }
 }
 
+extension PostgresSessionStoreTests {
+  /// SQLite's `StoredKeyTests`, here: a stored key that no longer validates is INTERNAL.
+  @Test func aStoredKeyThatNoLongerValidatesIsInternal() async throws {
+    let (store, url) = try await TestPostgres.store()
+    defer { store.close() }
+    let session = SessionRecord(
+      id: SessionID(unchecked: String(repeating: "e", count: 32)), idempotencyKey: nil,
+      key: try ObjectKey(validating: "fine"), plan: PartPlan(size: 0, partSize: 5 << 20), contentType: "",
+      metadata: [:], storageUploadID: nil, state: .open, createdAt: 1, updatedAt: 1, expiresAt: 2)
+    _ = try await store.create(session, parts: [])
+    let client = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(10)))
+    let pool = Task { await client.run() }
+    defer { pool.cancel() }
+    try await client.query("UPDATE sessions SET object_key = '../escape'", logger: quietLogger)
+    await #expect {
+      _ = try await store.session(session.id)
+    } throws: { error in
+      (error as? UploadError)?.code == .internal && "\(error)".contains("invalid object key")
+    }
+  }
+}
+
 /// How PostgreSQL's failures reach clients: pure, no server needed.
 @Suite struct PostgresErrorTranslationTests {
   /// The pool's own failures (its circuit breaker tripped after connections kept failing, or it

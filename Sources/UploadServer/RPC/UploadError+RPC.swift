@@ -6,7 +6,7 @@ extension UploadError: RPCErrorConvertible {
   public var rpcErrorCode: RPCError.Code {
     switch code {
     case .invalidKey, .invalidRequest: .invalidArgument
-    case .sessionNotFound: .notFound
+    case .sessionNotFound, .objectMissing: .notFound
     case .sessionClosed, .offsetGap, .partsMissing, .idempotencyConflict: .failedPrecondition
     case .partTakenOver: .aborted
     case .objectTooLarge: .outOfRange

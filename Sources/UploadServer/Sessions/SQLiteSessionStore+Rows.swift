@@ -26,9 +26,16 @@ extension SQLiteSessionStore {
     guard let origin = SessionOrigin(rawValue: originName) else {
       throw UploadError(.internal, "session \(row["id"] as String) has an unknown origin \"\(originName)\"")
     }
+    let key: ObjectKey
+    do {
+      key = try ObjectKey(validating: row["object_key"])
+    } catch {
+      // Stored by this server, so a key that no longer validates is the server's fault.
+      throw UploadError(.internal, "session \(row["id"] as String) has an invalid object key: \(error)")
+    }
     return SessionRecord(
       id: SessionID(unchecked: row["id"]), owner: row["owner"], idempotencyKey: row["idempotency_key"],
-      key: try ObjectKey(validating: row["object_key"]),
+      key: key,
       plan: plan(from: row), contentType: row["content_type"],
       metadata: metadata, origin: origin, storageUploadID: row["storage_upload_id"], state: state,
       sha256: (row["sha256"] as String?).flatMap(ContentHash.init(hex:)),

@@ -102,11 +102,9 @@ public struct SQLiteSessionStore: SessionStore {
           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
           """, arguments: Self.arguments(session))
       let statement = try db.makeStatement(
-        sql: "INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+        sql: "INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at) VALUES (?, ?, ?, 0, 'receiving', ?)")
       for part in parts {
-        try statement.execute(arguments: [
-          part.sessionID.rawValue, part.number, part.size, part.receivedBytes, part.state.rawValue, part.updatedAt,
-        ])
+        try statement.execute(arguments: [session.id.rawValue, part.number, part.size, session.createdAt])
       }
       return (session, true)
     }
@@ -215,7 +213,9 @@ public struct SQLiteSessionStore: SessionStore {
       try Row.fetchAll(
         db,
         sql: """
-          UPDATE sessions SET abort_lease_until = ? WHERE abort_pending = 1 AND abort_lease_until <= ?
+          UPDATE sessions SET abort_lease_until = ? WHERE id IN (
+            SELECT id FROM sessions WHERE abort_pending = 1 AND abort_lease_until <= ?
+            ORDER BY updated_at LIMIT \(Self.abortBatch))
           RETURNING *
           """, arguments: [leaseUntil, now]
       ).map(Self.session(from:)).sorted { $0.updatedAt < $1.updatedAt }
@@ -386,10 +386,11 @@ public struct SQLiteSessionStore: SessionStore {
     }
   }
 
-  private static func translate(_ error: any Error) -> UploadError {
+  static func translate(_ error: any Error) -> UploadError {
     if let error = error as? UploadError { return error }
     if let error = error as? DatabaseError, error.resultCode == .SQLITE_FULL {
-      return UploadError(.spoolFull, "the session database is out of disk space: \(error)")
+      // Not the spool: the database cannot take writes until its disk has room again.
+      return UploadError(.databaseUnavailable, "the session database is out of disk space; try again once it has room: \(error)")
     }
     return UploadError(.internal, "session database: \(error)")
   }

@@ -127,8 +127,12 @@ extension SessionCoordinator {
           if !added { break }
         }
       }
+    } catch let error as UploadError {
+      throw error
+    } catch is CancellationError {
+      throw UploadError(.cancelled, "committing the parts of session \(session.id) was cancelled")
     } catch {
-      throw UploadError.fromFileSystem(error, while: "committing the parts of session \(session.id)")
+      throw UploadError(.internal, "committing the parts of session \(session.id): \(error)")
     }
     for part in try await committedElsewhere(session, elsewhere) {
       done.withLock { $0[part.number] = part }

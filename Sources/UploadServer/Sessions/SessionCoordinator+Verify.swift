@@ -7,8 +7,8 @@ extension SessionCoordinator {
   /// Verifying again reads the object again.
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` when the session is not completed;
-  ///   `.digestMismatch` when the object's bytes are not the ones the client described (or the
-  ///   object is gone); `.storageUnavailable`.
+  ///   `.digestMismatch` when the object's bytes are not the ones the client described;
+  ///   `.objectMissing` when the object is gone; `.storageUnavailable`.
   public func verify(_ id: SessionID, owner: Principal) async throws(UploadError) -> SessionRecord {
     let session = try await session(id, owner: owner)
     guard session.state == .completed else {

@@ -29,7 +29,8 @@ public protocol SessionStore: Sendable {
   func resetPartsOfLapsedNodes(lapsedBefore: Int64) async throws(UploadError) -> [PartRecord]
 
   /// Inserts a session and its parts, or returns the session already created by the same owner
-  /// with the same idempotency key (with `created` false).
+  /// with the same idempotency key (with `created` false). Parts start receiving, with nothing
+  /// received and no holder, whatever `parts` say besides their numbers and sizes.
   func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
 
@@ -60,11 +61,12 @@ public protocol SessionStore: Sendable {
   func sessionsExpiring(before time: Int64) async throws(UploadError) -> [SessionRecord]
 
   /// Open or completing sessions that have received parts not yet committed, held by this
-  /// node, with those parts.
+  /// node or by none (recorded before nodes were), with those parts.
   func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])]
 
   /// Takes the sessions given up whose multipart upload still has to be aborted and that no
-  /// other node has taken since `now`: they are this node's until `leaseUntil`.
+  /// other node has taken since `now`: they are this node's until `leaseUntil`. At most
+  /// `abortBatch`, the longest waiting first.
   func takePendingAborts(now: Int64, leaseUntil: Int64) async throws(UploadError) -> [SessionRecord]
 
   /// Gives back a pending abort taken with `takePendingAborts`: done when the multipart upload
@@ -122,6 +124,11 @@ public protocol SessionStore: Sendable {
   /// the object store than recorded. A writer that held the part is refused from then on; with
   /// bytes kept, this node holds the part.
   func reset(_ part: PartRecord, to receivedBytes: Int64) async throws(UploadError)
+}
+
+extension SessionStore {
+  /// The most pending aborts `takePendingAborts` hands out at once.
+  public static var abortBatch: Int { 100 }
 }
 
 extension SessionStore {

@@ -134,7 +134,7 @@ public struct LocalDirectoryStore: ObjectStore {
     var size: Int64 = 0
     try await run("reading \"\(key)\" back") {
       guard try await FileSystem.shared.info(forFileAt: path(of: key)) != nil else {
-        throw UploadError(.digestMismatch, "\"\(key)\" is not in the store any more")
+        throw UploadError(.objectMissing, "\"\(key)\" is not in the store any more")
       }
       try await FileSystem.shared.withFileHandle(forReadingAt: path(of: key)) { file in
         for try await chunk in file.readChunks(chunkLength: .mebibytes(1)) {

@@ -62,7 +62,7 @@ public protocol ObjectStore: Sendable {
 
   /// Reads the object back from the store and hashes its bytes.
   ///
-  /// - Throws: `.digestMismatch` when the object is gone; `.storageUnavailable` when the store
+  /// - Throws: `.objectMissing` when the object is gone; `.storageUnavailable` when the store
   ///   fails, also part-way through.
   func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest
 

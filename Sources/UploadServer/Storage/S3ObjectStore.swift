@@ -143,7 +143,7 @@ public struct S3ObjectStore: ObjectStore {
         size += Int64(chunk.readableBytes)
       }
     } catch let error as S3Error where error.code == .noSuchKey || error.httpStatus == 404 {
-      throw UploadError(.digestMismatch, "\"\(key)\" is not in the bucket any more")
+      throw UploadError(.objectMissing, "\"\(key)\" is not in the bucket any more")
     } catch {
       throw .fromS3(error, key: key)
     }

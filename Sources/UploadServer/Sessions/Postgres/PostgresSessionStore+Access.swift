@@ -60,7 +60,8 @@ extension PostgresSessionStore {
         case "57014": return (UploadError(.databaseUnavailable, "the session database did not answer in time: \(message)"), false)
         case "25P03":
           return (UploadError(.databaseUnavailable, "the session database ended a transaction left idle (was this server paused?): \(message)"), false)
-        case "53100": return (UploadError(.spoolFull, "the session database is out of disk space: \(message)"), false)
+        case "53100":
+          return (UploadError(.databaseUnavailable, "the session database is out of disk space; try again once it has room: \(message)"), false)
         case let state where state.hasPrefix("08") || state.hasPrefix("57P"):
           return (UploadError(.databaseUnavailable, "the session database is unavailable: \(message)"), false)
         default: return (UploadError(.internal, "session database (SQLSTATE \(state)): \(message)"), false)

@@ -224,7 +224,8 @@ public final class PostgresSessionStore: SessionStore {
   public func sessionsWithReceivedParts() async throws(UploadError) -> [(SessionRecord, [Int])] {
     let found = try await rows("""
       SELECT parts.session_id, parts.number FROM parts JOIN sessions ON sessions.id = parts.session_id
-      WHERE parts.state = 'received' AND sessions.state IN ('open', 'completing') AND parts.holder_node = \(node)
+      WHERE parts.state = 'received' AND sessions.state IN ('open', 'completing')
+        AND (parts.holder_node = \(node) OR parts.holder_node IS NULL)
       ORDER BY parts.session_id, parts.number
       """)
     var numbers: [String: [Int]] = [:]
@@ -244,7 +245,7 @@ public final class PostgresSessionStore: SessionStore {
     try await rows("""
       UPDATE sessions SET abort_lease_until = \(leaseUntil) WHERE id IN (
         SELECT id FROM sessions WHERE abort_pending AND abort_lease_until <= \(now)
-        ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+        ORDER BY updated_at LIMIT \(unescaped: String(Self.abortBatch)) FOR UPDATE SKIP LOCKED)
       RETURNING *
       """).map(Self.session(from:)).sorted { $0.updatedAt < $1.updatedAt }
   }
