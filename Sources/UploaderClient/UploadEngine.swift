@@ -187,26 +187,6 @@ public struct UploadEngine: Sendable {
     return session
   }
 
-  /// Re-reads the parts the server has not committed, once: one that no longer hashes to the
-  /// digest the journal holds means the file changed during the upload, so no retry can succeed.
-  /// Then the session is aborted and the upload stops, recorded as aborted.
-  private func stopIfChanged(_ upload: JournalUpload) async throws {
-    guard let (number, range) = try await FileDigester.firstChanged(try await journal.parts(of: upload.id), in: upload.filePath)
-    else { return }
-    if let sessionID = try await journal.upload(upload.id)?.sessionID {
-      _ = try? await unaryClient().abortSession(.with { $0.sessionID = sessionID }, metadata: options.metadata)
-    }
-    throw ClientError(
-      "\(upload.filePath) changed during the upload: part \(number), \(ProgressBar.human(range.lowerBound))–\(ProgressBar.human(range.upperBound)), differs from what was read; nothing of it was stored, and the upload is aborted; start a new upload",
-      journalState: .aborted)
-  }
-
-  /// Whether the server found bytes that do not hash to the digest declared with them.
-  static func isDigestMismatch(_ error: any Error) -> Bool {
-    guard let error = error as? RPCError, error.code == .dataLoss else { return false }
-    return error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == UploadError.Code.digestMismatch.rawValue
-  }
-
   private func attemptUpload(
     _ upload: JournalUpload, file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, contact: Contact
   ) async throws
@@ -370,75 +350,6 @@ public struct UploadEngine: Sendable {
     })
   }
 
-  /// Whether `error` is the transport's: no connection, not an answer from the server.
-  static func isUnreachable(_ error: any Error) -> Bool {
-    guard let error = error as? RPCError else { return false }
-    return error.code == .unavailable && error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == nil
-  }
-
-  /// `error` in words for people, without the names of codes (`--json` keeps those): what the
-  /// server said, or what failed on the way to it, and what to check.
-  public static func describe(_ error: any Error) -> String {
-    guard let error = error as? RPCError else {
-      return (error as? ClientError)?.message ?? "\(error)"
-    }
-    if isUnreachable(error) {
-      return "nothing answered; check that uploader-server runs there and that --server names it"
-    }
-    switch error.code {
-    case .unauthenticated: return "\(error.message); check --token (or UPLOADER_TOKEN)"
-    case .permissionDenied: return "\(error.message); the token does not allow it"
-    case .deadlineExceeded: return "no answer in time: \(error.message)"
-    case .dataLoss: return "the bytes did not arrive intact: \(error.message)"
-    case .resourceExhausted: return "the server is out of room: \(error.message)"
-    case .cancelled: return "the call was cancelled: \(error.message)"
-    default: return error.message
-    }
-  }
-
-  /// Why retrying may help, or nil for a permanent failure.
-  static func transientReason(_ error: any Error) -> String? {
-    guard let error = error as? RPCError else {
-      return error is ClientError || error is CancellationError ? nil : "\(error)"
-    }
-    let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
-      .flatMap(UploadError.Code.init(rawValue:))
-    switch error.code {
-    case .unavailable where isUnreachable(error):
-      // From the transport, not from our server: its message is about channels and sockets.
-      return "the connection to the server was lost or refused"
-    case .unavailable, .deadlineExceeded, .aborted, .resourceExhausted, .cancelled, .unknown, .dataLoss:
-      return describe(error)
-    case .failedPrecondition where code == .offsetGap || code == .partsMissing:
-      return describe(error)
-    case .internalError where code == nil:
-      // Not our server's answer (it always names its error code) but the transport's: a proxy
-      // or load balancer ended the stream when the replica behind it died.
-      return "the stream broke in transit (\(error.message))"
-    default:
-      return nil
-    }
-  }
-
-  /// The error to stop with, recorded in the journal when it says what became of the upload;
-  /// an upload the server refused before it had a session is forgotten.
-  static func permanent(_ error: any Error, _ id: String, journal: Journal, at time: Int64) async throws -> any Error {
-    let stop =
-      switch error {
-      case let error as ClientError: error
-      case let error as RPCError: ClientError("the server refused: \(describe(error))")
-      default: ClientError(describe(error))
-      }
-    if error is RPCError, try await journal.upload(id)?.sessionID == nil {
-      // The server refused the upload outright: there is nothing to resume, so nothing to keep.
-      try await journal.delete(id)
-      return ClientError(stop.message, journalState: nil)
-    }
-    if let state = stop.journalState {
-      try await journal.finish(id, state: state, error: stop.message, at: time)
-    }
-    return stop
-  }
 }
 
 /// A value behind a lock, shared by copies of the struct that holds it.

@@ -1,0 +1,26 @@
+import GRPCCore
+import NIOFileSystem
+import UploadCore
+import UploadProtocol
+
+extension UploadEngine {
+  /// Re-reads the parts the server has not committed, once: one that no longer hashes to the
+  /// digest the journal holds means the file changed during the upload, so no retry can succeed.
+  /// Then the session is aborted and the upload stops, recorded as aborted.
+  func stopIfChanged(_ upload: JournalUpload) async throws {
+    guard let (number, range) = try await FileDigester.firstChanged(try await journal.parts(of: upload.id), in: upload.filePath)
+    else { return }
+    if let sessionID = try await journal.upload(upload.id)?.sessionID {
+      _ = try? await unaryClient().abortSession(.with { $0.sessionID = sessionID }, metadata: options.metadata)
+    }
+    throw ClientError(
+      "\(upload.filePath) changed during the upload: part \(number), \(ProgressBar.human(range.lowerBound))–\(ProgressBar.human(range.upperBound)), differs from what was read; nothing of it was stored, and the upload is aborted; start a new upload",
+      journalState: .aborted)
+  }
+
+  /// Whether the server found bytes that do not hash to the digest declared with them.
+  static func isDigestMismatch(_ error: any Error) -> Bool {
+    guard let error = error as? RPCError, error.code == .dataLoss else { return false }
+    return error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == UploadError.Code.digestMismatch.rawValue
+  }
+}
