@@ -18,7 +18,11 @@ extension UploadEngine {
       return (error as? ClientError)?.message ?? "\(error)"
     }
     if isUnreachable(error) {
-      return "nothing answered; check that uploader-server runs there and that --server names it"
+      let text = "\(error.message) \(error.cause.map { "\($0)" } ?? "")".lowercased()
+      if text.contains("certificate") || text.contains("tls") || text.contains("ssl") || text.contains("handshake") {
+        return "the TLS handshake failed (\(error.cause.map { "\($0)" } ?? error.message)); check --ca-cert, and --client-cert and --client-key where the server requires them"
+      }
+      return "nothing answered; check that uploader-server runs there, that --server names it, and --tls if it serves TLS"
     }
     switch error.code {
     case .unauthenticated: return "\(error.message); check --token (or UPLOADER_TOKEN)"

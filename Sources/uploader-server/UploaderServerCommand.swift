@@ -37,103 +37,35 @@ struct UploaderServerCommand: AsyncParsableCommand {
   var database: String? { essentials.database }
   var s3Bucket: String? { essentials.s3Bucket }
 
-  @Option(help: ArgumentHelp("""
-    This replica's name among those sharing --database; each needs its own, and a restarted \
-    replica should keep it (its spool holds that node's parts). (default: made on first start \
-    and kept in DATA_DIR/node-id)
-    """, valueName: "name"))
-  var nodeID: String?
-
-  @Option(help: ArgumentHelp("""
-    A replica silent this long is taken for dead: the parts it was receiving are reset so that \
-    any replica receives them again. Replicas record a heartbeat every fifth of it.
-    """, valueName: "duration"))
-  var nodeLapse = DurationArgument(argument: "15s")!
-
-  @Flag(help: """
-    Hash every part on receipt even though S3 verifies each part's declared SHA-256 itself \
-    (costs about 0.8 CPU seconds per GiB; the local directory store is always verified here).
-    """)
-  var verifyOnReceipt = false
-
-  @Flag(help: """
-    Read every completed object back from the store and verify its SHA-256 before \
-    CompleteSession answers, as if every client asked for it (uploader upload --verify). It costs \
-    one read of each object; a verified object carries its sha256 in its metadata.
-    """)
-  var verifyObjects = false
-
-  @Flag(help: .hidden)
-  var discardObjectsForBenchmarks = false
-
-  @Option(help: "S3 endpoint URL (default: AWS_ENDPOINT_URL_S3, else AWS).")
-  var s3Endpoint: String?
-
-  @Option(help: "S3 region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).")
-  var s3Region: String?
-
-  @Option(help: "Tries per S3 request before a part upload fails (5xx, SlowDown, connection errors).")
-  var s3MaxAttempts = RetryPolicy.standard.maximumAttempts
-
-  @Option(help: "Sessions idle this long expire: their upload is aborted and their spool deleted (90s, 30m, 24h, 7d).")
-  var sessionTTL = DurationArgument(argument: "24h")!
-
-  @Option(help: "The largest object a session may hold (for example 100GiB; at most 5TiB).")
-  var maxObjectSize = SizeArgument(PartSizing.maximumObjectSize)
-
-  @Option(help: "The most bytes staged on local disk; past it uploads get RESOURCE_EXHAUSTED until parts reach the object store (for example 20GiB). (default: no limit)")
-  var spoolLimit: SizeArgument?
-
-  @Option(help: ArgumentHelp("""
-    HTTP/2 flow-control window per stream and per connection: how much a client may send before \
-    the server has read it. A connection moves at most one window per round trip, so give at \
-    least rate x round trip: 1Gbit/s over 100ms needs 12MiB. Memory is used only while a \
-    stream's reader is behind, and --receive-budget bounds it.
-    """, valueName: "size"))
-  var http2Window = SizeArgument(Int64(ServerConfiguration().http2TargetWindowSize))
-
-  @Option(help: ArgumentHelp("""
-    The most memory upload streams' windows may hold if every reader stalls: upload streams \
-    are limited to this divided by --http2-window (and to --max-streams).
-    """, valueName: "size"))
-  var receiveBudget = SizeArgument(ServerConfiguration().receiveBufferBudget)
-
-  @Option(help: ArgumentHelp("""
-    The bytes all resumable upload streams together may have sent that the server has not yet \
-    written: shared evenly among the open streams as credit (from 512KiB to --http2-window \
-    each), which the CLI keeps within. It bounds the server's memory however many clients \
-    send: 64MiB gives one client's 4 streams 16MiB each, and 64 streams 1MiB each.
-    """, valueName: "size"))
-  var streamCredit = SizeArgument(SessionSettings().receiveCreditBudget)
-
-  @Option(help: ArgumentHelp("""
-    Parts uploaded to S3 while they arrive, at once, for the whole server; 0 turns it off. A part \
-    that finds no place is uploaded from the spool once received, one S3 request later.
-    """, valueName: "count"))
-  var maxForwardedParts = SessionSettings().maximumForwardedParts
-
-  @Option(help: "Acknowledge a part's progress (fdatasync + SQLite commit) after this many bytes...")
-  var ackBytes = SizeArgument(SessionSettings().acknowledgementBytes)
-
-  @Option(help: "... or after this long, whichever comes first, and always at the end of a part.")
-  var ackInterval = DurationArgument(argument: "250ms")!
-
-  @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free port). (default: none)")
-  var metricsListen: AddressArgument?
-
-  @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
-  var drainTimeout = DurationArgument(argument: "30s")!
-
+  @OptionGroup(title: "Server") var general: ServerOptions
   @OptionGroup(title: "Notifications") var notifications: NotificationOptions
 
   @OptionGroup(title: "Access and limits")
   var access: AccessOptions
 
-  @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-  var logLevel: Logger.Level = .info
+  @OptionGroup(title: "Advanced") var tuning: TuningOptions
 
-  @Option(help: "Log format: text, or json (one object per line).")
-  var logFormat: LogFormat = .text
+  var s3Endpoint: String? { general.s3Endpoint }
+  var s3Region: String? { general.s3Region }
+  var sessionTTL: DurationArgument { general.sessionTTL }
+  var maxObjectSize: SizeArgument { general.maxObjectSize }
+  var spoolLimit: SizeArgument? { general.spoolLimit }
+  var verifyObjects: Bool { general.verifyObjects }
+  var nodeID: String? { general.nodeID }
+  var metricsListen: AddressArgument? { general.metricsListen }
+  var drainTimeout: DurationArgument { general.drainTimeout }
+  var logLevel: Logger.Level { general.logLevel }
+  var logFormat: LogFormat { general.logFormat }
+  var nodeLapse: DurationArgument { tuning.nodeLapse }
+  var verifyOnReceipt: Bool { tuning.verifyOnReceipt }
+  var discardObjectsForBenchmarks: Bool { tuning.discardObjectsForBenchmarks }
+  var s3MaxAttempts: Int { tuning.s3MaxAttempts }
+  var http2Window: SizeArgument { tuning.http2Window }
+  var receiveBudget: SizeArgument { tuning.receiveBudget }
+  var streamCredit: SizeArgument { tuning.streamCredit }
+  var maxForwardedParts: Int { tuning.maxForwardedParts }
+  var ackBytes: SizeArgument { tuning.ackBytes }
+  var ackInterval: DurationArgument { tuning.ackInterval }
 
   enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
@@ -142,7 +74,10 @@ struct UploaderServerCommand: AsyncParsableCommand {
   /// Parses the command line completed from the environment (`UPLOADER_<OPTION>` for every
   /// option and flag, named from the options themselves), then runs.
   static func main() async {
-    let names = [derivedNames, EssentialOptions.derivedNames, AccessOptions.derivedNames, NotificationOptions.derivedNames]
+    let names = [
+      EssentialOptions.derivedNames, ServerOptions.derivedNames, TuningOptions.derivedNames, AccessOptions.derivedNames,
+      NotificationOptions.derivedNames,
+    ]
     var environment = ProcessInfo.processInfo.environment
     // The name operators expect for a database address, beside the derived UPLOADER_DATABASE.
     if environment["UPLOADER_DATABASE"] == nil { environment["UPLOADER_DATABASE"] = environment["UPLOADER_DATABASE_URL"] }

@@ -13,7 +13,7 @@ Every trial must also prove that its fault hit a running upload: faults fire onc
 sent a random number of bytes (not after a blind sleep), the upload must still be running then,
 and the trial must show the fault was seen (the client's reconnect line, a resume from a
 journal with the upload unfinished, the server's S3 errors while S3 was down, the flipped byte
-and the resend, RESOURCE_EXHAUSTED). A trial without that evidence is invalid, and an invalid
+and the resend, the spool-full refusal in its own words). A trial without that evidence is invalid, and an invalid
 trial fails the suite like a failed one.
 """
 import hashlib
@@ -297,7 +297,8 @@ class Harness:
             s3_proxy.up()
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
-            invalid = None if "resourceExhausted" in stderr else "the client never saw RESOURCE_EXHAUSTED"
+            # SPOOL_FULL's own words, as the client retries: no other refusal says them.
+            invalid = None if "staging area is full" in stderr else "the client never saw SPOOL_FULL"
             return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()

@@ -60,7 +60,9 @@ def test_tls_with_a_token_uploads_and_plaintext_is_refused(cli, start_server, pk
     assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
 
     plaintext = cli("status", UNKNOWN, "--remote", "--token", "alice-token", server=server.address, check=False)
-    assert plaintext.returncode == 1 and "unavailable" in plaintext.stderr, plaintext.stderr
+    # Plaintext to a TLS server: nothing a client can read answers; the message says to check --tls.
+    assert plaintext.returncode == 1 and "nothing answered" in plaintext.stderr and "--tls" in plaintext.stderr, \
+        plaintext.stderr
 
 
 def test_mutual_tls_requires_a_client_certificate_from_the_ca(cli, start_server, pki, random_file, s3, bucket):
@@ -68,7 +70,8 @@ def test_mutual_tls_requires_a_client_certificate_from_the_ca(cli, start_server,
     server = start_server("--s3-bucket", bucket, "--tls-cert", str(pki / "server.pem"), "--tls-key",
                           str(pki / "server.key"), "--tls-client-ca", str(pki / "ca.pem"))
     without = cli("status", UNKNOWN, "--remote", "--ca-cert", str(pki / "ca.pem"), server=server.address, check=False)
-    assert without.returncode == 1 and "unavailable" in without.stderr, without.stderr
+    assert without.returncode == 1 and "TLS handshake failed" in without.stderr, without.stderr
+    assert "CERTIFICATE_REQUIRED" in without.stderr and "--client-cert" in without.stderr, without.stderr
     with_cert = cli("status", UNKNOWN, "--remote", "--ca-cert", str(pki / "ca.pem"), "--client-cert",
                     str(pki / "client.pem"), "--client-key", str(pki / "client.key"), server=server.address, check=False)
     assert with_cert.returncode == 1 and f"no session {UNKNOWN}" in with_cert.stderr, with_cert.stderr

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UploadProtocol
 import UploaderClient
 
 struct Status: AsyncParsableCommand {
@@ -69,8 +70,15 @@ struct Status: AsyncParsableCommand {
   }
 
   private func showRemote(_ sessionID: String) async throws {
-    let session = try await withSessionsClient(global) { client, metadata in
-      try await client.getSession(.with { $0.sessionID = sessionID }, metadata: metadata)
+    let session: Uploader_V1_Session
+    do {
+      session = try await withSessionsClient(global) { client, metadata in
+        try await client.getSession(.with { $0.sessionID = sessionID }, metadata: metadata)
+      }
+    } catch let error as ClientError {
+      throw error
+    } catch {
+      throw ClientError("the server at \(global.serverAddress) did not answer for session \(sessionID): \(UploadEngine.describe(error))")
     }
     let durable = session.durableBytes
     if json {
