@@ -19,6 +19,9 @@ final class Progress: Sendable {
     self.onEvent = onEvent
   }
 
+  /// Callers of `allAcknowledged()` still waiting.
+  var waiting: Int { state.withLock { $0.waiters.count } }
+
   /// Records that the server holds `bytes` of `part`.
   func set(part: Int, _ bytes: Int64) {
     let (done, waiters) = state.withLock { state in

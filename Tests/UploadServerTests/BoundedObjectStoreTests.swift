@@ -5,11 +5,18 @@ import UploadCore
 
 /// The server-wide bound on part uploads (`ServerConfiguration.maximumConcurrentPartUploads`),
 /// over a store double that counts how many uploads it serves at once.
-@Suite struct BoundedObjectStoreTests {
-  /// Counts concurrent `uploadPart` calls; each takes a few milliseconds, so unbounded callers overlap.
+@Suite(.timeLimit(.minutes(1))) struct BoundedObjectStoreTests {
+  /// Counts concurrent `uploadPart` calls. Each holds on until `target` calls have run at once,
+  /// so a bound that lets fewer through (a serial store) hangs the test instead of passing it,
+  /// and one that lets more through shows it in `most`.
   final class CountingStore: ObjectStore {
     let counts = Mutex<(now: Int, most: Int, total: Int)>((0, 0, 0))
+    let target: Int
     var name: String { "counting" }
+
+    init(target: Int) {
+      self.target = target
+    }
 
     func checkAvailability() async throws(UploadError) {}
     func createUpload(key: ObjectKey, attributes: ObjectAttributes) async throws(UploadError) -> String { "u" }
@@ -19,7 +26,8 @@ import UploadCore
         $0.most = max($0.most, $0.now)
         $0.total += 1
       }
-      try? await Task.sleep(for: .milliseconds(20))
+      while counts.withLock({ $0.most }) < target { try? await Task.sleep(for: .milliseconds(1)) }
+      try? await Task.sleep(for: .milliseconds(5))
       counts.withLock { $0.now -= 1 }
       return "e\(part.number)"
     }
@@ -47,7 +55,7 @@ import UploadCore
 
   @Test(arguments: [1, 3])
   func partUploadsNeverExceedTheBound(bound: Int) async throws {
-    let base = CountingStore()
+    let base = CountingStore(target: bound)
     let store = BoundedObjectStore(base: base, maximumConcurrentUploads: bound)
     let key = try ObjectKey(validating: "k")
     try await withThrowingTaskGroup(of: String.self) { group in
@@ -61,6 +69,6 @@ import UploadCore
     }
     let counts = base.counts.withLock { $0 }
     #expect(counts.total == 12)
-    #expect(counts.most <= bound, "\(counts.most) uploads ran at once; the bound is \(bound)")
+    #expect(counts.most == bound, "\(counts.most) uploads ran at once; the bound is \(bound)")
   }
 }

@@ -99,7 +99,13 @@ import UploadServer
     defer { data.remove() }
     try await withServer(testConfiguration(dataDirectory: data.path)) { client, _ in
       await #expect(throws: (any Error).self) {
-        _ = try await client.upload(randomBytes(16 << 20), as: "partial", giveUpAfter: 12 << 20)
+        _ = try await client.upload(randomBytes(16 << 20), as: "partial", giveUpAfter: 12 << 20) {
+          // Something to clean up first: parts in the spool or the store.
+          let held = try await eventually(seconds: 30) {
+            !data.files(under: "spool").isEmpty || !data.files(under: "store/uploads").isEmpty
+          }
+          try #require(held, "the server never held any of the 12 MiB sent")
+        }
       }
       // The server cleans up after the client is gone.
       let cleaned = try await eventually {
@@ -146,19 +152,20 @@ import UploadServer
     let data = try TemporaryDirectory()
     defer { data.remove() }
     try await withSessionsServer(testConfiguration(dataDirectory: data.path)) { sessions, server in
+      let state = { @Sendable () async throws -> Uploader_V1_SessionState? in
+        try await sessions.listSessions(.with { $0.pageSize = 10 }).sessions.first { $0.key == "broken.bin" }?.state
+      }
       await #expect(throws: (any Error).self) {
         try await withClient(of: server, token: nil) { client in
-          _ = try await UploaderClient(wrapping: client).upload(randomBytes(16 << 20), as: "broken.bin", giveUpAfter: 12 << 20)
+          _ = try await UploaderClient(wrapping: client).upload(randomBytes(16 << 20), as: "broken.bin", giveUpAfter: 12 << 20) {
+            // The stream reached the server: its session is open before the client gives up.
+            try #require(try await eventually(seconds: 30) { try await state() == .open }, "no session was opened")
+          }
         }
       }
       // The server learns of the broken stream when the transport tells it; under load that
       // can take a while, so the polls are as patient as the other give-up tests'.
-      let state = { () async throws -> Uploader_V1_SessionState? in
-        try await sessions.listSessions(.with { $0.pageSize = 10 }).sessions.first { $0.key == "broken.bin" }?.state
-      }
-      // Under load the client can give up before its stream reaches the server; then there is no
-      // session, which is as clean. A session the server did create must end aborted.
-      let aborted = try await eventually(seconds: 30) { let s = try await state(); return s == nil || s == .aborted }
+      let aborted = try await eventually(seconds: 30) { try await state() == .aborted }
       let final = try await state()
       #expect(aborted, "the broken stream's session is \(String(describing: final)), not aborted")
       #expect(try await eventually(seconds: 30) { data.files(under: "store/uploads").isEmpty && data.files(under: "spool").isEmpty })

@@ -105,9 +105,14 @@ import UploadServer
       configuration.s3 = s3.configuration
       try await withServer(configuration) { client, _ in
         await #expect(throws: (any Error).self) {
-          _ = try await client.upload(randomBytes(20 << 20), as: "partial", giveUpAfter: 16 << 20)
+          _ = try await client.upload(randomBytes(20 << 20), as: "partial", giveUpAfter: 16 << 20) {
+            // Something to clean up first: the multipart upload exists before the client gives up.
+            try #require(
+              try await eventually(seconds: 30) { try await !s3.listMultipartUploads().isEmpty },
+              "the server never created the multipart upload")
+          }
         }
-        let clean = try await eventually { try await s3.listMultipartUploads().isEmpty }
+        let clean = try await eventually(seconds: 30) { try await s3.listMultipartUploads().isEmpty }
         #expect(clean)
       }
       await #expect(throws: S3Error.self) { _ = try await s3.headObject(key: "partial") }

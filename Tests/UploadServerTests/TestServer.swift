@@ -76,14 +76,19 @@ struct ProducerGaveUp: Error {}
 
 extension UploaderClient {
   /// Uploads `bytes` as `filename` in `chunkSize` messages (at least one message, so an empty
-  /// file still names its key). With `giveUpAfter`, the client fails mid-stream instead.
+  /// file still names its key). With `giveUpAfter`, the client fails mid-stream instead, once
+  /// `beforeGivingUp` returns (a test waits there for evidence that the server holds something).
   func upload(
-    _ bytes: [UInt8], as filename: String, chunkSize: Int = 1 << 20, giveUpAfter: Int? = nil
+    _ bytes: [UInt8], as filename: String, chunkSize: Int = 1 << 20, giveUpAfter: Int? = nil,
+    beforeGivingUp: @escaping @Sendable () async throws -> Void = {}
   ) async throws -> Uploader_UploadResponse {
     try await upload { writer in
       var offset = 0
       repeat {
-        if let giveUpAfter, offset >= giveUpAfter { throw ProducerGaveUp() }
+        if let giveUpAfter, offset >= giveUpAfter {
+          try await beforeGivingUp()
+          throw ProducerGaveUp()
+        }
         let end = min(offset + chunkSize, bytes.count)
         try await writer.write(.with {
           $0.filename = filename

@@ -22,8 +22,11 @@ import Testing
   @Test func allAcknowledgedReturnsOnceEveryByteIs() async {
     let progress = Progress(total: 20) { _ in }
     let waiter = Task { await progress.allAcknowledged() }
+    while progress.waiting == 0 { await Task.yield() }
     progress.set(part: 1, 10)
+    #expect(progress.waiting == 1, "10 of 20 bytes released the waiter")
     progress.set(part: 2, 10)
+    #expect(progress.waiting == 0)
     await waiter.value
     // Settled: a later wait returns at once.
     await progress.allAcknowledged()
@@ -33,7 +36,9 @@ import Testing
     let progress = Progress(total: 20) { _ in }
     progress.set(part: 1, 10)
     let waiter = Task { await progress.allAcknowledged() }
+    while progress.waiting == 0 { await Task.yield() }
     progress.settle()
+    #expect(progress.waiting == 0)
     await waiter.value
   }
 }

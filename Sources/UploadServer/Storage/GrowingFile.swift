@@ -18,6 +18,11 @@ public final class GrowingFile: Sendable {
   /// A file with nothing written yet.
   public init() {}
 
+  /// How far the file is written.
+  var written: Int64 { state.withLock { $0.written } }
+  /// Readers waiting for bytes not written yet.
+  var waitingReaders: Int { state.withLock { $0.waiters.count } }
+
   /// The file holds its first `bytes` bytes.
   public func advance(to bytes: Int64) {
     let ready = state.withLock { state in
