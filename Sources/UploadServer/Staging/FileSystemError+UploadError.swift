@@ -13,7 +13,8 @@ extension UploadError {
       return error
     case is CancellationError:
       return UploadError(.cancelled, "\(doing) was cancelled")
-    case let error as FileSystemError where error.code == .resourceExhausted:
+    case let error as FileSystemError where error.code == .resourceExhausted || error.isOutOfSpace:
+      // NIO reports a write's ENOSPC (or EDQUOT) with code `.unknown`: its errno says it.
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
     case let error as FileConcatenation.Failure where error.errno == ENOSPC:
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
@@ -22,5 +23,13 @@ extension UploadError {
     default:
       return UploadError(.internal, "\(doing): \(error)")
     }
+  }
+}
+
+extension FileSystemError {
+  /// Whether the system call behind it failed for want of space: ENOSPC, or EDQUOT (a quota).
+  var isOutOfSpace: Bool {
+    guard let call = cause as? FileSystemError.SystemCallError else { return false }
+    return call.errno == .noSpace || call.errno == .diskQuotaExceeded
   }
 }
