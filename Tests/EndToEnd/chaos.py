@@ -43,7 +43,9 @@ def free_port():
 
 
 def store_errors(server):
-    """The server's failed object-store calls so far (uploader_object_store_errors_total, summed)."""
+    """The server's failed object-store calls that carry an upload's parts so far
+    (uploader_object_store_errors_total for UploadPart and ForwardPart): not the health probe's
+    CheckAvailability every 5 s, which fails in any outage, upload or not."""
     import urllib.request
     deadline = time.time() + 10
     while not (urls := [line.split("metrics on ")[1].split()[0] for line in server.output().splitlines()
@@ -54,7 +56,8 @@ def store_errors(server):
     url = urls[0]
     with urllib.request.urlopen(url, timeout=5) as response:
         return sum(float(line.split()[-1]) for line in response.read().decode().splitlines()
-                   if line.startswith("uploader_object_store_errors_total"))
+                   if line.startswith("uploader_object_store_errors_total")
+                   and ('operation="UploadPart"' in line or 'operation="ForwardPart"' in line))
 
 
 class Harness:
@@ -244,9 +247,13 @@ class Harness:
             invalid = None
             if proxy.corrupted_at is None:
                 invalid = "no byte was flipped"
-            elif "retrying in" not in stderr:
-                # Caught by the part's SHA-256 (DATA_LOSS) or by HTTP/2 framing: either way a resend.
-                invalid = f"the byte flipped at {proxy.corrupted_at} was never noticed"
+            elif not any(words in stderr for words in ("did not arrive intact", "is missing", "lost or refused")):
+                # Caught by the part's SHA-256: DATA_LOSS on the part's stream ("did not arrive
+                # intact"), or, when the store refused the part after that stream had moved on,
+                # the part reset and reported missing at completion; or, when the byte hit a frame
+                # header, HTTP/2 dropping the connection. Either way a resend, and said so; any
+                # other retry is not evidence.
+                invalid = f"the byte flipped at {proxy.corrupted_at} was never noticed as such"
             return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
@@ -272,7 +279,7 @@ class Harness:
             _, stderr = upload.communicate(timeout=300)
             problems = [] if upload.returncode == 0 else [f"upload exited {upload.returncode}: {stderr.strip()[-200:]}"]
             if errors_during == 0:
-                invalid = invalid or "the server saw no S3 error while S3 was down"
+                invalid = invalid or "no part upload failed while S3 was down"
             return problems + self.check(bucket, "object", server.data_dir), proxy.bytes_up - self.size, invalid
         finally:
             proxy.close()
