@@ -11,6 +11,19 @@
 public struct InFlightBytes: Sendable {
   /// The most a client keeps in flight over all its streams: 32 MiB fills 1 Gbit/s at 250 ms.
   public static let budget: Int64 = 32 << 20
+  /// The least budget the measured goodput can bring it down to: it fills 64 Mbit/s at a second.
+  public static let smallestBudget: Int64 = 8 << 20
+
+  /// The budget for a measured goodput: half a second of it, from `smallestBudget` to `budget`.
+  /// Bytes in flight past the path's bandwidth-delay product only wait in buffers (this
+  /// process's, the path's queues, the server's); on a lossy 100 Mbit/s path the full budget let
+  /// the connections grow past what paid and the last parts finish late. Half a second of
+  /// goodput covers a round trip and the server's report interval, so a budget that binds still
+  /// lets the goodput, and with it the budget, grow.
+  public static func budget(forGoodput bytesPerSecond: Double) -> Int64 {
+    guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return budget }
+    return min(budget, max(smallestBudget, Int64(bytesPerSecond / 2)))
+  }
 
   /// Bytes sent and not reported taken.
   public private(set) var count: Int64 = 0
@@ -36,10 +49,12 @@ public struct InFlightBytes: Sendable {
   /// for that credit (a quarter of it, at most `reportBytes`) and a chunk, nor than two chunks,
   /// so the stream always sends enough to earn the next report.
   ///
-  /// - Parameter streams: the streams sharing the client's budget now (the count changes as the
-  ///   connections adapt).
-  public func limit(streams: Int) -> Int64 {
-    let share = Self.budget / Int64(max(1, streams))
+  /// - Parameters:
+  ///   - streams: the streams sharing the client's budget now (the count changes as the
+  ///     connections adapt).
+  ///   - budget: the client's budget now (`budget(forGoodput:)` once the goodput is measured).
+  public func limit(streams: Int, budget: Int64 = Self.budget) -> Int64 {
+    let share = budget / Int64(max(1, streams))
     guard grantsCredit else { return max(share, 2 * reportBytes + chunk) }
     guard let credit else { return 2 * chunk }
     return max(min(credit, share), min(reportBytes, credit / 4) + chunk, 2 * chunk)

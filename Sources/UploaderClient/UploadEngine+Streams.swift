@@ -3,13 +3,18 @@ import NIOFileSystem
 import Synchronization
 import UploadCore
 
-/// The part streams of an attempt: how many should run, and how many do.
+/// The part streams of an attempt: how many should run, how many do, and the bytes they may keep
+/// in flight together.
 final class StreamCount: Sendable {
-  private let state: Mutex<(target: Int, running: Int)>
+  private let state: Mutex<(target: Int, running: Int, budget: Int64)>
 
   init(target: Int) {
-    state = Mutex((target, 0))
+    state = Mutex((target, 0, InFlightBytes.budget))
   }
+
+  /// What the running streams may keep in flight together (`InFlightBytes.budget(forGoodput:)`).
+  var budget: Int64 { state.withLock { $0.budget } }
+  func set(budget: Int64) { state.withLock { $0.budget = budget } }
 
   /// Streams with an index below it take new parts; the others stop after their part.
   var target: Int { state.withLock { $0.target } }
@@ -96,6 +101,7 @@ extension UploadEngine {
           let elapsed = sampledAt.duration(to: .now)
           sampledAt = .now
           let rate = Double(bytes) / max(elapsed.inSeconds, 0.001)
+          if rate > 0 { streams.set(budget: InFlightBytes.budget(forGoodput: rate)) }
           switch tuner.withLock({ $0.record(bytesPerSecond: rate) }) {
           case .hold:
             break

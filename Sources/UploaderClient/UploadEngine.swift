@@ -301,7 +301,7 @@ public struct UploadEngine: Sendable {
         var offset = from
         while offset < part.size {
           let length = Int(min(Int64(chunkSize), part.size - offset))
-          while inFlight.withLock({ $0.count + Int64(length) > $0.limit(streams: streams.running) }) {
+          while inFlight.withLock({ $0.count + Int64(length) > $0.limit(streams: streams.running, budget: streams.budget) }) {
             // The response side finishes the stream when the call ends.
             guard await acknowledgement.next() != nil else { throw CancellationError() }
           }

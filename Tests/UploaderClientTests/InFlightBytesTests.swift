@@ -55,4 +55,22 @@ import UploaderClient
     #expect(
       InFlightBytes(reportBytes: 4 << 20, chunkSize: chunk, serverGrantsCredit: false).limit(streams: 1) == 32 << 20)
   }
+
+  /// The budget follows the measured goodput: half a second of it, from 8 to 32 MiB.
+  @Test func theBudgetFollowsTheGoodput() {
+    #expect(InFlightBytes.budget(forGoodput: 12.5e6) == 8 << 20)  // 100 Mbit/s: the floor
+    #expect(InFlightBytes.budget(forGoodput: 40e6) == 20_000_000)
+    #expect(InFlightBytes.budget(forGoodput: 125e6) == 32 << 20)  // 1 Gbit/s: the ceiling
+    #expect(InFlightBytes.budget(forGoodput: 0) == 32 << 20)  // nothing measured: the ceiling
+    #expect(InFlightBytes.budget(forGoodput: .nan) == 32 << 20)
+  }
+
+  @Test func aSmallerBudgetShrinksTheShareButNeverTheFloor() {
+    var bytes = InFlightBytes(reportBytes: 1 << 20, chunkSize: chunk, serverGrantsCredit: true)
+    bytes.granted(16 << 20)
+    #expect(bytes.limit(streams: 4, budget: 8 << 20) == 2 << 20)
+    // 64 streams: the share (128 KiB) is below a report interval and a chunk, which wins.
+    bytes.granted(1 << 20)
+    #expect(bytes.limit(streams: 64, budget: 8 << 20) == (256 << 10) + Int64(chunk))
+  }
 }
