@@ -163,3 +163,35 @@ def test_verify_against_an_unreachable_server_says_what_to_check(cli):
     assert result.returncode == 1
     assert f"the server at {unreachable}" in result.stderr and "check that uploader-server runs there" in result.stderr
     assert "Could not establish" not in result.stderr and "(unavailable)" not in result.stderr
+
+
+def test_forget_clears_finished_uploads_and_keeps_one_in_progress(cli, start_server, random_file):
+    path, _ = random_file(1 * MiB)
+    server = start_server()
+    cli("upload", str(path), "--key", "done.bin", "--no-progress", server=server.address)
+    done = status(cli, server.address)[0]["id"]
+    # One in progress: recorded with a session, not finished (a client killed mid-upload).
+    big, _ = random_file(24 * MiB)
+    upload = cli.start("upload", str(big), "--key", "busy.bin", "--limit-rate", "4MiB", "--no-progress",
+                       server=server.address)
+    busy = wait_until_acknowledged_id(cli, server.address, "busy.bin", upload)
+    upload.send_signal(signal.SIGKILL)
+    upload.wait()
+
+    kept = cli("forget", busy, server=server.address, check=False)
+    assert kept.returncode == 1 and "in progress" in kept.stderr and f"uploader abort {busy}" in kept.stderr
+    assert "forgot 1 finished upload" in cli("forget", "--finished", server=server.address).stdout
+    assert [row["id"] for row in status(cli, server.address)] == [busy]
+    assert done not in cli("status", server=server.address).stdout
+
+
+def wait_until_acknowledged_id(cli, server, key, process):
+    """The id of the upload of `key` once the server has acknowledged some of it."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        rows = [row for row in status(cli, server) if row["key"] == key]
+        if rows and rows[0]["committed_bytes"] > 0:
+            return rows[0]["id"]
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.1)
+    raise AssertionError(f"no progress on {key}")
