@@ -90,18 +90,9 @@ final class FileDigester: Sendable {
       for (index, size) in sizes.enumerated() {
         try Task.checkCancellation()
         var part = SHA256()
-        var read: Int64 = 0
-        // One block at a time: `readChunks` reads up to 8 blocks ahead of the hashing, which
-        // only held memory (the pass outruns any network either way).
-        while read < size {
-          let block = try await handle.readChunk(
-            fromAbsoluteOffset: start + read, length: .bytes(min(Self.blockLength, size - read)))
-          if block.readableBytes == 0 { break }
-          block.withUnsafeReadableBytes { bytes in
-            part.update(bufferPointer: bytes)
-            whole.update(bufferPointer: bytes)
-          }
-          read += Int64(block.readableBytes)
+        let read = try await Self.read(handle, from: start, size: size) { bytes in
+          part.update(bufferPointer: bytes)
+          whole.update(bufferPointer: bytes)
         }
         guard read == size else {
           throw ClientError("\(upload.filePath) is shorter than when the upload started")
@@ -136,20 +127,30 @@ final class FileDigester: Sendable {
       for part in parts where part.sha256 != nil && !part.committed {
         let from = starts[part.number] ?? 0
         var hash = SHA256()
-        var read: Int64 = 0
-        while read < part.size {
-          let block = try await handle.readChunk(
-            fromAbsoluteOffset: from + read, length: .bytes(min(blockLength, part.size - read)))
-          if block.readableBytes == 0 { break }
-          block.withUnsafeReadableBytes { hash.update(bufferPointer: $0) }
-          read += Int64(block.readableBytes)
-        }
+        let read = try await Self.read(handle, from: from, size: part.size) { hash.update(bufferPointer: $0) }
         if read < part.size || ContentHash(hash.finalize()) != part.sha256 {
           return (part.number, from..<(from + part.size))
         }
       }
       return nil
     }
+  }
+
+  /// Reads `size` bytes from `start`, one block at a time, into `take`; returns the bytes read
+  /// (fewer when the file ends first). One block at a time: `readChunks` reads up to 8 blocks
+  /// ahead of the hashing, which only held memory (the pass outruns any network either way).
+  private static func read(
+    _ handle: ReadFileHandle, from start: Int64, size: Int64, into take: (UnsafeRawBufferPointer) -> Void
+  ) async throws -> Int64 {
+    var read: Int64 = 0
+    while read < size {
+      let block = try await handle.readChunk(
+        fromAbsoluteOffset: start + read, length: .bytes(min(blockLength, size - read)))
+      if block.readableBytes == 0 { break }
+      block.withUnsafeReadableBytes { take($0) }
+      read += Int64(block.readableBytes)
+    }
+    return read
   }
 
   private func found(part number: Int, _ digest: ContentHash) async throws {

@@ -4,11 +4,13 @@ import UploadCore
 import UploadProtocol
 
 extension UploadEngine {
-  /// Re-reads the parts the server has not committed, once: one that no longer hashes to the
-  /// digest the journal holds means the file changed during the upload, so no retry can succeed.
-  /// Then the session is aborted and the upload stops, recorded as aborted.
+  /// Whether the file changed during the upload, so no retry can succeed: its size, time or
+  /// inode moved (one stat; bytes changed in transit leave them alone, and cost no read), and
+  /// then a part the server has not committed no longer hashes to the digest the journal holds
+  /// (each read once). Then the session is aborted and the upload stops, recorded as aborted.
   func stopIfChanged(_ upload: JournalUpload) async throws {
-    guard let (number, range) = try await FileDigester.firstChanged(try await journal.parts(of: upload.id), in: upload.filePath)
+    guard upload.identity.changes(to: try await LocalFile.identity(of: upload.filePath)) != nil,
+      let (number, range) = try await FileDigester.firstChanged(try await journal.parts(of: upload.id), in: upload.filePath)
     else { return }
     if let sessionID = try await journal.upload(upload.id)?.sessionID {
       _ = try? await unaryClient().abortSession(.with { $0.sessionID = sessionID }, metadata: options.metadata)

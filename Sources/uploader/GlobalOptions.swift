@@ -105,7 +105,7 @@ struct GlobalOptions: ParsableArguments {
 
   /// Whether `id` looks like a server session id (32 lowercase hex digits), not a journal id.
   static func isSessionID(_ id: String) -> Bool {
-    id.utf8.count == 32 && id.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    (try? SessionID(validating: id)) != nil
   }
 
   func openJournal() throws -> Journal {

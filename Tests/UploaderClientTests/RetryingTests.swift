@@ -101,4 +101,27 @@ import UploadCore
     }
     #expect(log.attempts.withLock { $0 } == 2)  // the policy's bound comes first here
   }
+
+  /// `--retry-for`: the server's own UNAVAILABLE is retried past the policy's 2 attempts while
+  /// the window lasts, and given up once it has passed without progress.
+  @Test func retryForReplacesTheAttemptLimitWithATime() async throws {
+    let log = Log()
+    let error = RPCError(code: .unavailable, message: "draining", metadata: ["uploader-error-code": "DRAINING"])
+    var options = options(window: .seconds(60))
+    options.retryFor = .seconds(60)
+    let result = try await run(options, log: log) { contact, attempt in
+      contact.made()
+      if attempt < 5 { throw error }
+      return attempt
+    }
+    #expect(result == 5)  // where the policy alone allows 2 attempts
+
+    options.retryFor = .zero
+    await #expect(throws: ClientError.self) {
+      try await run(options, log: Log()) { contact, _ in
+        contact.made()
+        throw error
+      }
+    }
+  }
 }
