@@ -35,16 +35,14 @@ extension ServerConfiguration {
       throw UploadError.fromFileSystem(error, while: "creating the data directory \(dataDirectory)")
     }
     let node = if let nodeID { nodeID } else { try await NodeIdentity.load(from: nodeIDPath) }
-    let sessions: any SessionStore
-    let closeSessions: @Sendable () -> Void
-    if let database {
-      let store = try await PostgresSessionStore.connect(to: database, node: node, logger: logger)
-      sessions = store
-      closeSessions = { store.close() }
-    } else {
-      sessions = try SQLiteSessionStore.open(path: databasePath, node: node)
-      closeSessions = {}
-    }
+    let store =
+      if let database {
+        try await SQLSessionStore.postgres(url: database, node: node, logger: logger)
+      } else {
+        try SQLSessionStore.sqlite(path: databasePath, node: node)
+      }
+    let sessions: any SessionStore = store
+    let closeSessions: @Sendable () -> Void = { store.close() }
     if discardsObjects {
       return ServerStores(sessions: sessions, objects: DiscardingStore(), shutdown: closeSessions)
     }

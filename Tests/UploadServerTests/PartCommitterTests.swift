@@ -22,7 +22,7 @@ import UploadCore
   func run(objects: any ObjectStore) async throws {
     let data = try TemporaryDirectory()
     defer { data.remove() }
-    let store = try SQLiteSessionStore(database: DatabaseQueue())
+    let store = try SQLSessionStore.inMemory()
     let spool = Spool(root: data.path + "/spool")
     let settings = SessionSettings()
     let committer = PartCommitter(store: store, objectStore: objects, spool: spool, settings: settings)

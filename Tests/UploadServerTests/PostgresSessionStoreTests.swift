@@ -25,7 +25,7 @@ import _ConnectionPoolModule
     let held = try await a.claim(session.id, number: 1, size: 1 << 20, now: 2_000)
 
     // node-a's connection, made as the store makes its own, with a timeout of 3 s.
-    let frozen = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(3)))
+    let frozen = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url, timeout: .seconds(3)))
     let pool = Task { await frozen.run() }
     defer { pool.cancel() }
     let locked = AsyncStream<Void>.makeStream()
@@ -63,7 +63,7 @@ extension PostgresSessionStoreTests {
       key: try ObjectKey(validating: "fine"), plan: PartPlan(size: 0, partSize: 5 << 20), contentType: "",
       metadata: [:], storageUploadID: nil, state: .open, createdAt: 1, updatedAt: 1, expiresAt: 2)
     _ = try await store.create(session, parts: [])
-    let client = PostgresClient(configuration: PostgresSessionStore.clientConfiguration(url, timeout: .seconds(10)))
+    let client = PostgresClient(configuration: PostgresDatabase.clientConfiguration(url, timeout: .seconds(10)))
     let pool = Task { await client.run() }
     defer { pool.cancel() }
     try await client.query("UPDATE sessions SET object_key = '../escape'", logger: quietLogger)
@@ -81,9 +81,9 @@ extension PostgresSessionStoreTests {
   /// was shut down) are the database being unavailable, which clients retry, not INTERNAL.
   @Test func thePoolGivingUpIsTheDatabaseBeingUnavailable() {
     for error in [ConnectionPoolError.connectionCreationCircuitBreakerTripped, .poolShutdown] {
-      let translated = PostgresSessionStore.translate(error)
+      let translated = PostgresDatabase.translate(error)
       #expect(translated.error.code == .databaseUnavailable && !translated.retry, "\(error)")
     }
-    #expect(PostgresSessionStore.translate(DeadlinePassed()).error.code == .databaseUnavailable)
+    #expect(PostgresDatabase.translate(DeadlinePassed()).error.code == .databaseUnavailable)
   }
 }

@@ -18,7 +18,7 @@ import UploadServer
       configuration.nodeID = node
       configuration.sessions.acknowledgementBytes = 1 << 20
       let stores = ServerStores(
-        sessions: try SQLiteSessionStore.open(path: shared.path + "/sessions.sqlite", node: node),
+        sessions: try SQLSessionStore.sqlite(path: shared.path + "/sessions.sqlite", node: node),
         objects: LocalDirectoryStore(root: shared.path + "/store"))
       return try await UploaderServer(configuration: configuration, stores: stores, logger: quietLogger)
     }

@@ -9,12 +9,12 @@ import UploadCore
   /// A full disk under the session database is the database unable to write, which clients
   /// retry; it is not the spool that is full.
   @Test func aFullDatabaseDiskIsTheDatabaseBeingUnavailable() {
-    let translated = SQLiteSessionStore.translate(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"))
+    let translated = SQLiteDatabase.translate(DatabaseError(resultCode: .SQLITE_FULL, message: "database or disk is full"))
     #expect(translated.code == .databaseUnavailable)
     #expect(translated.message.contains("out of disk space"))
   }
 
   @Test func anythingElseIsInternal() {
-    #expect(SQLiteSessionStore.translate(DatabaseError(resultCode: .SQLITE_CORRUPT)).code == .internal)
+    #expect(SQLiteDatabase.translate(DatabaseError(resultCode: .SQLITE_CORRUPT)).code == .internal)
   }
 }

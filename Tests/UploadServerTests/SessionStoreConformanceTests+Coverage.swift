@@ -60,7 +60,7 @@ extension SessionStoreConformanceTests {
   @Test(arguments: Backing.enabled)
   func pendingAbortsComeOutInBatchesLongestWaitingFirst(_ backing: Backing) async throws {
     try await withStore(backing) { store in
-      let total = SQLiteSessionStore.abortBatch + 2
+      let total = SQLSessionStore.abortBatch + 2
       for n in 1...total {
         var s = try session(n, createdAt: Int64(10_000 - n))  // the last created waits longest
         _ = try await store.create(s, parts: [])
@@ -68,7 +68,7 @@ extension SessionStoreConformanceTests {
         try await store.update(s)
       }
       let first = try await store.takePendingAborts(now: 20_000, leaseUntil: 30_000)
-      #expect(first.count == SQLiteSessionStore.abortBatch)
+      #expect(first.count == SQLSessionStore.abortBatch)
       #expect(first.map(\.updatedAt) == first.map(\.updatedAt).sorted())
       #expect(first.first?.id == (try session(total)).id)
       #expect(try await store.takePendingAborts(now: 20_001, leaseUntil: 30_000).count == 2)
@@ -80,14 +80,13 @@ extension SessionStoreConformanceTests {
 /// SQLite as in PostgreSQL (`PostgresSessionStoreTests`).
 @Suite struct StoredKeyTests {
   @Test func aStoredKeyThatNoLongerValidatesIsInternal() async throws {
-    let database = try DatabaseQueue()
-    let store = try SQLiteSessionStore(database: database)
+    let store = try SQLSessionStore.inMemory()
     let s = SessionRecord(
       id: SessionID(unchecked: String(repeating: "a", count: 32)), idempotencyKey: nil,
       key: try ObjectKey(validating: "fine"), plan: PartPlan(size: 0, partSize: 5 << 20), contentType: "",
       metadata: [:], storageUploadID: nil, state: .open, createdAt: 1, updatedAt: 1, expiresAt: 2)
     _ = try await store.create(s, parts: [])
-    try await database.write { try $0.execute(sql: "UPDATE sessions SET object_key = '../escape'") }
+    _ = try await store.database.write(SQLStatement("UPDATE sessions SET object_key = '../escape'"))
     await #expect {
       _ = try await store.session(s.id)
     } throws: { error in

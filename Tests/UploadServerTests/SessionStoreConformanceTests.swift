@@ -19,11 +19,11 @@ import UploadServer
   func withStore(_ backing: Backing, _ body: (any SessionStore) async throws -> Void) async throws {
     switch backing {
     case .memory:
-      try await body(try SQLiteSessionStore(database: DatabaseQueue()))
+      try await body(try SQLSessionStore.inMemory())
     case .file:
       let directory = try TemporaryDirectory()
       defer { directory.remove() }
-      try await body(try SQLiteSessionStore.open(path: directory.path + "/sessions.sqlite"))
+      try await body(try SQLSessionStore.sqlite(path: directory.path + "/sessions.sqlite"))
     case .postgres:
       let (store, _) = try await TestPostgres.store()
       defer { store.close() }
@@ -40,7 +40,7 @@ import UploadServer
       let directory = try TemporaryDirectory()
       defer { directory.remove() }
       let path = directory.path + "/sessions.sqlite"
-      try await body(try SQLiteSessionStore.open(path: path, node: "node-a"), try SQLiteSessionStore.open(path: path, node: "node-b"))
+      try await body(try SQLSessionStore.sqlite(path: path, node: "node-a"), try SQLSessionStore.sqlite(path: path, node: "node-b"))
     case .postgres:
       let (a, url) = try await TestPostgres.store(node: "node-a")
       defer { a.close() }
@@ -339,10 +339,10 @@ import UploadServer
   @Test(.enabled(if: TestPostgres.enabled))
   func replicasStartingTogetherMigrateOnce() async throws {
     let url = try await TestPostgres.freshSchema()
-    let stores = try await withThrowingTaskGroup(of: PostgresSessionStore.self) { group in
+    let stores = try await withThrowingTaskGroup(of: SQLSessionStore.self) { group in
       for node in ["a", "b", "c", "d"] {
         group.addTask {
-          try await PostgresSessionStore.connect(to: url, node: node, timeout: TestPostgres.timeout, logger: quietLogger)
+          try await SQLSessionStore.postgres(url: url, node: node, timeout: TestPostgres.timeout, logger: quietLogger)
         }
       }
       return try await group.reduce(into: []) { $0.append($1) }
@@ -357,7 +357,7 @@ import UploadServer
   @Test func anUnreachableDatabaseIsNamedAtStart() async throws {
     let url = try PostgresURL("postgres://nobody@127.0.0.1:1/nothing")
     await #expect {
-      _ = try await PostgresSessionStore.connect(to: url, node: "a", timeout: .seconds(2), logger: quietLogger)
+      _ = try await SQLSessionStore.postgres(url: url, node: "a", timeout: .seconds(2), logger: quietLogger)
     } throws: { error in
       guard let error = error as? UploadError else { return false }
       return error.code == .databaseUnavailable && error.message.contains("cannot reach the session database at postgres://nobody@127.0.0.1:1/nothing")

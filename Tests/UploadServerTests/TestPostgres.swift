@@ -49,9 +49,9 @@ enum TestPostgres {
   static let timeout: Duration = .seconds(30)
 
   /// A store on a fresh schema, or on `url` for a second node on the same tables.
-  static func store(node: String = "node-a", url: PostgresURL? = nil) async throws -> (PostgresSessionStore, PostgresURL) {
+  static func store(node: String = "node-a", url: PostgresURL? = nil) async throws -> (SQLSessionStore, PostgresURL) {
     let url = if let url { url } else { try await freshSchema() }
-    return (try await PostgresSessionStore.connect(to: url, node: node, timeout: timeout, logger: Logger(label: "test")), url)
+    return (try await SQLSessionStore.postgres(url: url, node: node, timeout: timeout, logger: Logger(label: "test")), url)
   }
 }
 

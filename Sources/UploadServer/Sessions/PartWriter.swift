@@ -258,6 +258,11 @@ actor PartWriter {
     guard let record = try await store.part(of: sessionID, number: number) else {
       throw UploadError(.internal, "part \(number) of session \(sessionID) is not in the store")
     }
+    // The database decides: a newer writer may hold the part although this node never heard
+    // of it (it claimed it on another node, and this one dropped its file meanwhile).
+    guard record.generation == generation else {
+      throw UploadError(.partTakenOver, "part \(number) of session \(sessionID) was taken over by a newer stream")
+    }
     size = record.size
     guard record.state == .receiving else { return nil }
     try await FileSystem.shared.createDirectory(

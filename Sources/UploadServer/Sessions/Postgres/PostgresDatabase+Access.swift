@@ -6,21 +6,7 @@ import UploadCore
 
 /// Every query goes through here: a deadline per call, retries where PostgreSQL asks for them,
 /// and PostgreSQL's errors translated into `UploadError`.
-extension PostgresSessionStore {
-  /// Runs one statement and collects its rows.
-  func rows(_ query: PostgresQuery) async throws(UploadError) -> [PostgresRow] {
-    try await attempt { try await self.client.query(query, logger: self.logger).collect() }
-  }
-
-  /// Runs `body` in a transaction.
-  func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T)
-    async throws(UploadError) -> T
-  {
-    try await attempt {
-      try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) }
-    }
-  }
-
+extension PostgresDatabase {
   /// Runs `body` within `timeout`, again when the database asks for it (a serialization
   /// failure or a deadlock), and translates what it throws.
   func attempt<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(UploadError) -> T {
@@ -40,7 +26,8 @@ extension PostgresSessionStore {
     }
   }
 
-  static func translate(_ error: any Error) -> (error: UploadError, retry: Bool) {
+  /// PostgreSQL's errors in `UploadError`'s terms, and whether the call may run again.
+  public static func translate(_ error: any Error) -> (error: UploadError, retry: Bool) {
     switch error {
     case let error as UploadError:
       return (error, false)
