@@ -13,9 +13,12 @@ import UploadCore
 /// abort, an expiry or a shutdown never waits for the object store; `cancelAll` stops what is in
 /// flight.
 final class PartCommitter: Sendable {
+  /// One receipt of a part: a part reset and received again (its generation moved on) is
+  /// committed again, not answered with the commit of the bytes the store lost.
   private struct Key: Hashable {
     var session: SessionID
     var number: Int
+    var generation: UInt64
   }
 
   private struct Running: Sendable {
@@ -45,7 +48,7 @@ final class PartCommitter: Sendable {
     -> PartRecord
   {
     if part.state == .committed { return part }
-    let key = Key(session: session.id, number: part.number)
+    let key = Key(session: session.id, number: part.number, generation: part.generation)
     let running = running.withLock { running -> Running in
       if let existing = running.byKey[key] { return existing }
       running.next += 1
