@@ -117,7 +117,7 @@ final class PartCommitter: Sendable {
           return now
         }
         if error.code == .digestMismatch {
-          throw await discard(part, of: session, at: path, refusedWith: error)
+          throw await discard(part, of: session, refusedWith: error)
         }
         throw error
       }
@@ -129,13 +129,13 @@ final class PartCommitter: Sendable {
     guard now.state == .committed else {
       throw UploadError(.partsMissing, "part \(part.number) of session \(session.id) was reset while it was committed")
     }
-    _ = try? await FileSystem.shared.removeItem(at: path)
+    await spool.removePart(session: session.id, number: part.number)
     return now
   }
 
   /// The store found that the part's bytes do not hash to its digest (the server did not hash
   /// them, or they changed on its disk): forgets the part, so that it is received again.
-  private func discard(_ part: PartRecord, of session: SessionRecord, at path: FilePath, refusedWith error: UploadError)
+  private func discard(_ part: PartRecord, of session: SessionRecord, refusedWith error: UploadError)
     async -> UploadError
   {
     do {
@@ -143,7 +143,7 @@ final class PartCommitter: Sendable {
     } catch {
       return error
     }
-    _ = try? await FileSystem.shared.removeItem(at: path)
+    await spool.removePart(session: session.id, number: part.number)
     return UploadError(
       .digestMismatch,
       "part \(part.number) of session \(session.id) does not hash to its declared SHA-256 \(part.sha256?.hex ?? "")"

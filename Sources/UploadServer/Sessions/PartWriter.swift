@@ -40,13 +40,16 @@ actor PartWriter {
   let number: Int
   /// Where the part starts in the object.
   let objectOffset: Int64
-  let path: FilePath
+  /// Where the part's bytes are staged.
+  let spool: Spool
+  /// The part's spool file.
+  var path: FilePath { spool.partFile(session: sessionID, number: number) }
   /// The part's size: planned, or as recorded once the part was claimed.
   private var size: Int64
   private let store: any SessionStore
   private let settings: SessionSettings
   private let metrics: ServerMetrics
-  private let budget: SpoolBudget
+  private var budget: SpoolBudget { spool.budget }
   private let lock = AsyncSemaphore(permits: 1)
   private var generation: UInt64 = 0
   private var closed = false
@@ -70,19 +73,18 @@ actor PartWriter {
     var endsObject = false
   }
 
-  init(sessionID: SessionID, number: Int, plan: PartPlan, path: FilePath, store: any SessionStore,
-    settings: SessionSettings, metrics: ServerMetrics, budget: SpoolBudget, forwarder: PartForwarder? = nil,
+  init(sessionID: SessionID, number: Int, plan: PartPlan, spool: Spool, store: any SessionStore,
+    settings: SessionSettings, metrics: ServerMetrics, forwarder: PartForwarder? = nil,
     storeVerifiesDigests: Bool = false)
   {
     self.forwarder = forwarder
     self.storeVerifiesDigests = storeVerifiesDigests
     self.metrics = metrics
-    self.budget = budget
+    self.spool = spool
     self.sessionID = sessionID
     self.number = number
     self.size = plan.size(ofPart: number)
     self.objectOffset = plan.offset(ofPart: number)
-    self.path = path
     self.store = store
     self.settings = settings
   }
@@ -241,7 +243,7 @@ actor PartWriter {
       self.open = nil
     }
     budget.release(budgetKey)
-    _ = try? await FileSystem.shared.removeItem(at: path)
+    await spool.removePart(session: sessionID, number: number)
     return true
   }
 
@@ -265,10 +267,7 @@ actor PartWriter {
     }
     size = record.size
     guard record.state == .receiving else { return nil }
-    try await FileSystem.shared.createDirectory(
-      at: path.removingLastComponent(), withIntermediateDirectories: true)
-    let handle = try await FileSystem.shared.openFile(
-      forReadingAndWritingAt: path, options: .modifyFile(createIfNecessary: true))
+    let handle = try await spool.openPart(session: sessionID, number: number)
     do {
       try budget.admit(budgetKey, bytes: size - record.receivedBytes)
       let onDisk = try await handle.info().size

@@ -47,8 +47,7 @@ final class PartWriters: Sendable {
       }
       let writer = PartWriter(
         sessionID: session.id, number: number, plan: session.plan,
-        path: spool.partFile(session: session.id, number: number), store: store, settings: settings,
-        metrics: metrics, budget: spool.budget, forwarder: forwarder,
+        spool: spool, store: store, settings: settings, metrics: metrics, forwarder: forwarder,
         storeVerifiesDigests: objectStore.verifiesDigests && !settings.verifiesOnReceipt)
       writers.byKey[key] = writer
       return writer

@@ -89,10 +89,7 @@ extension SessionCoordinator {
         try await objectStore.abortUpload(key: session.key, uploadID: uploadID)
       }
       do {
-        try await spool.makeSessionDirectory(session.id)
-        let empty = spool.sessionDirectory(session.id).appending("empty")
-        try await FileSystem.shared.withFileHandle(
-          forWritingAt: empty, options: .newFile(replaceExisting: true)) { _ in }
+        let empty = try await spool.emptyFile(for: session.id)
         return try await objectStore.putObject(
           key: session.key, part: SpooledPart(number: 1, path: empty.string, size: 0, sha256: .empty),
           attributes: session.objectAttributes)

@@ -149,7 +149,7 @@ extension SessionCoordinator {
 
   private func spoolSize(_ session: SessionID, _ number: Int) async throws(UploadError) -> Int64 {
     do {
-      return try await FileSystem.shared.info(forFileAt: spool.partFile(session: session, number: number))?.size ?? 0
+      return try await spool.sizeOfPart(session: session, number: number)
     } catch {
       throw UploadError.fromFileSystem(error, while: "reading the spool of session \(session)")
     }

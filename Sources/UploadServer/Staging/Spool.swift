@@ -32,6 +32,32 @@ public struct Spool: Sendable {
     sessionDirectory(session).appending("part-\(number)")
   }
 
+  /// Opens part `number`'s spool file of `session` for reading and writing, creating it and its
+  /// directory if needed.
+  func openPart(session: SessionID, number: Int) async throws -> ReadWriteFileHandle {
+    try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
+    return try await FileSystem.shared.openFile(
+      forReadingAndWritingAt: partFile(session: session, number: number), options: .modifyFile(createIfNecessary: true))
+  }
+
+  /// The size of part `number`'s spool file of `session`; 0 when there is none.
+  func sizeOfPart(session: SessionID, number: Int) async throws -> Int64 {
+    try await FileSystem.shared.info(forFileAt: partFile(session: session, number: number))?.size ?? 0
+  }
+
+  /// Deletes part `number`'s spool file of `session`, if it is there.
+  func removePart(session: SessionID, number: Int) async {
+    _ = try? await FileSystem.shared.removeItem(at: partFile(session: session, number: number))
+  }
+
+  /// An empty file in `session`'s directory: the one part of an empty object.
+  func emptyFile(for session: SessionID) async throws -> FilePath {
+    try await makeSessionDirectory(session)
+    let empty = sessionDirectory(session).appending("empty")
+    try await FileSystem.shared.withFileHandle(forWritingAt: empty, options: .newFile(replaceExisting: true)) { _ in }
+    return empty
+  }
+
   /// Creates a session's directory.
   func makeSessionDirectory(_ session: SessionID) async throws {
     try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
