@@ -24,17 +24,6 @@ import UploadCore
 /// the part's first byte, the writer does not hash the bytes it only passes on. The store then
 /// catches a changed byte, and the committer resets the part so the client sends it again.
 actor PartWriter {
-  /// What a write led to.
-  enum Outcome: Sendable {
-    /// Written, not yet durable.
-    case buffered
-    /// Everything up to `receivedBytes` is durable and recorded.
-    case durable(receivedBytes: Int64)
-    /// The part is complete, verified and recorded; it can be committed.
-    case received(PartRecord)
-    /// The part had already been received; the chunk was a duplicate.
-    case alreadyReceived(size: Int64)
-  }
 
   let sessionID: SessionID
   let number: Int
@@ -59,19 +48,6 @@ actor PartWriter {
   private let storeVerifiesDigests: Bool
   /// The part's forward to the object store, while one runs or its result waits for the committer.
   private var forwarded: ForwardedPart?
-
-  /// The spool file and the bookkeeping of a part being received.
-  private struct OpenPart {
-    var handle: ReadWriteFileHandle
-    /// Nil when the object store verifies the part's declared digest itself.
-    var hasher: SHA256?
-    var ledger: PartLedger
-    var lastDurableAt: ContinuousClock.Instant
-    /// Set once the part is received and its file closed.
-    var finished = false
-    /// Set once a chunk ended the object in this part.
-    var endsObject = false
-  }
 
   init(sessionID: SessionID, number: Int, plan: PartPlan, spool: Spool, store: any SessionStore,
     settings: SessionSettings, metrics: ServerMetrics, forwarder: PartForwarder? = nil,
