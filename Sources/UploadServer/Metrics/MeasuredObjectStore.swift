@@ -27,20 +27,28 @@ struct MeasuredObjectStore: ObjectStore {
     return etag
   }
 
-  var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+  /// The base's, measured (`Forwarding`).
+  var growingParts: (any GrowingPartUploads)? {
+    base.growingParts.map { Forwarding(base: $0, measured: self) }
+  }
   var verifiesDigests: Bool { base.verifiesDigests }
 
-  /// Timed as "ForwardPart": the time includes waiting for the client's bytes.
-  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
-    async throws(UploadError) -> String
-  {
-    let etag = try await measure("ForwardPart") { () async throws(UploadError) in
-      try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
+  /// A forwarded part, timed as "ForwardPart": the time includes waiting for the client's bytes.
+  struct Forwarding: GrowingPartUploads {
+    let base: any GrowingPartUploads
+    let measured: MeasuredObjectStore
+
+    func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
+      async throws(UploadError) -> String
+    {
+      let etag = try await measured.measure("ForwardPart") { () async throws(UploadError) in
+        try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
+      }
+      measured.metrics.bytesCommitted.increment(by: Int(part.size))
+      measured.metrics.partsCommitted.increment()
+      measured.metrics.partsForwarded.increment()
+      return etag
     }
-    metrics.bytesCommitted.increment(by: Int(part.size))
-    metrics.partsCommitted.increment()
-    metrics.partsForwarded.increment()
-    return etag
   }
 
   func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
@@ -85,7 +93,7 @@ struct MeasuredObjectStore: ObjectStore {
     }
   }
 
-  private func measure<T>(_ operation: String, _ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
+  func measure<T>(_ operation: String, _ body: () async throws(UploadError) -> T) async throws(UploadError) -> T {
     let start = ContinuousClock.now
     defer {
       let elapsed = start.duration(to: .now).components

@@ -10,7 +10,7 @@ import UploadCore
 /// forward reads the spool file behind the writer, and a forward that fails or is abandoned
 /// costs only the commit from the spool.
 struct PartForwarder: Sendable {
-  let store: any ObjectStore
+  let store: any GrowingPartUploads
   let key: ObjectKey
   let uploadID: String
   let places: ForwardingPlaces

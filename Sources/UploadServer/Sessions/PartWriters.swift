@@ -27,7 +27,7 @@ final class PartWriters: Sendable {
     self.store = store
     self.objectStore = objectStore
     self.forwardingPlaces =
-      objectStore.uploadsGrowingParts && settings.maximumForwardedParts > 0
+      objectStore.growingParts != nil && settings.maximumForwardedParts > 0
       ? ForwardingPlaces(settings.maximumForwardedParts) : nil
     self.settings = settings
     self.committer = PartCommitter(store: store, objectStore: objectStore, spool: spool, settings: settings)
@@ -42,8 +42,8 @@ final class PartWriters: Sendable {
       if let writer = writers.byKey[key] { return writer }
       guard !writers.shutDown else { return nil }
       var forwarder: PartForwarder?
-      if let places = forwardingPlaces, let uploadID = session.storageUploadID {
-        forwarder = PartForwarder(store: objectStore, key: session.key, uploadID: uploadID, places: places)
+      if let places = forwardingPlaces, let growing = objectStore.growingParts, let uploadID = session.storageUploadID {
+        forwarder = PartForwarder(store: growing, key: session.key, uploadID: uploadID, places: places)
       }
       let writer = PartWriter(
         sessionID: session.id, number: number, plan: session.plan,

@@ -25,16 +25,11 @@ struct BoundedObjectStore: ObjectStore {
     try await bounded { () async throws(UploadError) in try await base.uploadPart(key: key, uploadID: uploadID, part: part) }
   }
 
-  var uploadsGrowingParts: Bool { base.uploadsGrowingParts }
+  /// The base's, not bounded here: a forwarded part waits for its client, so it must not hold
+  /// one of the permits that commits from the spool need. `PartForwarder` bounds forwarded
+  /// parts itself.
+  var growingParts: (any GrowingPartUploads)? { base.growingParts }
   var verifiesDigests: Bool { base.verifiesDigests }
-
-  /// Not bounded here: a forwarded part waits for its client, so it must not hold one of the
-  /// permits that commits from the spool need. `PartForwarder` bounds forwarded parts itself.
-  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
-    async throws(UploadError) -> String
-  {
-    try await base.uploadPart(key: key, uploadID: uploadID, part: part, growing: growing)
-  }
 
   func completeUpload(key: ObjectKey, uploadID: String, parts: [CommittedPart], attributes: ObjectAttributes)
     async throws(UploadError) -> StoredObject

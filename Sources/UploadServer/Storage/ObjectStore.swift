@@ -29,17 +29,9 @@ public protocol ObjectStore: Sendable {
   /// client declared before their first byte.
   var verifiesDigests: Bool { get }
 
-  /// Whether the store can upload a part while it arrives
-  /// (`uploadPart(key:uploadID:part:growing:)`); parts are forwarded only to stores that can.
-  var uploadsGrowingParts: Bool { get }
-
-  /// Uploads one part while its spool file is still being written (`growing` says how far),
-  /// so the part is in the store moments after its last byte arrives. `part.sha256` is the
-  /// client's declared digest; the store rejects bytes that do not match it.
-  ///
-  /// - Returns: the part's ETag.
-  func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
-    async throws(UploadError) -> String
+  /// The store's ability to upload a part while the part still arrives, if it has it; parts
+  /// are forwarded only to stores that do. Nil by default: such a store is sent whole parts.
+  var growingParts: (any GrowingPartUploads)? { get }
 
   /// Assembles the parts into the object, with `attributes` (stores that attached them at
   /// `createUpload` ignore them here). The object appears whole or not at all.
@@ -92,16 +84,8 @@ extension ObjectStore {
   /// False: the server hashes what it receives unless the store says otherwise.
   public var verifiesDigests: Bool { false }
 
-  /// False: a store uploads whole parts unless it says otherwise.
-  public var uploadsGrowingParts: Bool { false }
-
-  /// Refuses: only stores whose `uploadsGrowingParts` is true are asked. (A caller that asks
-  /// anyway loses nothing: a failed forward leaves the part to the spool.)
-  public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
-    async throws(UploadError) -> String
-  {
-    throw UploadError(.internal, "\(name) does not upload parts while they arrive")
-  }
+  /// Nil: a store uploads whole parts unless it says otherwise.
+  public var growingParts: (any GrowingPartUploads)? { nil }
 }
 
 /// A part staged on local disk, complete and hashed.

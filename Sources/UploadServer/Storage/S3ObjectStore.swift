@@ -8,7 +8,7 @@ import UploadCore
 ///
 /// Layout: the object key is the S3 key, unchanged. Multipart uploads in progress are visible
 /// with ListMultipartUploads until they are completed or aborted.
-public struct S3ObjectStore: ObjectStore {
+public struct S3ObjectStore: ObjectStore, GrowingPartUploads {
   /// The client for the bucket.
   public let client: S3Client
 
@@ -59,14 +59,15 @@ public struct S3ObjectStore: ObjectStore {
     }
   }
 
-  /// True: a part's body is read from its spool file as the file grows. One try: a retry
-  /// would send the part again from its first byte, and the spool can commit it instead.
-  public var uploadsGrowingParts: Bool { true }
+  /// This store: a part's body is read from its spool file as the file grows.
+  public var growingParts: (any GrowingPartUploads)? { self }
 
   /// True: every part carries `x-amz-checksum-sha256`, and S3 answers BadDigest to bytes that
   /// do not match it.
   public var verifiesDigests: Bool { true }
 
+  /// One try: a retry would send the part again from its first byte, and the spool can commit
+  /// it instead.
   public func uploadPart(key: ObjectKey, uploadID: String, part: SpooledPart, growing: GrowingFile)
     async throws(UploadError) -> String
   {
