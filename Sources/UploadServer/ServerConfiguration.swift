@@ -33,7 +33,12 @@ public struct ServerConfiguration: Sendable {
   /// capped a 100 ms link at 9 MiB/s; 16 MiB filled 1 Gbit/s at 100 ms (docs/BENCHMARKS.md). A
   /// window is a promise, not an allocation: bytes wait in it only while the stream's reader is
   /// behind, and `receiveBufferBudget` bounds the sum of those promises.
-  public var http2TargetWindowSize = 16 << 20
+  ///
+  /// Setting it sets `sessions.maximumStreamCredit`: a stream is never granted more credit than
+  /// its window lets its client send.
+  public var http2TargetWindowSize = 16 << 20 {
+    didSet { sessions.maximumStreamCredit = Int64(http2TargetWindowSize) }
+  }
   /// The most memory that upload streams' windows may hold at once if every reader stalls:
   /// `uploadStreamLimit` keeps upload streams x `http2TargetWindowSize` within it.
   public var receiveBufferBudget: Int64 = 4 << 30
@@ -98,6 +103,7 @@ public struct ServerConfiguration: Sendable {
   /// - Throws: `UploadError` `.invalidRequest` naming the flag that fixes it.
   public func validate() throws(UploadError) {
     try notifications?.validate()
+    try checkRanges()
     if tokensFile == nil, !allowUnauthenticated, !Self.isLoopback(host) {
       throw UploadError(
         .invalidRequest,

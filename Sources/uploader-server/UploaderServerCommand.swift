@@ -97,26 +97,6 @@ struct UploaderServerCommand: AsyncParsableCommand {
   }
 
   func validate() throws {
-    guard maxObjectSize.bytes > 0, maxObjectSize.bytes <= PartSizing.maximumObjectSize else {
-      throw ValidationError("--max-object-size \"\(maxObjectSize.defaultValueDescription)\" is not a size from 1 byte to 5TiB, such as 100GiB")
-    }
-    if let spoolLimit, spoolLimit.bytes <= 0 {
-      throw ValidationError("--spool-limit must be more than 0, such as 20GiB")
-    }
-    guard (64 << 10...1 << 30).contains(http2Window.bytes) else {
-      throw ValidationError("--http2-window \"\(http2Window.defaultValueDescription)\" is not a size from 64KiB to 1GiB, such as 16MiB")
-    }
-    guard receiveBudget.bytes >= http2Window.bytes else {
-      throw ValidationError(
-        "--receive-budget \"\(receiveBudget.defaultValueDescription)\" is not a size of at least one window (--http2-window \(http2Window.defaultValueDescription)), such as 4GiB")
-    }
-    guard streamCredit.bytes >= SessionSettings().minimumStreamCredit else {
-      throw ValidationError("--stream-credit \"\(streamCredit.defaultValueDescription)\" is less than 512KiB; give a size such as 64MiB")
-    }
-    guard maxForwardedParts >= 0 else { throw ValidationError("--max-forwarded-parts must be 0 or more") }
-    guard ackBytes.bytes >= 64 << 10 else {
-      throw ValidationError("--ack-bytes \"\(ackBytes.defaultValueDescription)\" is less than 64KiB; give a size such as 4MiB")
-    }
     if let database {
       do {
         _ = try PostgresURL(database)
@@ -124,13 +104,6 @@ struct UploaderServerCommand: AsyncParsableCommand {
         throw ValidationError("--database: \(error.message)")
       }
     }
-    if let nodeID, nodeID.isEmpty || nodeID.utf8.count > 128 || nodeID.contains(where: \.isWhitespace) {
-      throw ValidationError("--node-id must be 1 to 128 characters without spaces")
-    }
-    guard nodeLapse.duration >= .seconds(1) else {
-      throw ValidationError("--node-lapse must be at least 1s, such as 15s")
-    }
-    guard s3MaxAttempts >= 1 else { throw ValidationError("--s3-max-attempts must be at least 1") }
     if s3Bucket == nil, s3Endpoint != nil || s3Region != nil {
       throw ValidationError("--s3-endpoint and --s3-region need --s3-bucket")
     }
@@ -148,13 +121,11 @@ struct UploaderServerCommand: AsyncParsableCommand {
     }
     let ttl = sessionTTL.duration
     configuration.sessions.sessionTTL = ttl
-    configuration.sessions.expiryCheckInterval = min(.seconds(60), max(.seconds(1), ttl / 4))
     configuration.sessions.maximumObjectSize = maxObjectSize.bytes
     if let spoolLimit { configuration.spoolLimit = spoolLimit.bytes }
     configuration.http2TargetWindowSize = Int(http2Window.bytes)
     configuration.receiveBufferBudget = receiveBudget.bytes
     configuration.sessions.receiveCreditBudget = streamCredit.bytes
-    configuration.sessions.maximumStreamCredit = http2Window.bytes
     configuration.sessions.maximumForwardedParts = maxForwardedParts
     configuration.sessions.acknowledgementBytes = ackBytes.bytes
     configuration.sessions.acknowledgementInterval = ackInterval.duration

@@ -95,9 +95,9 @@ def test_the_cli_keeps_within_the_servers_stream_credit(cli, start_server, rando
 def test_bad_window_flags_are_refused_with_the_flag_named(tmp_path):
     binary = os.environ["UPLOADER_SERVER_BIN"]
     for args, expected in [
-        (["--http2-window", "10KiB"], "--http2-window \"10KiB\" is not a size from 64KiB to 1GiB"),
-        (["--http2-window", "16MiB", "--receive-budget", "8MiB"], "--receive-budget \"8MiB\" is not a size of at least one window"),
-        (["--stream-credit", "100KiB"], "--stream-credit \"100KiB\" is less than 512KiB"),
+        (["--http2-window", "10KiB"], "--http2-window 10KiB is not a size from 64KiB to 1GiB"),
+        (["--http2-window", "16MiB", "--receive-budget", "8MiB"], "--receive-budget 8MiB is not a size of at least one window"),
+        (["--stream-credit", "100KiB"], "--stream-credit 100KiB is less than 512KiB"),
     ]:
         result = subprocess.run([binary, "--data-dir", str(tmp_path / "d"), *args], capture_output=True, text=True, timeout=30)
         assert result.returncode != 0

@@ -39,3 +39,43 @@ import Testing
     #expect(configuration.maximumStreams == 256)
   }
 }
+
+/// The library refuses what the executable used to refuse alone, so an embedder cannot start a
+/// server outside the ranges it works in; and it derives the settings that follow others.
+@Suite struct ServerConfigurationRangeTests {
+  @Test func aSettingOutOfRangeIsRefusedNamingItsFlag() {
+    let changes: [(String, (inout ServerConfiguration) -> Void)] = [
+      ("--max-object-size", { $0.sessions.maximumObjectSize = 0 }),
+      ("--spool-limit", { $0.spoolLimit = 0 }),
+      ("--http2-window", { $0.http2TargetWindowSize = 1 << 10 }),
+      ("--receive-budget", { $0.receiveBufferBudget = 1 << 20 }),
+      ("--stream-credit", { $0.sessions.receiveCreditBudget = 1 << 10 }),
+      ("--max-forwarded-parts", { $0.sessions.maximumForwardedParts = -1 }),
+      ("--ack-bytes", { $0.sessions.acknowledgementBytes = 1 }),
+      ("--node-id", { $0.nodeID = "two words" }),
+      ("--node-lapse", { $0.sessions.nodeLapse = .milliseconds(10) }),
+    ]
+    #expect(throws: Never.self) { try ServerConfiguration().validate() }
+    for (flag, change) in changes {
+      var configuration = ServerConfiguration()
+      change(&configuration)
+      do {
+        try configuration.validate()
+        Issue.record("\(flag): accepted")
+      } catch {
+        #expect(error.code == .invalidRequest)
+        #expect(error.message.hasPrefix(flag), "\(error.message)")
+      }
+    }
+  }
+
+  @Test func derivedSettingsFollowTheirSources() {
+    var configuration = ServerConfiguration()
+    configuration.http2TargetWindowSize = 4 << 20
+    #expect(configuration.sessions.maximumStreamCredit == 4 << 20)
+    configuration.sessions.sessionTTL = .seconds(20)
+    #expect(configuration.sessions.expiryCheckInterval == .seconds(5))
+    configuration.sessions.sessionTTL = .seconds(3600)
+    #expect(configuration.sessions.expiryCheckInterval == .seconds(60))
+  }
+}

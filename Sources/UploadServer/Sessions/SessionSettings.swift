@@ -3,8 +3,11 @@ import UploadCore
 
 /// The knobs of resumable sessions, and the injected clock and randomness.
 public struct SessionSettings: Sendable {
-  /// Sessions idle longer than this expire.
-  public var sessionTTL: Duration = .seconds(24 * 3600)
+  /// Sessions idle longer than this expire. Setting it sets `expiryCheckInterval` to a quarter
+  /// of it, from 1 s to 60 s.
+  public var sessionTTL: Duration = .seconds(24 * 3600) {
+    didSet { expiryCheckInterval = min(.seconds(60), max(.seconds(1), sessionTTL / 4)) }
+  }
   /// The largest object a session may hold.
   public var maximumObjectSize: Int64 = PartSizing.maximumObjectSize
   /// The most open (or completing) sessions one principal may have.
