@@ -22,6 +22,8 @@ public final class UploaderServer: Service, Sendable {
   public let store: any ObjectStore
   /// The resumable-session engine.
   public let sessions: SessionCoordinator
+  /// The engine's background work: recovery, commits left over, expiry, heartbeat, aborts.
+  public let upkeep: SessionUpkeep
   /// What the health service reports.
   public let health = HealthStatus()
   /// The accepted tokens; `reload()` re-reads them.
@@ -91,8 +93,10 @@ public final class UploaderServer: Service, Sendable {
       let sessions = SessionCoordinator(
         store: stores.sessions, objectStore: store, spool: spool, settings: configuration.sessions, metrics: metrics,
         notifier: notifier?.0, logger: logger)
-      try await sessions.recover()
+      let upkeep = SessionUpkeep(sessions: sessions)
+      try await upkeep.recover()
       self.sessions = sessions
+      self.upkeep = upkeep
       self.store = store
       self.transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: configuration.host, port: configuration.port),
@@ -180,10 +184,7 @@ public final class UploaderServer: Service, Sendable {
 
   private func serve() async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { await self.sessions.aborts.run() }
-      group.addTask { await self.sessions.runCommitter() }
-      group.addTask { await self.sessions.runExpiry() }
-      group.addTask { await self.sessions.runHeartbeat() }
+      group.addTask { await self.upkeep.run() }
       if let notifier = self.notifier?.notifier {
         group.addTask { await notifier.run() }
       }

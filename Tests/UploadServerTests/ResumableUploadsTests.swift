@@ -232,7 +232,7 @@ import UploadServer
       let busy = try await client.create(file, key: "busy")
       clock.advance(by: 1801)
       #expect(!data.files(under: "store/uploads").isEmpty, "part 1 of the idle session should be in the store")
-      let expired = try await server.sessions.expireIdleSessions()
+      let expired = try await server.upkeep.expireIdleSessions()
       #expect(expired.map(\.id.rawValue) == [idle.id])
       #expect(try await client.get(idle.id).state == .expired)
       #expect(try await client.get(busy.id).state == .open)

@@ -134,7 +134,7 @@ import UploadCore
     }
     // A new engine on the same files is what a restarted server is.
     let after = try await engine(directory)
-    try await after.recover()
+    try await SessionUpkeep(sessions: after).recover()
     let parts = try await after.parts(of: session.id)
     #expect([.received, .committed].contains(parts[0].state))
     #expect(parts[1].receivedBytes == acknowledged, "the database and the spool agree on what is durable")
@@ -154,7 +154,7 @@ import UploadCore
     let bytes = randomBytes(Self.partSize + 10, seed: 4)
     let session = try await before.create(.init(key: "lost", size: Int64(bytes.count), partSize: Int64(Self.partSize)), owner: .anonymous)
     try await send(chunks(bytes, session: session.id, part: 1), to: before)
-    await before.commitReceivedParts()
+    await SessionUpkeep(sessions: before).commitReceivedParts()
     #expect(try await before.parts(of: session.id)[0].state == .committed)
 
     // While the server is down, the store loses the part (a lifecycle rule, an operator):
@@ -164,7 +164,7 @@ import UploadCore
       try FileManager.default.removeItem(atPath: "\(uploads)/\(upload)/1")
     }
     let engine = try await engine(directory)
-    try await engine.recover()
+    try await SessionUpkeep(sessions: engine).recover()
     let part = try await engine.parts(of: session.id)[0]
     #expect(part.state == .receiving)
     #expect(part.receivedBytes == 0)
@@ -195,7 +195,7 @@ extension SessionEngineTests {
     let session = try await engine.create(
       .init(key: "lost-running", size: Int64(bytes.count), partSize: Int64(Self.partSize)), owner: .anonymous)
     try await send(chunks(bytes, session: session.id, part: 1) + chunks(bytes, session: session.id, part: 2), to: engine)
-    await engine.commitReceivedParts()
+    await SessionUpkeep(sessions: engine).commitReceivedParts()
     let uploads = directory.path + "/store/uploads"
     for upload in try FileManager.default.contentsOfDirectory(atPath: uploads) {
       try FileManager.default.removeItem(atPath: "\(uploads)/\(upload)/1")

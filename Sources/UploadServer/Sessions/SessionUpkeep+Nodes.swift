@@ -1,6 +1,6 @@
 import UploadCore
 
-extension SessionCoordinator {
+extension SessionUpkeep {
   /// Records this node's heartbeat and resets the parts of nodes whose heartbeat lapsed, every
   /// `heartbeatInterval`; every few beats, clears the spool of what this node no longer holds.
   func runHeartbeat() async {

@@ -1,7 +1,7 @@
 import NIOFileSystem
 import UploadCore
 
-extension SessionCoordinator {
+extension SessionUpkeep {
   /// Reconciles the session store with the spool and the object store after a restart, for
   /// every open or completing session whose parts this node held:
   /// - a receiving part whose spool file is shorter than its recorded offset goes back to what
@@ -129,22 +129,6 @@ extension SessionCoordinator {
         logger.warning("session expiry failed; trying again at the next check", metadata: ["error": "\(error)"])
       }
     }
-  }
-
-  /// Fails when the session database cannot be read.
-  func checkDatabase() async throws(UploadError) {
-    try await store.ping()
-  }
-
-  /// The number of sessions in each state.
-  func countsByState() async throws(UploadError) -> [SessionState: Int] {
-    try await store.countsByState()
-  }
-
-  /// Closes every spool file (the server is stopping). Durable bytes stay durable; the rest was
-  /// never acknowledged.
-  func shutdown() async {
-    await writers.closeAll()
   }
 
   private func spoolSize(_ session: SessionID, _ number: Int) async throws(UploadError) -> Int64 {
