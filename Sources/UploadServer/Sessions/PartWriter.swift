@@ -24,7 +24,6 @@ import UploadCore
 /// the part's first byte, the writer does not hash the bytes it only passes on. The store then
 /// catches a changed byte, and the committer resets the part so the client sends it again.
 actor PartWriter {
-
   let sessionID: SessionID
   let number: Int
   /// Where the part starts in the object.
