@@ -57,8 +57,14 @@ import UploadCore
     }
   }
 
-  func object(_ directory: TemporaryDirectory, _ key: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: directory.path + "/store/objects/" + key)))
+  /// Completes `session` on `engine`, and checks that the stored object is `bytes`.
+  func completes(_ session: SessionRecord, of bytes: [UInt8], on engine: SessionCoordinator, in directory: TemporaryDirectory)
+    async throws
+  {
+    let done = try await engine.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
+    #expect(done.state == .completed)
+    let stored = try Data(contentsOf: URL(fileURLWithPath: directory.path + "/store/objects/" + session.key.rawValue))
+    #expect(Array(stored) == bytes)
   }
 
   @Test func aGapNamesTheOffsetToSendFromAndAnOverlapIsSkipped() async throws {
@@ -76,9 +82,7 @@ import UploadCore
     try await send(Array(part1[..<6]), to: engine)
     // Chunks 4 and 5 again, then the rest: the overlap is skipped, not appended twice.
     try await send(Array(part1[4...]) + chunks(bytes, session: session.id, part: 2), to: engine)
-    let done = try await engine.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
-    #expect(done.state == .completed)
-    #expect(try object(directory, "gap") == bytes)
+    try await completes(session, of: bytes, on: engine, in: directory)
   }
 
   @Test func aNewerStreamTakesThePartOverAndTheOlderOneIsRefused() async throws {
@@ -111,9 +115,7 @@ import UploadCore
     let refused = await #expect(throws: UploadError.self) { try await olderStream.value }
     #expect(refused?.code == .partTakenOver)
 
-    let done = try await engine.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
-    #expect(done.state == .completed)
-    #expect(try object(directory, "taken") == bytes)
+    try await completes(session, of: bytes, on: engine, in: directory)
   }
 
   @Test func afterACrashTheSessionContinuesFromTheDurableOffset() async throws {
@@ -142,9 +144,7 @@ import UploadCore
     try await send(
       chunks(bytes, session: session.id, part: 2, from: Int(acknowledged)) + chunks(bytes, session: session.id, part: 3),
       to: after)
-    let done = try await after.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
-    #expect(done.state == .completed)
-    #expect(try object(directory, "crash") == bytes)
+    try await completes(session, of: bytes, on: after, in: directory)
   }
 
   @Test func aPartTheObjectStoreLostIsReceivedAgain() async throws {
@@ -170,9 +170,7 @@ import UploadCore
     #expect(part.receivedBytes == 0)
 
     try await send(chunks(bytes, session: session.id, part: 1) + chunks(bytes, session: session.id, part: 2), to: engine)
-    let done = try await engine.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
-    #expect(done.state == .completed)
-    #expect(try object(directory, "lost") == bytes)
+    try await completes(session, of: bytes, on: engine, in: directory)
   }
 }
 
@@ -207,8 +205,6 @@ extension SessionEngineTests {
     #expect(try await engine.parts(of: session.id)[0].receivedBytes == 0)
 
     try await send(chunks(bytes, session: session.id, part: 1), to: engine)
-    let done = try await engine.complete(session.id, owner: .anonymous, sha256: .of(bytes), partSHA256s: digests(bytes))
-    #expect(done.state == .completed)
-    #expect(try object(directory, "lost-running") == bytes)
+    try await completes(session, of: bytes, on: engine, in: directory)
   }
 }

@@ -217,6 +217,11 @@ import UploadServer
         try await store.update(first, sessionUpdatedAt: 2_000, expiresAt: 3_000, endingObject: 10)
       } throws: { ($0 as? UploadError)?.code == .invalidRequest && ($0 as? UploadError)?.message.contains("part 2") == true }
       #expect(try await store.session(s.id)?.plan.isSizeKnown == false)
+      // The refused transaction had already written part 1: that write was rolled back, and the
+      // next write runs (no transaction was left open).
+      #expect(try await store.part(of: s.id, number: 1)?.receivedBytes == 0)
+      try await store.heartbeat(now: 3_000)
+      #expect(try await store.nodes(heartbeatSince: 3_000) == [store.node])
     }
   }
 

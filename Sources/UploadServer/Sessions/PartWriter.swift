@@ -31,7 +31,7 @@ actor PartWriter {
   /// Where the part's bytes are staged.
   let spool: Spool
   /// The part's spool file.
-  var path: FilePath { spool.partFile(session: sessionID, number: number) }
+  let path: FilePath
   /// The part's size: planned, or as recorded once the part was claimed.
   private var size: Int64
   private let store: any SessionStore
@@ -56,6 +56,7 @@ actor PartWriter {
     self.storeVerifiesDigests = storeVerifiesDigests
     self.metrics = metrics
     self.spool = spool
+    self.path = spool.partFile(session: sessionID, number: number)
     self.sessionID = sessionID
     self.number = number
     self.size = plan.size(ofPart: number)

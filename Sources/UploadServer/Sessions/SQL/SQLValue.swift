@@ -16,8 +16,6 @@ extension SQLValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, Exp
   public init(booleanLiteral value: Bool) { self = .boolean(value) }
 
   init(_ value: Int) { self = .integer(Int64(value)) }
-  init(_ value: Int64) { self = .integer(value) }
-  init(_ value: Bool) { self = .boolean(value) }
   init(_ value: String?) { self = value.map(SQLValue.text) ?? .null }
   init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
 }
