@@ -1,6 +1,9 @@
 """A real full disk under the spool: a tmpfs too small for what arrives while S3 is away. The
 kernel says ENOSPC, not the server's own --spool-limit; clients are told to wait, nothing
-received is lost, and the upload completes byte-identical once S3 is back."""
+received is lost, and the upload completes byte-identical once S3 is back.
+
+This test once failed one run in three under load: four streams had filled the disk with four
+unfinished parts. Parts now reserve their room before their first byte (`Spool.reserve`)."""
 import json
 import os
 import subprocess
@@ -37,10 +40,14 @@ def test_a_full_spool_disk_holds_the_upload_back_and_loses_nothing(cli, start_se
             time.sleep(0.05)
         s3_proxy.down()  # parts cannot leave the spool, which fills its 16 MiB
         deadline = time.time() + 60
-        while spool_free(spool) >= MiB and time.time() < deadline:
+        while spool_free(spool) >= 5 * MiB and time.time() < deadline:
             assert upload.poll() is None, upload.stderr.read()
             time.sleep(0.1)
-        assert spool_free(spool) < MiB, "the spool never filled"
+        # Each part admitted reserves its 5 MiB on the disk before its first byte, so a full
+        # spool is one with no room left for a part (the fourth stream's is refused). Without
+        # the reservation, four streams could fill it with four unfinished parts, none of which
+        # could ever end: the upload never completed.
+        assert spool_free(spool) < 5 * MiB, "the spool never filled"
         time.sleep(3)  # the refused writes reach the client, which waits and tries again
         assert upload.poll() is None, upload.stderr.read()
         s3_proxy.up()

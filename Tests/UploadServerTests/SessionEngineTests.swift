@@ -17,6 +17,11 @@ import UploadCore
 
   /// An engine over the files under `directory`.
   func engine(_ directory: TemporaryDirectory) async throws -> SessionCoordinator {
+    try await engine(directory, spool: directory.path + "/spool")
+  }
+
+  /// An engine over the files under `directory`, with its spool at `spool`.
+  func engine(_ directory: TemporaryDirectory, spool: String) async throws -> SessionCoordinator {
     var settings = SessionSettings()
     settings.acknowledgementBytes = 1 << 20
     let objects = LocalDirectoryStore(root: directory.path + "/store")
@@ -24,7 +29,7 @@ import UploadCore
     let store = try SQLSessionStore.sqlite(path: directory.path + "/sessions.sqlite")
     return SessionCoordinator(
       store: store,
-      objectStore: objects, spool: Spool(root: directory.path + "/spool"),
+      objectStore: objects, spool: Spool(root: spool),
       settings: settings, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
   }
 
@@ -206,5 +211,56 @@ extension SessionEngineTests {
 
     try await send(chunks(bytes, session: session.id, part: 1), to: engine)
     try await completes(session, of: bytes, on: engine, in: directory)
+  }
+}
+
+extension SessionEngineTests {
+  /// A disk too small for every part in flight (the object store away, or streams running side
+  /// by side): each part reserves its room before its first byte, so the part that does not fit
+  /// is refused at once, and the admitted ones can finish and free the disk. Without the
+  /// reservation the third part was accepted here, and parts started side by side could fill
+  /// the disk with none of them able to end.
+  @Test func aDiskWithoutRoomForAnotherPartRefusesItBeforeItsFirstByte() async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let spool = directory.path + "/spool"
+    try mountTmpfs(at: spool, megabytes: 12)
+    defer { unmount(spool) }
+    let engine = try await engine(directory, spool: spool)
+    let bytes = randomBytes(3 * Self.partSize, seed: 6)
+    let session = try await engine.create(
+      .init(key: "full-disk", size: Int64(bytes.count), partSize: Int64(Self.partSize)), owner: .anonymous)
+    let part1 = chunks(bytes, session: session.id, part: 1)
+    let part2 = chunks(bytes, session: session.id, part: 2)
+
+    // Two parts started: 2 MiB written, 10 MiB of the 12 reserved.
+    try await send(Array(part1[..<4]), to: engine)
+    try await send(Array(part2[..<4]), to: engine)
+    let refused = await #expect(throws: UploadError.self) {
+      try await send(chunks(bytes, session: session.id, part: 3), to: engine)
+    }
+    #expect(refused?.code == .spoolFull)
+    #expect(try await engine.parts(of: session.id)[2].receivedBytes == 0)
+
+    // The two admitted parts finish, reach the store and leave the spool: the third fits now.
+    try await send(Array(part1[4...]) + Array(part2[4...]), to: engine)
+    await SessionUpkeep(sessions: engine).commitReceivedParts()
+    try await send(chunks(bytes, session: session.id, part: 3), to: engine)
+    try await completes(session, of: bytes, on: engine, in: directory)
+  }
+
+  /// Mounts a tmpfs of `megabytes` at `path`: a real disk that fills. Needs root, as CI has;
+  /// without it the test fails, it does not skip.
+  private func mountTmpfs(at path: String, megabytes: Int) throws {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let mount = try Process.run(URL(fileURLWithPath: "/bin/mount"), arguments: ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path])
+    mount.waitUntilExit()
+    #expect(mount.terminationStatus == 0, "mounting a tmpfs at \(path) needs root")
+    try #require(mount.terminationStatus == 0)
+  }
+
+  private func unmount(_ path: String) {
+    let umount = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", path])
+    umount?.waitUntilExit()
   }
 }

@@ -11,4 +11,10 @@
 /// of the input, or -1 with errno set.
 ssize_t uploader_copy_file_range(int input, int output, size_t length);
 
+/// fallocate(2) with FALLOC_FL_KEEP_SIZE: reserves the disk blocks of `[0, length)` without
+/// changing the file's size, so later writes in that range cannot fail for want of space. Also
+/// declared only under _GNU_SOURCE. Returns 0, or -1 with errno set (EOPNOTSUPP where the file
+/// system cannot reserve).
+int uploader_reserve(int descriptor, off_t length);
+
 #endif

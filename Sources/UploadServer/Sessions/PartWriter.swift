@@ -249,6 +249,7 @@ actor PartWriter {
       let onDisk = try await handle.info().size
       let durable = min(record.receivedBytes, onDisk)
       if onDisk != durable { try await handle.resize(to: .bytes(durable)) }
+      try await spool.reserve(handle, bytes: size)
       // Resumed after the digest was declared to a store that checks it: no need to read it.
       let unhashed = storeVerifiesDigests && record.expectedSHA256 != nil && durable > 0
       let hasher = unhashed ? nil : try await handle.sha256(upTo: durable)
@@ -334,6 +335,7 @@ actor PartWriter {
       stopForwarding()
       try await part.handle.resize(to: .bytes(0))
       try await part.handle.synchronize()
+      try await spool.reserve(part.handle, bytes: size)
       part.hasher = SHA256()
       try await record(part.ledger, sha256: nil, endingObject: nil)
       throw UploadError(

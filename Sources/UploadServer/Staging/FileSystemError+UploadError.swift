@@ -16,7 +16,7 @@ extension UploadError {
     case let error as FileSystemError where error.code == .resourceExhausted || error.isOutOfSpace:
       // NIO reports a write's ENOSPC (or EDQUOT) with code `.unknown`: its errno says it.
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
-    case let error as FileConcatenation.Failure where error.errno == ENOSPC:
+    case let error as SystemCallFailure where error.errno == ENOSPC || error.errno == EDQUOT:
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")
     case let error as ExtendedAttributes.Failure where error.errno == ENOSPC:
       return UploadError(.spoolFull, "\(doing): no space left on the server's disk; try again later")

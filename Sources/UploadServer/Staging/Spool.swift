@@ -1,6 +1,11 @@
+import CFileCopy
 import Foundation
 import NIOFileSystem
 import UploadCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// The staging area on local disk: one directory per upload in progress.
 public struct Spool: Sendable {
@@ -38,6 +43,25 @@ public struct Spool: Sendable {
     try await FileSystem.shared.createDirectory(at: sessionDirectory(session), withIntermediateDirectories: true)
     return try await FileSystem.shared.openFile(
       forReadingAndWritingAt: partFile(session: session, number: number), options: .modifyFile(createIfNecessary: true))
+  }
+
+  /// Reserves the disk blocks of a part's whole spool file (open as `handle`, `bytes` long)
+  /// without changing its size, so that the part's writes cannot meet a full disk: on a disk
+  /// too full for it, a part is refused before its first byte, and the parts already admitted
+  /// can always finish, reach the object store and free their room. Without the reservation,
+  /// streams filling parts side by side could fill the disk with parts none of which can end.
+  /// The room stays reserved until the file is truncated or deleted. A file system that cannot
+  /// reserve is left to take its chances.
+  ///
+  /// - Throws: `SystemCallFailure` (ENOSPC when the disk has no room for the part).
+  func reserve(_ handle: ReadWriteFileHandle, bytes: Int64) async throws {
+    guard bytes > 0 else { return }
+    try await handle.withUnsafeDescriptor { descriptor in
+      guard uploader_reserve(descriptor.rawValue, off_t(bytes)) != 0 else { return }
+      let code = errno
+      guard code != EOPNOTSUPP, code != ENOSYS else { return }
+      throw SystemCallFailure(errno: code, doing: "reserving \(bytes) bytes of disk for a part")
+    }
   }
 
   /// The size of part `number`'s spool file of `session`; 0 when there is none.

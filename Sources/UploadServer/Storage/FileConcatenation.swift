@@ -11,27 +11,21 @@ import NIOPosix
 /// this process. The files are always in one directory, so on one file system, where Linux
 /// (since 4.5) copies between any two files.
 enum FileConcatenation {
-  struct Failure: Error, CustomStringConvertible {
-    let errno: Int32
-    let doing: String
-    var description: String { "\(doing): \(String(cString: strerror(errno)))" }
-  }
-
   /// Writes `sources`, in order, to a new file at `destination` (replacing one that exists) and
   /// makes it durable. Returns the bytes written.
   static func concatenate(_ sources: [FilePath], into destination: FilePath) async throws -> Int64 {
     try await NIOThreadPool.singleton.runIfActive {
       let output = open(destination.string, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-      guard output >= 0 else { throw Failure(errno: errno, doing: "creating \(destination)") }
+      guard output >= 0 else { throw SystemCallFailure(errno: errno, doing: "creating \(destination)") }
       defer { close(output) }
       var total: Int64 = 0
       for source in sources {
         let input = open(source.string, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw Failure(errno: errno, doing: "opening \(source)") }
+        guard input >= 0 else { throw SystemCallFailure(errno: errno, doing: "opening \(source)") }
         defer { close(input) }
         total += try copy(from: input, to: output, describing: source)
       }
-      guard fsync(output) == 0 else { throw Failure(errno: errno, doing: "syncing \(destination)") }
+      guard fsync(output) == 0 else { throw SystemCallFailure(errno: errno, doing: "syncing \(destination)") }
       return total
     }
   }
@@ -46,7 +40,7 @@ enum FileConcatenation {
       } else if moved == 0 {
         return copied
       } else if errno != EINTR {
-        throw Failure(errno: errno, doing: "copying \(source)")
+        throw SystemCallFailure(errno: errno, doing: "copying \(source)")
       }
     }
   }
