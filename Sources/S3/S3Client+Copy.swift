@@ -24,7 +24,7 @@ extension S3Client {
       let headers =
         [("x-amz-copy-source", source), ("x-amz-metadata-directive", "REPLACE"), ("x-amz-checksum-algorithm", "SHA256")]
         + Self.objectHeaders(contentType, metadata)
-      let response = try await send(Request(operation: "CopyObject", method: .PUT, key: key, headers: headers))
+      let response = try await transport.send(S3Request(operation: "CopyObject", method: .PUT, key: key, headers: headers))
       return try copiedETag(response, "CopyObject")
     }
     let uploadID = try await createMultipartUpload(key: key, contentType: contentType, metadata: metadata)
@@ -33,8 +33,8 @@ extension S3Client {
       var start: Int64 = 0
       while start < size {
         let end = min(start + copyPartLength, size) - 1
-        let response = try await send(
-          Request(
+        let response = try await transport.send(
+          S3Request(
             operation: "UploadPartCopy", method: .PUT, key: key,
             query: [("partNumber", String(parts.count + 1)), ("uploadId", uploadID)],
             headers: [("x-amz-copy-source", source), ("x-amz-copy-source-range", "bytes=\(start)-\(end)")]))
@@ -53,10 +53,10 @@ extension S3Client {
   }
 
   /// The ETag of a copy result, which S3 may answer with 200 and an error document.
-  private func copiedETag(_ response: Response, _ operation: String) throws -> String {
+  private func copiedETag(_ response: S3Response, _ operation: String) throws -> String {
     let document = try Self.document(response, operation)
     if document.name == "Error" {
-      throw Self.error(for: operation, status: 200, headers: response.headers, body: response.body)
+      throw S3Error.decode(operation: operation, status: 200, headers: response.headers, body: response.body)
     }
     guard let etag = document.text("ETag") else { throw malformed(operation, "no ETag in the response") }
     // Quoted, as in every ETag header (SeaweedFS leaves the quotes out of this document).

@@ -6,21 +6,18 @@ import NIOHTTP1
 import UploadCore
 
 /// A small S3 client: the multipart-upload calls the server uses, plus what verification and
-/// tests need. Every call is signed with SigV4 and retried on 5xx, SlowDown and connection
-/// failures (never on other 4xx), with exponential backoff and full jitter.
+/// tests need. Every call goes through `S3Transport`: signed with SigV4 and retried on 5xx,
+/// SlowDown and connection failures (never on other 4xx), with exponential backoff and full
+/// jitter.
 ///
 /// Calls used: HeadBucket, CreateBucket, CreateMultipartUpload, UploadPart,
 /// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads, PutObject,
 /// HeadObject, GetObject, CopyObject and UploadPartCopy.
 public struct S3Client: Sendable {
   /// The bucket and how to reach it.
-  public let configuration: S3Configuration
-  let httpClient: HTTPClient
-  let signer: SigV4Signer
-  let now: @Sendable () -> Date
-  let unitRandom: @Sendable () -> Double
-  let sleep: @Sendable (Duration) async throws -> Void
-  let logger: Logger
+  public var configuration: S3Configuration { transport.configuration }
+  /// Signs, sends and retries the requests.
+  let transport: S3Transport
 
   /// Creates a client.
   ///
@@ -38,23 +35,20 @@ public struct S3Client: Sendable {
     unitRandom: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
     sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
   ) {
-    self.configuration = configuration
-    self.httpClient = httpClient
-    self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
-    self.logger = logger
-    self.now = now
-    self.unitRandom = unitRandom
-    self.sleep = sleep
+    self.transport = S3Transport(
+      configuration: configuration, httpClient: httpClient,
+      signer: SigV4Signer(credentials: configuration.credentials, region: configuration.region), now: now,
+      unitRandom: unitRandom, sleep: sleep, logger: logger)
   }
 
   /// Checks that the bucket exists and the credentials may use it.
   public func headBucket() async throws {
-    _ = try await send(Request(operation: "HeadBucket", method: .HEAD, key: nil))
+    _ = try await transport.send(S3Request(operation: "HeadBucket", method: .HEAD, key: nil))
   }
 
   /// Creates the bucket (tests and first-time setup).
   public func createBucket() async throws {
-    _ = try await send(Request(operation: "CreateBucket", method: .PUT, key: nil))
+    _ = try await transport.send(S3Request(operation: "CreateBucket", method: .PUT, key: nil))
   }
 
   /// Starts a multipart upload whose parts carry SHA-256 checksums.
@@ -64,8 +58,8 @@ public struct S3Client: Sendable {
     async throws -> String
   {
     let headers = [("x-amz-checksum-algorithm", "SHA256")] + Self.objectHeaders(contentType, metadata)
-    let response = try await send(
-      Request(operation: "CreateMultipartUpload", method: .POST, key: key, query: [("uploads", "")],
+    let response = try await transport.send(
+      S3Request(operation: "CreateMultipartUpload", method: .POST, key: key, query: [("uploads", "")],
         headers: headers))
     guard let uploadID = try Self.document(response, "CreateMultipartUpload").text("UploadId") else {
       throw malformed("CreateMultipartUpload", "no UploadId in the response")
@@ -81,8 +75,8 @@ public struct S3Client: Sendable {
   public func uploadPart(
     key: String, uploadID: String, partNumber: Int, body: S3Body, sha256: ContentHash, retries: Bool = true
   ) async throws -> String {
-    let response = try await send(
-      Request(
+    let response = try await transport.send(
+      S3Request(
         operation: "UploadPart", method: .PUT, key: key,
         query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
         headers: [("x-amz-checksum-sha256", sha256.base64)], body: body, payloadHash: sha256.hex,
@@ -107,16 +101,16 @@ public struct S3Client: Sendable {
     }
     xml += "</CompleteMultipartUpload>"
     let body = Array(xml.utf8)
-    let response = try await send(
-      Request(
+    let response = try await transport.send(
+      S3Request(
         operation: "CompleteMultipartUpload", method: .POST, key: key,
         query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")],
         body: .bytes(ByteBuffer(bytes: body)), payloadHash: ContentHash.of(body).hex))
     // S3 may answer 200 and still fail: the error is then in the body.
     let document = try Self.document(response, "CompleteMultipartUpload")
     if document.name == "Error" {
-      throw Self.error(
-        for: "CompleteMultipartUpload", status: 200, headers: response.headers, body: response.body)
+      throw S3Error.decode(
+        operation: "CompleteMultipartUpload", status: 200, headers: response.headers, body: response.body)
     }
     guard let etag = document.text("ETag") ?? response.headers.first(name: "etag") else {
       throw malformed("CompleteMultipartUpload", "no ETag in the response")
@@ -127,8 +121,8 @@ public struct S3Client: Sendable {
   /// Aborts a multipart upload and frees its parts. An upload that no longer exists is not an error.
   public func abortMultipartUpload(key: String, uploadID: String) async throws {
     do {
-      _ = try await send(
-        Request(operation: "AbortMultipartUpload", method: .DELETE, key: key, query: [("uploadId", uploadID)]))
+      _ = try await transport.send(
+        S3Request(operation: "AbortMultipartUpload", method: .DELETE, key: key, query: [("uploadId", uploadID)]))
     } catch let error as S3Error where error.code == .noSuchUpload {
       return
     }
@@ -144,7 +138,7 @@ public struct S3Client: Sendable {
       var query = [("uploadId", uploadID), ("max-parts", String(pageSize))]
       if let marker { query.append(("part-number-marker", marker)) }
       let document = try Self.document(
-        try await send(Request(operation: "ListParts", method: .GET, key: key, query: query)), "ListParts")
+        try await transport.send(S3Request(operation: "ListParts", method: .GET, key: key, query: query)), "ListParts")
       for node in document.children("Part") {
         guard let number = node.text("PartNumber").flatMap(Int.init), let etag = node.text("ETag") else {
           throw malformed("ListParts", "a part without PartNumber or ETag")
@@ -179,7 +173,7 @@ public struct S3Client: Sendable {
       if !prefix.isEmpty { query.append(("prefix", prefix)) }
       query += markers
       let document = try Self.document(
-        try await send(Request(operation: "ListMultipartUploads", method: .GET, key: nil, query: query)),
+        try await transport.send(S3Request(operation: "ListMultipartUploads", method: .GET, key: nil, query: query)),
         "ListMultipartUploads")
       for node in document.children("Upload") {
         guard let key = node.text("Key"), let uploadID = node.text("UploadId") else {
@@ -205,15 +199,15 @@ public struct S3Client: Sendable {
     key: String, body: S3Body, sha256: ContentHash, contentType: String? = nil, metadata: [String: String] = [:]
   ) async throws -> String {
     let headers = [("x-amz-checksum-sha256", sha256.base64)] + Self.objectHeaders(contentType, metadata)
-    let response = try await send(
-      Request(operation: "PutObject", method: .PUT, key: key, headers: headers, body: body,
+    let response = try await transport.send(
+      S3Request(operation: "PutObject", method: .PUT, key: key, headers: headers, body: body,
         payloadHash: sha256.hex))
     return response.headers.first(name: "etag") ?? ""
   }
 
   /// The object's size, ETag, content type and metadata.
   public func headObject(key: String) async throws -> S3ObjectInfo {
-    let response = try await send(Request(operation: "HeadObject", method: .HEAD, key: key))
+    let response = try await transport.send(S3Request(operation: "HeadObject", method: .HEAD, key: key))
     guard let size = response.headers.first(name: "content-length").flatMap(Int64.init) else {
       throw malformed("HeadObject", "no Content-Length in the response")
     }
@@ -230,13 +224,13 @@ public struct S3Client: Sendable {
   /// Streams the object's bytes to `consume`, chunk by chunk. The request is retried until the
   /// response starts; a failure while the body streams is thrown.
   public func getObject(key: String, consume: (ByteBuffer) async throws -> Void) async throws {
-    let request = Request(operation: "GetObject", method: .GET, key: key)
+    let request = S3Request(operation: "GetObject", method: .GET, key: key)
     struct Interrupted: Error { var error: S3Error }
     var started = false
     do {
-      try await retrying(request.operation) {
+      try await transport.retrying(request.operation) {
         do {
-          try await attempt(request) { response in
+          try await transport.attempt(request) { response in
             for try await chunk in response.body {
               started = true
               try await consume(chunk)
@@ -264,7 +258,7 @@ public struct S3Client: Sendable {
     S3Error(code: .malformedResponse, httpStatus: nil, message: message, operation: operation)
   }
 
-  static func document(_ response: Response, _ operation: String) throws -> XMLNode {
+  static func document(_ response: S3Response, _ operation: String) throws -> XMLNode {
     guard let document = XMLNode.parse(Data(response.body.readableBytesView)) else {
       throw S3Error(
         code: .malformedResponse, httpStatus: Int(response.status.code),

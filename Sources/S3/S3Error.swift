@@ -1,3 +1,7 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
 /// A failed S3 call: either S3 answered with an error document, or it could not be reached.
 public struct S3Error: Error, Hashable, Sendable, CustomStringConvertible {
   /// An S3 error code (`NoSuchUpload`, `BadDigest`, ...) or one of ours for transport failures.
@@ -62,5 +66,28 @@ public struct S3Error: Error, Hashable, Sendable, CustomStringConvertible {
     let status = httpStatus.map { "HTTP \($0), " } ?? ""
     let request = requestID.map { ", request id \($0)" } ?? ""
     return "S3 \(operation) failed: \(code) (\(status)\(message)\(request))"
+  }
+}
+
+extension S3Error {
+  /// Turns an error response into an `S3Error`, reading S3's XML error document when there is one.
+  package static func decode(
+    operation: String, status: Int, headers: HTTPHeaders, body: ByteBuffer?
+  ) -> S3Error {
+    let document = body.flatMap { XMLNode.parse(Data($0.readableBytesView)) }
+    let requestID = document?.text("RequestId") ?? headers.first(name: "x-amz-request-id")
+    let fallback: S3Error.Code =
+      switch status {
+      case 403: .accessDenied
+      case 404: .init(rawValue: "NotFound")
+      case 503: .slowDown
+      default: .init(rawValue: "HTTP\(status)")
+      }
+    return S3Error(
+      code: document?.text("Code").map(S3Error.Code.init(rawValue:)) ?? fallback,
+      httpStatus: status,
+      message: document?.text("Message") ?? "HTTP status \(status)",
+      operation: operation,
+      requestID: requestID)
   }
 }

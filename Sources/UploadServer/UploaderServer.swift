@@ -20,8 +20,10 @@ public final class UploaderServer: Service, Sendable {
   public let configuration: ServerConfiguration
   /// Where objects go.
   public let store: any ObjectStore
-  /// The resumable-session engine.
+  /// The resumable-session engine: its API.
   public let sessions: SessionCoordinator
+  /// The engine's receiving: streams of parts, their shared credit, draining.
+  public let receiver: SessionReceiver
   /// The engine's background work: recovery, commits left over, expiry, heartbeat, aborts.
   public let upkeep: SessionUpkeep
   /// What the health service reports.
@@ -93,10 +95,12 @@ public final class UploaderServer: Service, Sendable {
       let sessions = SessionCoordinator(
         store: stores.sessions, objectStore: store, spool: spool, settings: configuration.sessions, metrics: metrics,
         notifier: notifier?.0, logger: logger)
+      let receiver = SessionReceiver(sessions: sessions)
       let upkeep = SessionUpkeep(sessions: sessions)
       try await upkeep.recover()
       self.sessions = sessions
       self.upkeep = upkeep
+      self.receiver = receiver
       self.store = store
       self.transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: configuration.host, port: configuration.port),
@@ -124,8 +128,8 @@ public final class UploaderServer: Service, Sendable {
       self.server = GRPCServer(
         transport: transport,
         services: [
-          FileUploaderService(sessions: sessions, metrics: metrics, logger: logger),
-          ResumableUploadsService(coordinator: sessions, metrics: metrics),
+          FileUploaderService(sessions: sessions, receiver: receiver, metrics: metrics, logger: logger),
+          ResumableUploadsService(coordinator: sessions, receiver: receiver, metrics: metrics),
           HealthService(health: health),
         ],
         interceptors: [
@@ -216,7 +220,7 @@ public final class UploaderServer: Service, Sendable {
           "draining: no new calls; \(running) upload stream\(running == 1 ? "" : "s") running get until the drain timeout",
           metadata: ["upload_streams_running": "\(running)"])
         self.health.beginDraining()
-        self.sessions.beginDraining()
+        self.receiver.beginDraining()
         self.server.beginGracefulShutdown()
       }
       group.cancelAll()

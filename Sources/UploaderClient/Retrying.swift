@@ -25,23 +25,23 @@ func retrying<T: Sendable>(
       return try await body(contact)
     } catch {
       if Task.isCancelled { throw CancellationError() }
-      guard let reason = UploadEngine.transientReason(error) else { throw try await permanent(error) }
+      guard let reason = UploadFailure.transientReason(error) else { throw try await permanent(error) }
       let done = try await progress()
       if done > lastDone { (attempt, stalledSince) = (0, .now) }
       lastDone = done
       attempt += 1
-      if !contact.isMade, UploadEngine.isUnreachable(error), attempt >= options.firstContactAttempts {
+      if !contact.isMade, UploadFailure.isUnreachable(error), attempt >= options.firstContactAttempts {
         throw unreachable(attempt)
       }
       var delay = options.retry.delay(after: attempt, unitRandom: Double.random(in: 0.5...1))
       if let window = options.retryFor {
         // As long as the user asked for, counted from the last progress.
         guard stalledSince.duration(to: .now) < window else { throw exhausted(attempt, reason) }
-        if contact.isMade, UploadEngine.isUnreachable(error) {
+        if contact.isMade, UploadFailure.isUnreachable(error) {
           _ = contact.lost()
           delay = min(delay, Contact.reconnectInterval)
         }
-      } else if contact.isMade, UploadEngine.isUnreachable(error) {
+      } else if contact.isMade, UploadFailure.isUnreachable(error) {
         // The link to a server that answered before broke or went silent: keep trying about
         // every second, so the upload follows the link back, until the window closes.
         let lost = contact.lost()

@@ -57,7 +57,7 @@ public struct StreamUploadEngine: Sendable {
           "giving up after \(attempt) attempts without progress (\(reason)); standard input cannot be read again, so abort the upload: uploader abort \(upload.id)",
           journalState: .failed)
       },
-      permanent: { error in try await UploadEngine.permanent(error, upload.id, journal: journal, at: now()) }
+      permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
       try await attemptUpload(upload, input: input, stream: stream, contact: contact)
     }

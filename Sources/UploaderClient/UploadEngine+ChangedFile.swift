@@ -19,10 +19,4 @@ extension UploadEngine {
       "\(upload.filePath) changed during the upload: part \(number), \(ProgressBar.human(range.lowerBound))–\(ProgressBar.human(range.upperBound)), differs from what was read; nothing of it was stored, and the upload is aborted; start a new upload",
       journalState: .aborted)
   }
-
-  /// Whether the server found bytes that do not hash to the digest declared with them.
-  static func isDigestMismatch(_ error: any Error) -> Bool {
-    guard let error = error as? RPCError, error.code == .dataLoss else { return false }
-    return error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == UploadError.Code.digestMismatch.rawValue
-  }
 }

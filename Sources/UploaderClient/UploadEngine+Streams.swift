@@ -60,6 +60,10 @@ extension UploadEngine {
       tuner.reconnected()
       return tuner.count
     })
+    let sender = PartSender(
+      journal: journal, chunkSize: options.chunkSize, metadata: options.metadata, parts: parts, session: session,
+      upload: upload, file: file, digester: digester, limiter: limiter, progress: progress, inFlight: inFlight,
+      streams: streams)
     try await withThrowingTaskGroup(of: StreamEvent.self) { group in
       var started = 0
       func start(upTo target: Int) throws {
@@ -69,8 +73,7 @@ extension UploadEngine {
           group.addTask {
             defer { streams.ended() }
             do {
-              try await send(queue, over: client, parts: parts, session: session, upload: upload, file: file,
-                digester: digester, limiter: limiter, progress: progress, inFlight: inFlight, streams: streams, index: index)
+              try await sender.send(queue, over: client, index: index)
             } catch {
               return .failed(index: index, error)
             }

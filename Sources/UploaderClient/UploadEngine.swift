@@ -169,13 +169,13 @@ public struct UploadEngine: Sendable {
           "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
           journalState: nil)
       },
-      permanent: { error in try await Self.permanent(error, upload.id, journal: journal, at: now()) }
+      permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
       do {
         return try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
           try await attemptUpload(upload, file: file, digester: digester, limiter: limiter, contact: contact)
         }
-      } catch where Self.isDigestMismatch(error) {
+      } catch where UploadFailure.isDigestMismatch(error) {
         // Bytes that do not hash to their digest: changed on the way (sending them again
         // helps), or changed in the file since it was hashed (nothing will).
         try await stopIfChanged(upload)
@@ -277,79 +277,6 @@ public struct UploadEngine: Sendable {
     }
     return completed
   }
-
-  /// Streams the parts that `queue` hands out, one after another on one stream, each from its
-  /// acknowledged offset to its end, recording acknowledgements in the journal. The stream keeps
-  /// few bytes that the server has not taken (`inFlight`, bounded by the credit the server grants),
-  /// so memory on either side does not grow to the server's flow-control window.
-  func send(
-    _ queue: PartQueue, over client: Client, parts: [JournalPart], session: String, upload: JournalUpload,
-    file: ReadFileHandle, digester: FileDigester, limiter: RateLimiter?, progress: Progress, inFlight: InFlightBytes,
-    streams: StreamCount, index: Int
-  ) async throws {
-    let chunkSize = options.chunkSize
-    let inFlight = Mutex(inFlight)
-    let (acknowledgements, acknowledged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    try await client.uploadParts(metadata: options.metadata, requestProducer: { writer in
-      var acknowledgement = acknowledgements.makeAsyncIterator()
-      // A stream past the count the tuner settled on stops after its part.
-      while index < streams.target, let (part, from) = queue.next() {
-        // Declared with the part's first chunk, so the server can forward the part to S3 as it arrives.
-        let digest = try await digester.digest(ofPart: part.number)
-        let start = Int64(part.number - 1) * upload.partSize
-        inFlight.withLock { $0.begin(part: part.number, at: from) }
-        var offset = from
-        while offset < part.size {
-          let length = Int(min(Int64(chunkSize), part.size - offset))
-          while inFlight.withLock({ $0.count + Int64(length) > $0.limit(streams: streams.running, budget: streams.budget) }) {
-            // The response side finishes the stream when the call ends.
-            guard await acknowledgement.next() != nil else { throw CancellationError() }
-          }
-          try await limiter?.acquire(length)
-          let buffer = try await file.readChunk(fromAbsoluteOffset: start + offset, length: .bytes(Int64(length)))
-          guard buffer.readableBytes == length else {
-            throw ClientError("\(upload.filePath) is shorter than when the upload started")
-          }
-          let message = Uploader_V1_PartChunk.with {
-            $0.sessionID = session
-            $0.partNumber = UInt32(part.number)
-            $0.offset = UInt64(offset)
-            // The buffer was just read and is not shared: hand its storage over instead of copying.
-            $0.data = buffer.getData(at: buffer.readerIndex, length: length, byteTransferStrategy: .noCopy) ?? Data()
-            $0.last = offset + Int64(length) == part.size
-            if offset == from { $0.partSha256 = Data(digest.bytes) }
-          }
-          inFlight.withLock { $0.sent(Int64(length)) }
-          try await writer.write(message)
-          offset += Int64(length)
-        }
-      }
-    }, onResponse: { response in
-      defer { acknowledged.finish() }
-      for try await event in response.messages {
-        inFlight.withLock { $0.granted(Int64(clamping: event.creditBytes)) }
-        switch event.event {
-        case .progress(let ack):
-          inFlight.withLock { $0.reported(part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes)) }
-          acknowledged.yield()
-          progress.set(part: Int(ack.partNumber), Int64(ack.receivedBytes))
-          try await journal.acknowledged(upload.id, part: Int(ack.partNumber), bytes: Int64(ack.receivedBytes), committed: false)
-        case .committed(let committed):
-          let number = Int(committed.partNumber)
-          guard parts.indices.contains(number - 1) else { continue }
-          inFlight.withLock { $0.reported(part: number, bytes: parts[number - 1].size) }
-          acknowledged.yield()
-          try await journal.acknowledged(upload.id, part: number, bytes: parts[number - 1].size, committed: true)
-        case .spooled(let spooled):
-          inFlight.withLock { $0.reported(part: Int(spooled.partNumber), bytes: Int64(spooled.spooledBytes)) }
-          acknowledged.yield()
-        case nil:
-          break
-        }
-      }
-    })
-  }
-
 }
 
 /// A value behind a lock, shared by copies of the struct that holds it.

@@ -11,8 +11,8 @@ import Testing
       <Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message>\
       <RequestId>4442587FB7D0A2F9</RequestId></Error>
       """
-    let error = S3Client.error(
-      for: "UploadPart", status: 404, headers: [:], body: ByteBuffer(string: xml))
+    let error = S3Error.decode(
+      operation: "UploadPart", status: 404, headers: [:], body: ByteBuffer(string: xml))
     #expect(error.code == .noSuchUpload)
     #expect(error.message == "The specified upload does not exist.")
     #expect(error.requestID == "4442587FB7D0A2F9")
@@ -22,9 +22,9 @@ import Testing
 
   @Test func fallsBackToTheStatusWithoutADocument() {
     let headers: HTTPHeaders = ["x-amz-request-id": "R1"]
-    let forbidden = S3Client.error(for: "HeadBucket", status: 403, headers: headers, body: nil)
+    let forbidden = S3Error.decode(operation: "HeadBucket", status: 403, headers: headers, body: nil)
     #expect(forbidden.code == .accessDenied && forbidden.isAccessProblem && forbidden.requestID == "R1")
-    #expect(S3Client.error(for: "HeadBucket", status: 503, headers: [:], body: nil).isRetryable)
+    #expect(S3Error.decode(operation: "HeadBucket", status: 503, headers: [:], body: nil).isRetryable)
   }
 
   @Test func retriesOnlyWhatMaySucceedLater() {

@@ -17,7 +17,7 @@ import Testing
   @Test(arguments: [[0x3c, 0xff, 0xff, 0xff, 0x06, 0x0a, 0x4a], [0x3c, 0x61, 0xc3, 0x28, 0x3e]] as [[UInt8]])
   func refusesDocumentsThatAreNotUTF8(_ bytes: [UInt8]) {
     #expect(XMLNode.parse(Data(bytes)) == nil)
-    let error = S3Client.error(for: "UploadPart", status: 500, headers: [:], body: ByteBuffer(bytes: bytes))
+    let error = S3Error.decode(operation: "UploadPart", status: 500, headers: [:], body: ByteBuffer(bytes: bytes))
     #expect(error.code.rawValue == "HTTP500" && error.httpStatus == 500)
   }
 

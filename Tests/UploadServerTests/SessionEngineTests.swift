@@ -34,13 +34,13 @@ import UploadCore
   }
 
   /// The chunks of `part` of `bytes` from `offset`, 256 KiB each, the part's digest on the first.
-  func chunks(_ bytes: [UInt8], session: SessionID, part: Int, from offset: Int = 0) -> [SessionCoordinator.Chunk] {
+  func chunks(_ bytes: [UInt8], session: SessionID, part: Int, from offset: Int = 0) -> [SessionReceiver.Chunk] {
     let start = (part - 1) * Self.partSize
     let size = min(Self.partSize, bytes.count - start)
     let digest = Data(ContentHash.of(Array(bytes[start..<(start + size)])).bytes)
     return stride(from: offset, to: size, by: 256 << 10).map { at in
       let length = min(256 << 10, size - at)
-      return SessionCoordinator.Chunk(
+      return SessionReceiver.Chunk(
         sessionID: session.rawValue, partNumber: part, offset: Int64(at),
         data: Data(bytes[(start + at)..<(start + at + length)]), last: at + length == size, partSHA256: digest)
     }
@@ -48,9 +48,9 @@ import UploadCore
 
   /// Receives `chunks` on one stream; returns the bytes of each part reported durable.
   @discardableResult
-  func send(_ chunks: [SessionCoordinator.Chunk], to engine: SessionCoordinator) async throws -> [Int: Int64] {
+  func send(_ chunks: [SessionReceiver.Chunk], to engine: SessionCoordinator) async throws -> [Int: Int64] {
     let durable = Mutex<[Int: Int64]>([:])
-    try await engine.receive(chunks.async, owner: .anonymous) { event, _ in
+    try await SessionReceiver(sessions: engine).receive(chunks.async, owner: .anonymous) { event, _ in
       if case .progress(let part, let bytes) = event { durable.withLock { $0[part] = max($0[part] ?? 0, bytes) } }
     }
     return durable.withLock { $0 }
@@ -99,10 +99,10 @@ import UploadCore
     let part = chunks(bytes, session: session.id, part: 1)
 
     // The older stream sends 8 chunks and stays open, as a half-open connection does.
-    let (older, feed) = AsyncStream<SessionCoordinator.Chunk>.makeStream()
+    let (older, feed) = AsyncStream<SessionReceiver.Chunk>.makeStream()
     let durable = Mutex<Int64>(0)
     let olderStream = Task {
-      try await engine.receive(older, owner: .anonymous) { event, _ in
+      try await SessionReceiver(sessions: engine).receive(older, owner: .anonymous) { event, _ in
         if case .progress(_, let bytes) = event { durable.withLock { $0 = max($0, bytes) } }
       }
     }

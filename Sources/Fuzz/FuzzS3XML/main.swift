@@ -18,7 +18,7 @@ public func fuzzS3XML(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     _ = document.text("IsTruncated")
     _ = document.child("Upload")?.text("UploadId")
   }
-  let error = S3Client.error(for: "Fuzz", status: 500, headers: [:], body: ByteBuffer(bytes: bytes))
+  let error = S3Error.decode(operation: "Fuzz", status: 500, headers: [:], body: ByteBuffer(bytes: bytes))
   precondition(error.httpStatus == 500)
   return 0
 }

@@ -10,7 +10,7 @@ import UploadProtocol
 ///
 /// Also computes the SHA-256 of the whole stream, which the adapter reports and completes with.
 struct ContractChunks: AsyncSequence {
-  typealias Element = SessionCoordinator.Chunk
+  typealias Element = SessionReceiver.Chunk
 
   let session: SessionRecord
   let filename: String
@@ -41,7 +41,7 @@ struct ContractChunks: AsyncSequence {
       self.messages = messages
     }
 
-    mutating func next() async throws -> SessionCoordinator.Chunk? {
+    mutating func next() async throws -> SessionReceiver.Chunk? {
       guard !done else { return nil }
       try await fill()
       if current.isEmpty {
@@ -76,8 +76,8 @@ struct ContractChunks: AsyncSequence {
       return result
     }
 
-    private func chunk(_ data: Data, last: Bool, endsObject: Bool) -> SessionCoordinator.Chunk {
-      var chunk = SessionCoordinator.Chunk(
+    private func chunk(_ data: Data, last: Bool, endsObject: Bool) -> SessionReceiver.Chunk {
+      var chunk = SessionReceiver.Chunk(
         sessionID: chunks.session.id.rawValue, partNumber: part, offset: offset, data: data, last: last,
         partSHA256: Data(), endsObject: endsObject)
       chunk.acceptsUndeclaredDigest = true

@@ -16,6 +16,7 @@ import UploadProtocol
 /// error status, and the session is then aborted, since this client cannot resume.
 struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
   let sessions: SessionCoordinator
+  let receiver: SessionReceiver
   let metrics: ServerMetrics
   let logger: Logger
 
@@ -52,7 +53,7 @@ struct FileUploaderService: Uploader_FileUploader.ServiceProtocol {
       session: session, filename: first.filename, first: first.chunk, rest: iterator,
       digest: { digest, size in whole.withLock { $0 = (digest, size) } })
     do throws(UploadError) {
-      try await sessions.receive(chunks, owner: owner) { _, _ in }
+      try await receiver.receive(chunks, owner: owner) { _, _ in }
       guard let (sha256, size) = whole.withLock({ $0 }) else {
         throw UploadError(.internal, "the stream of \"\(session.key)\" ended without its digest")
       }

@@ -3,9 +3,11 @@ import GRPCCore
 import UploadCore
 import UploadProtocol
 
-/// `uploader.v1.ResumableUploads`: translates between the wire and `SessionCoordinator`.
+/// `uploader.v1.ResumableUploads`: translates between the wire and the engine (`SessionCoordinator`,
+/// and `SessionReceiver` for streams of parts).
 struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtocol {
   let coordinator: SessionCoordinator
+  let receiver: SessionReceiver
   let metrics: ServerMetrics
 
   func createSession(request: Uploader_V1_CreateSessionRequest, context: ServerContext) async throws
@@ -33,11 +35,11 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     metrics.activeStreams.increment()
     defer { metrics.activeStreams.decrement() }
     let chunks = RequestMessages(base: request).map { chunk in
-      SessionCoordinator.Chunk(
+      SessionReceiver.Chunk(
         sessionID: chunk.sessionID, partNumber: Int(clamping: chunk.partNumber), offset: Int64(clamping: chunk.offset),
         data: chunk.data, last: chunk.last, partSHA256: chunk.partSha256, endsObject: chunk.endsObject)
     }
-    try await coordinator.receive(chunks, owner: Caller.principal) { event, credit in
+    try await receiver.receive(chunks, owner: Caller.principal) { event, credit in
       try await response.write(Uploader_V1_UploadEvent(event, creditBytes: credit))
     }
   }

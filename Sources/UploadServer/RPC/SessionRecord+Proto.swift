@@ -60,7 +60,7 @@ extension Uploader_V1_SessionState {
 }
 
 extension Uploader_V1_UploadEvent {
-  init(_ event: SessionCoordinator.Event, creditBytes: Int64) {
+  init(_ event: SessionReceiver.Event, creditBytes: Int64) {
     self.init()
     self.creditBytes = UInt64(max(0, creditBytes))
     switch event {

@@ -1,14 +1,14 @@
 import Foundation
-import Synchronization
 import Logging
-import NIOFileSystem
 import UploadCore
 
-/// The session engine, the one data path: creates sessions, receives their parts through
-/// `PartWriter`s, commits them to the object store through the `PartCommitter`, completes,
-/// aborts, recovers after a crash and expires idle sessions. Both gRPC services are thin
-/// adapters over it: `ResumableUploadsService`, and `FileUploaderService` (the original contract,
-/// a session of unknown size per stream).
+/// The session engine's API, the one data path: creates, completes, aborts and verifies
+/// sessions. Its other jobs are their own types over it: `SessionReceiver` receives streams of
+/// parts through the `PartWriter`s, `ObjectAssembler` puts a completing session's object
+/// together, and `SessionUpkeep` recovers after a crash, commits what streams left, expires idle
+/// sessions and keeps the heartbeat. Both gRPC services are thin adapters over these:
+/// `ResumableUploadsService`, and `FileUploaderService` (the original contract, a session of
+/// unknown size per stream).
 public final class SessionCoordinator: Sendable {
   let store: any SessionStore
   let objectStore: any ObjectStore
@@ -21,19 +21,8 @@ public final class SessionCoordinator: Sendable {
   let notifier: Notifier?
   let metrics: ServerMetrics
   let logger: Logger
-  private let drainingFlag = Atomic<Bool>(false)
-  /// The receive budget shared by the open upload streams.
-  let credit: Mutex<ReceiveCredit>
-
-  /// Set once the server began to stop: streams end at their next part boundary.
-  var isDraining: Bool { drainingFlag.load(ordering: .relaxed) }
-
-  /// Ends every upload stream at its next part boundary, with UNAVAILABLE (DRAINING), so its
-  /// client continues on another replica instead of waiting for the drain timeout.
-  public func beginDraining() {
-    drainingFlag.store(true, ordering: .relaxed)
-  }
-
+  /// Puts completing sessions' objects together.
+  let assembler: ObjectAssembler
   /// Creates a coordinator over a session store, an object store and the spool.
   public init(
     store: any SessionStore, objectStore: any ObjectStore, spool: Spool, settings: SessionSettings,
@@ -45,16 +34,14 @@ public final class SessionCoordinator: Sendable {
     self.objectStore = objectStore
     self.spool = spool
     self.settings = settings
-    self.credit = Mutex(
-      ReceiveCredit(
-        budget: settings.receiveCreditBudget, minimum: settings.minimumStreamCredit,
-        maximum: settings.maximumStreamCredit))
     self.aborts = AbortRetrier(
       sessions: store, objects: objectStore, policy: settings.abortRetryPolicy,
       idleInterval: settings.abortRetryPolicy.baseDelay, now: { settings.nowMilliseconds }, logger: logger)
     self.writers = PartWriters(
       spool: spool, store: store, objectStore: objectStore, settings: settings, metrics: metrics)
     self.logger = logger
+    self.assembler = ObjectAssembler(
+      store: store, objectStore: objectStore, spool: spool, writers: writers, settings: settings, logger: logger)
   }
 
   /// What a client asks for when it creates a session.

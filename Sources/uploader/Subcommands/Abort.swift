@@ -26,7 +26,7 @@ struct Abort: AsyncParsableCommand {
             try await client.abortSession(.with { $0.sessionID = sessionID }, metadata: metadata)
           }
         } catch {
-          throw ClientError("the server at \(global.serverAddress) did not abort session \(sessionID): \(UploadEngine.describe(error)); try again")
+          throw ClientError("the server at \(global.serverAddress) did not abort session \(sessionID): \(UploadFailure.describe(error)); try again")
         }
       }
       try await journal?.finish(upload.id, state: .aborted, at: Int64(Date().timeIntervalSince1970 * 1000))

@@ -78,7 +78,7 @@ struct Status: AsyncParsableCommand {
     } catch let error as ClientError {
       throw error
     } catch {
-      throw ClientError("the server at \(global.serverAddress) did not answer for session \(sessionID): \(UploadEngine.describe(error))")
+      throw ClientError("the server at \(global.serverAddress) did not answer for session \(sessionID): \(UploadFailure.describe(error))")
     }
     let durable = session.durableBytes
     if json {

@@ -44,7 +44,7 @@ struct Verify: AsyncParsableCommand {
       } catch let error as RPCError where error.code == .dataLoss || error.code == .failedPrecondition || error.code == .notFound {
         throw ClientError(error.message)
       } catch {
-        throw ClientError("the server at \(global.serverAddress) did not verify session \(sessionID): \(UploadEngine.describe(error)); try again")
+        throw ClientError("the server at \(global.serverAddress) did not verify session \(sessionID): \(UploadFailure.describe(error)); try again")
       }
       if json {
         struct Verdict: Encodable {

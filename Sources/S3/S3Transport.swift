@@ -1,31 +1,21 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOFileSystem
 import NIOHTTP1
 
-extension S3Client {
-  /// One S3 request before signing.
-  struct Request: Sendable {
-    var operation: String
-    var method: HTTPMethod
-    /// The object key, or nil for a bucket-level request.
-    var key: String?
-    var query: [(String, String)] = []
-    var headers: [(String, String)] = []
-    var body: S3Body = .empty
-    /// Hex SHA-256 of the body (or `UNSIGNED-PAYLOAD`).
-    var payloadHash: String = SigV4Signer.emptyPayloadHash
-    /// Retried per the retry policy; false tries once.
-    var retries = true
-  }
-
-  /// A successful response with its body collected.
-  struct Response: Sendable {
-    var status: HTTPResponseStatus
-    var headers: HTTPHeaders
-    var body: ByteBuffer
-  }
+/// How `S3Client` reaches S3: signs each request with SigV4, sends it (streaming a file body
+/// from disk), turns error statuses into `S3Error`, and retries what may be retried (5xx,
+/// SlowDown, connection failures; never another 4xx) with exponential backoff and full jitter.
+struct S3Transport: Sendable {
+  let configuration: S3Configuration
+  let httpClient: HTTPClient
+  let signer: SigV4Signer
+  let now: @Sendable () -> Date
+  let unitRandom: @Sendable () -> Double
+  let sleep: @Sendable (Duration) async throws -> Void
+  let logger: Logger
 
   /// File bodies are read in chunks of this size. The reader prefetches up to 8 chunks, so
   /// this bounds the memory of each part upload in flight (2 MiB).
@@ -37,11 +27,11 @@ extension S3Client {
   /// Sends `request`, retrying per the retry policy, and collects the response body.
   ///
   /// - Throws: `S3Error` (or `CancellationError` when the task is cancelled).
-  func send(_ request: Request) async throws -> Response {
+  func send(_ request: S3Request) async throws -> S3Response {
     let once = {
       try await self.attempt(request) { response in
         let body = try await response.body.collect(upTo: Self.maximumResponseBody)
-        return Response(status: response.status, headers: response.headers, body: body)
+        return S3Response(status: response.status, headers: response.headers, body: body)
       }
     }
     return request.retries ? try await retrying(request.operation, once) : try await once()
@@ -70,7 +60,7 @@ extension S3Client {
   /// One try: signs, sends, turns error statuses into `S3Error`, and hands a 2xx response to
   /// `handle` while the request body's file (if any) is still open.
   func attempt<T: Sendable>(
-    _ request: Request, handle: (HTTPClientResponse) async throws -> T
+    _ request: S3Request, handle: (HTTPClientResponse) async throws -> T
   ) async throws -> T {
     let (base, host, prefix) = configuration.addressing
     var path = prefix
@@ -127,35 +117,14 @@ extension S3Client {
   }
 
   private func execute<T: Sendable>(
-    _ http: HTTPClientRequest, _ request: Request, _ handle: (HTTPClientResponse) async throws -> T
+    _ http: HTTPClientRequest, _ request: S3Request, _ handle: (HTTPClientResponse) async throws -> T
   ) async throws -> T {
     let response = try await httpClient.execute(
       http, timeout: .nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000))
     guard (200..<300).contains(response.status.code) else {
       let body = try? await response.body.collect(upTo: 1 << 20)
-      throw Self.error(for: request.operation, status: Int(response.status.code), headers: response.headers, body: body)
+      throw S3Error.decode(operation: request.operation, status: Int(response.status.code), headers: response.headers, body: body)
     }
     return try await handle(response)
-  }
-
-  /// Turns an error response into an `S3Error`, reading S3's XML error document when there is one.
-  package static func error(
-    for operation: String, status: Int, headers: HTTPHeaders, body: ByteBuffer?
-  ) -> S3Error {
-    let document = body.flatMap { XMLNode.parse(Data($0.readableBytesView)) }
-    let requestID = document?.text("RequestId") ?? headers.first(name: "x-amz-request-id")
-    let fallback: S3Error.Code =
-      switch status {
-      case 403: .accessDenied
-      case 404: .init(rawValue: "NotFound")
-      case 503: .slowDown
-      default: .init(rawValue: "HTTP\(status)")
-      }
-    return S3Error(
-      code: document?.text("Code").map(S3Error.Code.init(rawValue:)) ?? fallback,
-      httpStatus: status,
-      message: document?.text("Message") ?? "HTTP status \(status)",
-      operation: operation,
-      requestID: requestID)
   }
 }

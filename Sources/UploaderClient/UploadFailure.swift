@@ -2,9 +2,10 @@ import GRPCCore
 import UploadCore
 import UploadProtocol
 
-/// How the engines tell failures apart: the transport's from the server's, those worth another
-/// attempt from those that end the upload, and what each says to people.
-extension UploadEngine {
+/// How the upload engines (`UploadEngine`, `StreamUploadEngine`) and the CLI tell failures
+/// apart: the transport's from the server's, those worth another attempt from those that end the
+/// upload, and what each says to people.
+public enum UploadFailure {
   /// Whether `error` is the transport's: no connection, not an answer from the server.
   static func isUnreachable(_ error: any Error) -> Bool {
     guard let error = error as? RPCError else { return false }
@@ -77,5 +78,11 @@ extension UploadEngine {
       try await journal.finish(id, state: state, error: stop.message, at: time)
     }
     return stop
+  }
+
+  /// Whether the server found bytes that do not hash to the digest declared with them.
+  static func isDigestMismatch(_ error: any Error) -> Bool {
+    guard let error = error as? RPCError, error.code == .dataLoss else { return false }
+    return error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true }) == UploadError.Code.digestMismatch.rawValue
   }
 }
