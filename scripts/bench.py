@@ -214,6 +214,11 @@ def main():
     parser.add_argument("--tools", default="",
                         help="on packet links, only the tools whose names contain one of these comma-separated words "
                              "(for example 'uploader' or 's5cmd,aws')")
+    parser.add_argument("--files", action="append", metavar="COUNT:KIB",
+                        help="instead of --sizes: a directory of COUNT files of KIB each, uploaded whole by every "
+                             "tool (repeatable, for example 1000:40)")
+    parser.add_argument("--transfers", default="",
+                        help="with --files: also run uploader with each of these comma-separated --transfers")
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--client-size", type=int, default=128, help="MiB per client in the --postgres run")
     options = parser.parse_args()
@@ -243,6 +248,23 @@ def main():
         try:
             measure_postgres(options, work, env, uploader, server_binary, sections)
         finally:
+            seaweedfs.stop(s3dir)
+            shutil.rmtree(work, ignore_errors=True)
+        write_report(sections, options.repeat)
+        return
+    if options.files:
+        try:
+            for link in links:
+                for spec in options.files:
+                    count, kib = (int(x) for x in spec.split(":"))
+                    heading = f"{count} files of {kib} KiB, {link.title()}"
+                    print(f"==> {heading}", flush=True)
+                    sections[heading] = measure_many(link, count, kib, work, env, endpoint, uploader, server_binary,
+                                                     options.repeat, options.server_args.split(),
+                                                     [int(t) for t in options.transfers.split(",") if t])
+        finally:
+            for link in links:
+                link.close()
             seaweedfs.stop(s3dir)
             shutil.rmtree(work, ignore_errors=True)
         write_report(sections, options.repeat)
@@ -397,6 +419,65 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
         ratio = f"{median / s5:.2f}x" if "s5cmd" in results else "-"
         lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {ratio} | "
                      f"{', '.join(connections.get(tool, ['-']))} | "
+                     f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
+    lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]
+    return lines
+
+
+def measure_many(link, count, kib, work, env, endpoint, uploader, server_binary, repeat, server_args, transfers):
+    """A directory of `count` files of `kib` KiB each (random bytes), uploaded whole by every tool,
+    alternating, each run under its own prefix; returns the section's lines."""
+    directory = os.path.join(work, f"many-{count}x{kib}")
+    os.makedirs(directory, exist_ok=True)
+    for index in range(count):
+        with open(os.path.join(directory, f"f{index:06d}"), "wb") as f:
+            f.write(os.urandom(kib * 1024))
+    server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
+                                    *server_args], env, work)
+    server_address = link.to(server.address)
+    s3_address = link.to(endpoint.removeprefix("http://"))
+    tool_env = s3_env(env, f"http://{s3_address}")
+    inside = link.inside
+
+    def tools(run):
+        prefix = f"many{run}"
+        state = os.path.join(work, f"state-many-{time.time_ns()}")
+        uploader_flags = ["--no-progress", "--server", server_address, "--state-dir", state]
+        found = {
+            "uploader (default)": [uploader, "upload", directory, "--key-prefix", f"{prefix}/u/", *uploader_flags],
+        }
+        for count in transfers:
+            found[f"uploader --transfers {count}"] = [uploader, "upload", directory, "--key-prefix",
+                                                      f"{prefix}/t{count}/", "--transfers", str(count), *uploader_flags]
+        found.update({
+            "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", directory + "/*",
+                      f"s3://bench/{prefix}/s5/"],
+            "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", "--recursive",
+                        directory, f"s3://bench/{prefix}/aws/"],
+            "rclone": ["rclone", "copy", directory, f"bench:bench/{prefix}/rclone"],
+        })
+        return found
+
+    results = {}
+    try:
+        for run in range(repeat):
+            for tool, command in tools(run).items():
+                pid = server.process.pid if tool.startswith("uploader") else None
+                result = Run([*inside, *command], tool_env, pid)
+                results.setdefault(tool, []).append(result)
+                print(f"    {tool}: {result.seconds:.2f} s", flush=True)
+        server_rss = server.peak_rss()
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+    s5 = statistics.median(r.seconds for r in results["s5cmd"])
+    lines = ["| tool | median time | files per second | time vs s5cmd | client peak RSS | CPU s: client / server / SeaweedFS |",
+             "|---|---|---|---|---|---|"]
+    for tool, runs in results.items():
+        median = statistics.median(r.seconds for r in runs)
+        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
+                         for k in ("client_cpu", "server_cpu", "s3_cpu"))
+        lines.append(f"| {tool} | {median:.2f} s | {count / median:.0f} | {median / s5:.2f}x | "
                      f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]
     return lines

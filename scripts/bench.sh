@@ -9,6 +9,10 @@
 #   scripts/bench.sh --sizes 64 --repeat 1 --link 40,100 --blackout 3:25
 # --link tcp:RTT_MS,MBIT runs every tool through a TCP delay line instead (no loss, up to 1 Gbit/s):
 #   scripts/bench.sh --sizes 64 --repeat 2 --link tcp:40,1000 --link tcp:100,1000 --clients 16
+# --files COUNT:KIB measures a directory of small files instead (uploader, s5cmd, aws cli, rclone),
+# with extra uploader rows for each of --transfers:
+#   scripts/bench.sh --files 1000:40 --files 200:1024 --transfers 16,32 --repeat 2
+#   scripts/bench.sh --files 200:40 --link 40,100 --repeat 2
 # --postgres measures sessions in SQLite against PostgreSQL instead, and N clients at once against
 # one replica and against --replicas replicas sharing PostgreSQL:
 #   scripts/bench.sh --postgres --sizes 1024 --clients 8 --client-size 128 --replicas 3
