@@ -11,11 +11,16 @@ public struct SQLStatement: Sendable {
 
   public var text: String
   public var arguments: [SQLValue]
+  /// Whether a database should keep the statement prepared for the next call: true for the
+  /// catalogue's fixed texts; false for one whose text varies with its arguments' count, which
+  /// would fill the cache with texts seldom seen twice.
+  public var isReused: Bool
 
   /// A statement with `arguments` for its placeholders, in order.
-  public init(_ text: String, _ arguments: [SQLValue] = []) {
+  public init(_ text: String, _ arguments: [SQLValue] = [], isReused: Bool = true) {
     self.text = text
     self.arguments = arguments
+    self.isReused = isReused
   }
 
   /// `?, ?, ?` for `count` arguments (a list for `IN`, or a row of `VALUES`).

@@ -73,7 +73,8 @@ enum SessionCatalogue {
     let rows = Array(repeating: "(?, ?, ?, 0, 'receiving', ?)", count: parts.count).joined(separator: ", ")
     return SQLStatement(
       "INSERT INTO parts (session_id, number, size, received_bytes, state, updated_at) VALUES \(rows)",
-      parts.flatMap { [.text(id.rawValue), SQLValue($0.number), .integer($0.size), .integer(time)] })
+      parts.flatMap { [.text(id.rawValue), SQLValue($0.number), .integer($0.size), .integer(time)] },
+      isReused: parts.count == 1)
   }
 
   /// Parts per insert: four arguments each stays below both databases' limits on arguments.
