@@ -25,7 +25,8 @@ struct Resume: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
   @Argument(help: "The upload's id (from `uploader status`), its server session id, or a batch id.") var id: String
-  @Option(help: "For a batch: files sent at the same time.") var transfers = 4
+  @Option(help: "For a batch: files sent at the same time, from 1 to 64. (default: by the files' size, as for upload)")
+  var transfers: Int?
   @OptionGroup(title: "Advanced") var sending: SendOptions
   @OptionGroup var output: OutputOptions
 
@@ -77,7 +78,9 @@ struct Resume: AsyncParsableCommand {
 
   /// Continues every unfinished upload of a batch.
   private func resumeBatch(_ batch: [JournalUpload], journal: Journal) async throws {
-    guard (1...64).contains(transfers) else { throw ValidationError("--transfers must be from 1 to 64") }
+    if let transfers, !TransferCount.allowed.contains(transfers) {
+      throw ValidationError("--transfers must be from 1 to 64")
+    }
     let unfinished = batch.filter { [.pending, .uploading, .failed].contains($0.state) }
     let done = batch.filter { $0.state == .completed }.count
     guard !unfinished.isEmpty else {
@@ -89,6 +92,7 @@ struct Resume: AsyncParsableCommand {
     // The files of a batch were started together, the same way.
     try await sendBatch(
       unfinished, batchID: id, alreadyDone: done, journal: journal, global: global, output: output,
-      sending: sending.over(unfinished[0].sending), transfers: transfers)
+      sending: sending.over(unfinished[0].sending),
+      transfers: transfers ?? TransferCount.automatic(fileSizes: unfinished.map(\.identity.size)))
   }
 }

@@ -119,7 +119,7 @@ struct Upload: AsyncParsableCommand {
       Data("batch \(batchID): \(uploads.count) files, \(ProgressBar.human(bytes))\(notes.map { "; " + $0 }.joined())\n".utf8))
     try await sendBatch(
       uploads, batchID: batchID, alreadyDone: 0, journal: journal, global: global, output: output, sending: sending,
-      transfers: directory.transfers)
+      transfers: directory.transfers ?? TransferCount.automatic(fileSizes: uploads.map(\.identity.size)))
   }
 
   /// `uploader upload - --key K`: a session of unknown size fed from standard input.
