@@ -83,8 +83,8 @@ private func reportBatch(_ batchID: String, journal: Journal, failures: [(Journa
       var batch_id: String, files: Int, completed: Int, failed: [Failure], uploads: [StatusJSON]
       struct Failure: Encodable { var id: String, file: String, key: String, error: String }
     }
-    var rows: [StatusJSON] = []
-    for upload in uploads { rows.append(StatusJSON(upload, parts: try await journal.parts(of: upload.id))) }
+    let parts = try await journal.partsByUpload()
+    let rows = uploads.map { StatusJSON($0, parts: parts[$0.id] ?? []) }
     print(try StatusJSON.json(Batch(
       batch_id: batchID, files: uploads.count, completed: completed.count,
       failed: failures.map { .init(id: $0.0.id, file: $0.0.filePath, key: $0.0.key, error: $0.1) }, uploads: rows)))

@@ -59,6 +59,20 @@ import UploaderClient
     #expect(failed.state == .failed && failed.error == "boom" && failed.finishedAt == 2_000)
   }
 
+  @Test func readsEveryUploadsPartsInOneGo() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    try await journal.insert(
+      upload("first"), parts: [JournalPart(number: 2, size: 4 << 20, sha256: .empty), JournalPart(number: 1, size: 8 << 20, sha256: .empty)])
+    try await journal.insert(upload("second"), parts: [JournalPart(number: 1, size: 12 << 20, sha256: .empty)])
+    try await journal.insert(upload("empty"), parts: [])
+    try await journal.acknowledged("second", part: 1, bytes: 3 << 20, committed: false)
+    let all = try await journal.partsByUpload()
+    #expect(Set(all.keys) == ["first", "second"])
+    #expect(all["first"] == (try await journal.parts(of: "first")))
+    #expect(all["first"]?.map(\.number) == [1, 2])
+    #expect(all["second"]?.first?.acknowledgedBytes == 3 << 20)
+  }
+
   @Test func listsNewestFirst() async throws {
     let journal = try Journal(database: DatabaseQueue())
     var older = upload("older")

@@ -24,8 +24,8 @@ struct Status: AsyncParsableCommand {
       let journal = try global.existingJournal()
       guard let id else {
         let uploads = try await journal?.uploads() ?? []
-        var rows: [StatusJSON] = []
-        for upload in uploads { rows.append(StatusJSON(upload, parts: try await journal?.parts(of: upload.id) ?? [])) }
+        let parts = try await journal?.partsByUpload() ?? [:]
+        let rows = uploads.map { StatusJSON($0, parts: parts[$0.id] ?? []) }
         if json {
           print(try StatusJSON.json(rows))
         } else if rows.isEmpty {
