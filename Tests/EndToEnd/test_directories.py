@@ -1,6 +1,7 @@
 """`uploader upload DIR` and `uploader resume BATCH` against a real server and SeaweedFS: every
-regular file, filters, symbolic links, one batch in the journal, and a batch resumed after the
-client was killed, with a file changed meanwhile reported and skipped."""
+regular file, filters, symbolic links, one batch in the journal, a batch resumed after the
+client was killed, with a file changed meanwhile reported and skipped, and a killed 1,000-file
+batch whose resume writes no completed object again."""
 import hashlib
 import json
 import os
@@ -99,3 +100,41 @@ def test_a_killed_batch_resumes_and_a_changed_file_is_skipped(cli, start_server,
             assert f"b/{name}" not in keys(s3, bucket, "b/")
         else:
             assert sha256_of(s3, bucket, f"b/{name}") == digests[name], name
+
+
+def test_a_killed_batch_of_1000_files_resumes_without_sending_a_completed_file_again(cli, start_server, s3, bucket,
+                                                                                     tmp_path):
+    root = tmp_path / "many"
+    names = [f"f{n:04d}" for n in range(1000)]
+    digests = make_tree(root, {name: 1024 for name in names})
+    server = start_server("--s3-bucket", bucket)
+    upload = cli.start("upload", str(root), "--key-prefix", "m/", "--no-progress", server=server.address)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        rows = json.loads(cli("status", "--json", server=server.address).stdout)
+        if sum(row["state"] == "completed" for row in rows) >= 200:
+            break
+        time.sleep(0.2)
+    upload.send_signal(signal.SIGKILL)
+    upload.wait()
+    rows = json.loads(cli("status", "--json", server=server.address).stdout)
+    assert len(rows) == 1000
+    batch_id = rows[0]["batch_id"]
+    done_before = {row["key"] for row in rows if row["state"] == "completed"}
+    assert 200 <= len(done_before) < 1000, len(done_before)
+    modified_before = {key: s3.head_object(Bucket=bucket, Key=key)["LastModified"] for key in done_before}
+
+    # S3 keeps LastModified to the second: start the resume in a later second than every object
+    # written before the kill, so that an object written again by the resume would show it.
+    time.sleep(1.5)
+    resumed_at = int(time.time())
+    result = cli("resume", batch_id, server=server.address)
+    assert f"batch {batch_id}: {len(done_before)} of 1000 files completed; resuming {1000 - len(done_before)}" \
+        in result.stderr
+    assert "uploaded 1000 of 1000 files" in result.stdout
+    assert keys(s3, bucket, "m/") == sorted(f"m/{name}" for name in names)
+    for key, modified in modified_before.items():
+        now = s3.head_object(Bucket=bucket, Key=key)["LastModified"]
+        assert now == modified and now.timestamp() < resumed_at, (key, modified, now)
+    for name in names[::97]:
+        assert sha256_of(s3, bucket, f"m/{name}") == digests[name], name
