@@ -18,6 +18,21 @@ extension Journal {
     attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, sending: SendingChoices = SendingChoices(),
     batchID: String? = nil
   ) async throws -> JournalUpload {
+    let planned = try await Self.plan(
+      file: path, key: key, server: server, partSize: partSize, spreadOver: streams, attributes: attributes,
+      verify: verify, sending: sending, batchID: batchID)
+    try await insert(planned.upload, parts: planned.parts)
+    return planned.upload
+  }
+
+  /// A new upload of the file at `path` and its parts, checked and planned as `record` does it,
+  /// not recorded yet: a batch plans every file, then records them all in one transaction
+  /// (`insert(_:)`), so that it is in the journal whole or not at all.
+  public static func plan(
+    file path: String, key: String?, server: String, partSize: Int64 = 0, spreadOver streams: Int = 1,
+    attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, sending: SendingChoices = SendingChoices(),
+    batchID: String? = nil
+  ) async throws -> (upload: JournalUpload, parts: [JournalPart]) {
     let path = URL(fileURLWithPath: path).standardizedFileURL.path
     let key = key ?? URL(fileURLWithPath: path).lastPathComponent
     _ = try ObjectKey(validating: key)
@@ -26,12 +41,11 @@ extension Journal {
       size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize,
       spreadOver: streams)
     let upload = JournalUpload(
-      id: Self.newUploadID(), server: server, sessionID: nil, filePath: path,
+      id: newUploadID(), server: server, sessionID: nil, filePath: path,
       key: key, identity: identity, partSize: plan.partSize, attributes: attributes, verify: verify,
       sending: sending, batchID: batchID, state: .pending, createdAt: Int64(Date().timeIntervalSince1970 * 1000))
     let parts = (0..<plan.partCount).map { JournalPart(number: $0 + 1, size: plan.size(ofPart: $0 + 1)) }
-    try await insert(upload, parts: parts)
-    return upload
+    return (upload, parts)
   }
 
   /// A new batch's id: `b` and 10 hex digits, so it is never an upload's id.

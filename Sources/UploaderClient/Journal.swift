@@ -40,25 +40,34 @@ public struct Journal: Sendable {
 
   /// Records a new upload and its parts.
   public func insert(_ upload: JournalUpload, parts: [JournalPart]) async throws {
+    try await insert([(upload, parts)])
+  }
+
+  /// Records new uploads and their parts in one transaction: all of them, or none.
+  public func insert(_ uploads: [(upload: JournalUpload, parts: [JournalPart])]) async throws {
     try await database.write { db in
+      for (upload, parts) in uploads { try Self.insert(upload, parts: parts, into: db) }
+    }
+  }
+
+  private static func insert(_ upload: JournalUpload, parts: [JournalPart], into db: Database) throws {
+    try db.execute(
+      sql: """
+        INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
+          state, sha256, error, created_at, finished_at, content_type, metadata, verify, batch_id, sending)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+      arguments: [
+        upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
+        upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
+        upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
+        upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify, upload.batchID,
+        upload.sending.json,
+      ])
+    for part in parts {
       try db.execute(
-        sql: """
-          INSERT INTO uploads (id, server, session_id, file_path, object_key, size, mtime_ns, inode, part_size,
-            state, sha256, error, created_at, finished_at, content_type, metadata, verify, batch_id, sending)
-          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-          """,
-        arguments: [
-          upload.id, upload.server, upload.sessionID, upload.filePath, upload.key, upload.identity.size,
-          upload.identity.modificationTimeNanoseconds, Int64(bitPattern: upload.identity.inode), upload.partSize,
-          upload.state.rawValue, upload.sha256?.hex ?? "", upload.error, upload.createdAt, upload.finishedAt,
-          upload.attributes.contentType, Self.json(upload.attributes.metadata), upload.verify, upload.batchID,
-          upload.sending.json,
-        ])
-      for part in parts {
-        try db.execute(
-          sql: "INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)",
-          arguments: [upload.id, part.number, part.size, part.sha256?.hex ?? ""])
-      }
+        sql: "INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)",
+        arguments: [upload.id, part.number, part.size, part.sha256?.hex ?? ""])
     }
   }
 

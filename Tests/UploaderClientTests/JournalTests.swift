@@ -73,6 +73,21 @@ import UploaderClient
     #expect(all["second"]?.first?.acknowledgedBytes == 3 << 20)
   }
 
+  @Test func recordsABatchWholeOrNotAtAll() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    let part = JournalPart(number: 1, size: 12 << 20, sha256: .empty)
+    try await journal.insert([(upload("one"), [part]), (upload("two"), [part])])
+    #expect(Set(try await journal.uploads().map(\.id)) == ["one", "two"])
+    #expect(try await journal.parts(of: "two") == [part])
+
+    // The second "three" breaks the batch: the first is not recorded either.
+    await #expect(throws: (any Error).self) {
+      try await journal.insert([(upload("three"), [part]), (upload("three"), [part])])
+    }
+    #expect(try await journal.upload("three") == nil)
+    #expect(try await journal.partsByUpload()["three"] == nil)
+  }
+
   @Test func listsNewestFirst() async throws {
     let journal = try Journal(database: DatabaseQueue())
     var older = upload("older")

@@ -102,11 +102,11 @@ struct Upload: AsyncParsableCommand {
     }
     let journal = try global.openJournal()
     let batchID = Journal.newBatchID()
-    var uploads: [JournalUpload] = []
+    var planned: [(upload: JournalUpload, parts: [JournalPart])] = []
     for entry in listing.files {
       do {
-        uploads.append(
-          try await journal.record(
+        planned.append(
+          try await Journal.plan(
             file: entry.path, key: prefix + entry.relativePath, server: global.serverAddress,
             partSize: partSize.flatMap(ByteSize.parse) ?? 0, attributes: try object.attributes(forFileName: entry.path),
             verify: object.verify, sending: sending.choices, batchID: batchID))
@@ -114,6 +114,9 @@ struct Upload: AsyncParsableCommand {
         throw ValidationError("\(entry.path): \(error.message)")
       }
     }
+    // The batch is recorded whole, in one transaction, or not at all.
+    try await journal.insert(planned)
+    let uploads = planned.map(\.upload)
     let bytes = uploads.reduce(Int64(0)) { $0 + $1.identity.size }
     FileHandle.standardError.write(
       Data("batch \(batchID): \(uploads.count) files, \(ProgressBar.human(bytes))\(notes.map { "; " + $0 }.joined())\n".utf8))
