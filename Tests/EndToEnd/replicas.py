@@ -14,10 +14,21 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 from haproxy import LoadBalancer  # noqa: E402
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now and that this process never handed out before. Replicas
+    bind their ports only once they have started (and again after each restart), so the kernel
+    may offer a port already given to one of them: once r3's metrics port was r2's gRPC port, and
+    the test read HTTP/2 frames as metrics."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def psql(url, sql):
@@ -133,13 +144,14 @@ class Cluster:
         self.bucket = "replicas-" + uuid.uuid4().hex[:8]
         s3.create_bucket(Bucket=self.bucket)
         self.replicas = [Replica(self, i) for i in range(count)]
+        self.balancer_port = free_port()
         self.balancer = None
 
     def start(self):
         for replica in self.replicas:
             replica.start()
         self.balancer = LoadBalancer(os.path.join(self.work, "haproxy"),
-                                     [(r.port, r.metrics_port) for r in self.replicas])
+                                     [(r.port, r.metrics_port) for r in self.replicas], port=self.balancer_port)
         self.balancer.start()
         return self
 
