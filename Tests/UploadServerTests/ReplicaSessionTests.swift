@@ -45,7 +45,9 @@ import UploadServer
       let failedOnB = Mutex<String?>(nil)
       @Sendable func continueOnB() async throws {
         do {
-          try await sendOnB()
+          // This runs inside node-a's stream, which node-a may end (PART_TAKEN_OVER) while
+          // node-b still sends; that cancels node-a's stream, and must not cancel node-b's.
+          try await Task { try await sendOnB() }.value
         } catch {
           failedOnB.withLock { $0 = "\(error)" }
           throw error
