@@ -184,6 +184,11 @@ class Link:
             self.packet = None
 
 
+def cpu_medians(runs, kinds=("client_cpu", "server_cpu", "s3_cpu")):
+    """The median CPU seconds of `runs` for each of `kinds`, as `client / server / SeaweedFS`."""
+    return " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}" for k in kinds)
+
+
 def s3_env(base, endpoint):
     """`base` with every S3 tool pointed at `endpoint`."""
     return dict(base, AWS_ENDPOINT_URL_S3=endpoint, RCLONE_CONFIG_BENCH_ENDPOINT=endpoint)
@@ -364,8 +369,7 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     for tool, runs in results.items():
         median = statistics.median(r.seconds for r in runs)
         rss = max(r.rss for r in runs)
-        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
-                         for k in ("client_cpu", "server_cpu", "s3_cpu"))
+        cpu = cpu_medians(runs)
         lines.append(f"| {tool} | {median:.2f} s | {size / median:.0f} MiB/s | {median / s5:.2f}x | {rss / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs, S3 store: {server_rss / 1024:.0f} MiB."]
     return lines
@@ -415,7 +419,7 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
              "|---|---|---|---|---|---|---|"]
     for tool, runs in results.items():
         median = statistics.median(r.seconds for r in runs)
-        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}" for k in ("client_cpu", "server_cpu"))
+        cpu = cpu_medians(runs, ("client_cpu", "server_cpu"))
         ratio = f"{median / s5:.2f}x" if "s5cmd" in results else "-"
         lines.append(f"| {tool} | {median:.1f} s | {size * 8 * MiB / median / 1e6:.1f} Mbit/s | {ratio} | "
                      f"{', '.join(connections.get(tool, ['-']))} | "
@@ -475,8 +479,7 @@ def measure_many(link, count, kib, work, env, endpoint, uploader, server_binary,
              "|---|---|---|---|---|---|"]
     for tool, runs in results.items():
         median = statistics.median(r.seconds for r in runs)
-        cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
-                         for k in ("client_cpu", "server_cpu", "s3_cpu"))
+        cpu = cpu_medians(runs)
         lines.append(f"| {tool} | {median:.2f} s | {count / median:.0f} | {median / s5:.2f}x | "
                      f"{max(r.rss for r in runs) / 1024:.0f} MiB | {cpu} |")
     lines += ["", f"Server peak RSS (VmHWM) over these runs: {server_rss / 1024:.0f} MiB."]
@@ -591,8 +594,7 @@ def measure_postgres(options, work, env, uploader, server_binary, sections):
                      "|---|---|---|---|---|"]
             for name, runs in results.items():
                 median = statistics.median(r.seconds for r in runs)
-                cpu = " / ".join(f"{statistics.median(getattr(r, k) for r in runs):.1f}"
-                                 for k in ("client_cpu", "server_cpu", "s3_cpu"))
+                cpu = cpu_medians(runs)
                 lines.append(f"| {name} | {median:.2f} s | {size / median:.0f} MiB/s | {median / base:.2f}x | {cpu} |")
             sections[f"{size} MiB, sessions in SQLite or PostgreSQL, one replica, loopback"] = lines
             os.remove(path)

@@ -32,6 +32,20 @@ def sha256_of(s3, bucket, key):
     return hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
 
 
+def kill_once_completed(cli, upload, server, count, timeout=120):
+    """Kills the `uploader upload` process `upload` (SIGKILL) once the journal shows `count`
+    completed files, or after `timeout` s; returns the journal's rows then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = json.loads(cli("status", "--json", server=server.address).stdout)
+        if sum(row["state"] == "completed" for row in rows) >= count:
+            break
+        time.sleep(0.2)
+    upload.send_signal(signal.SIGKILL)
+    upload.wait()
+    return json.loads(cli("status", "--json", server=server.address).stdout)
+
+
 def test_a_directory_is_uploaded_with_filters_and_links_skipped(cli, start_server, s3, bucket, tmp_path):
     root = tmp_path / "photos"
     digests = make_tree(root, {"a.jpg": 10, "trip/b.jpg": 6 * MiB + 1, "trip/deep/c.png": 1000, "notes.tmp": 5,
@@ -68,15 +82,7 @@ def test_a_killed_batch_resumes_and_a_changed_file_is_skipped(cli, start_server,
     server = start_server("--s3-bucket", bucket)
     upload = cli.start("upload", str(root), "--key-prefix", "b/", "--limit-rate", "8MiB", "--transfers", "2",
                        "--no-progress", server=server.address)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        rows = json.loads(cli("status", "--json", server=server.address).stdout)
-        if sum(row["state"] == "completed" for row in rows) >= 2:
-            break
-        time.sleep(0.2)
-    upload.send_signal(signal.SIGKILL)
-    upload.wait()
-    rows = {row["file"]: row for row in json.loads(cli("status", "--json", server=server.address).stdout)}
+    rows = {row["file"]: row for row in kill_once_completed(cli, upload, server, 2, timeout=60)}
     assert len(rows) == 6
     batch_id = next(iter(rows.values()))["batch_id"]
     unfinished = sorted(f for f, row in rows.items() if row["state"] != "completed")
@@ -109,15 +115,7 @@ def test_a_killed_batch_of_1000_files_resumes_without_sending_a_completed_file_a
     digests = make_tree(root, {name: 1024 for name in names})
     server = start_server("--s3-bucket", bucket)
     upload = cli.start("upload", str(root), "--key-prefix", "m/", "--no-progress", server=server.address)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        rows = json.loads(cli("status", "--json", server=server.address).stdout)
-        if sum(row["state"] == "completed" for row in rows) >= 200:
-            break
-        time.sleep(0.2)
-    upload.send_signal(signal.SIGKILL)
-    upload.wait()
-    rows = json.loads(cli("status", "--json", server=server.address).stdout)
+    rows = kill_once_completed(cli, upload, server, 200)
     assert len(rows) == 1000
     batch_id = rows[0]["batch_id"]
     done_before = {row["key"] for row in rows if row["state"] == "completed"}
