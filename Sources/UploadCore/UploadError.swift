@@ -41,6 +41,9 @@ public struct UploadError: Error, Hashable, Sendable, CustomStringConvertible {
     case partsMissing = "PARTS_MISSING"
     /// An idempotency key was reused for a different object.
     case idempotencyConflict = "IDEMPOTENCY_CONFLICT"
+    /// UploadObject named a session that CreateSession started and that is not complete yet:
+    /// continue it with UploadParts and CompleteSession.
+    case sessionInProgress = "SESSION_IN_PROGRESS"
     /// The call carries no token, or one the server does not know.
     case unauthenticated = "UNAUTHENTICATED"
     /// The caller has as many open sessions as the server allows one principal.

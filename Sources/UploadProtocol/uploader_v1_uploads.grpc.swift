@@ -101,6 +101,19 @@ public enum Uploader_V1_ResumableUploads: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UploadObject" metadata.
+        public enum UploadObject: Sendable {
+            /// Request type for "UploadObject".
+            public typealias Input = Uploader_V1_UploadObjectRequest
+            /// Response type for "UploadObject".
+            public typealias Output = Uploader_V1_CompleteSessionResponse
+            /// Descriptor for "UploadObject".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "uploader.v1.ResumableUploads"),
+                method: "UploadObject",
+                type: .unary
+            )
+        }
         /// Namespace for "ListSessions" metadata.
         public enum ListSessions: Sendable {
             /// Request type for "ListSessions".
@@ -158,6 +171,7 @@ public enum Uploader_V1_ResumableUploads: Sendable {
             CreateSession.descriptor,
             UploadParts.descriptor,
             GetSession.descriptor,
+            UploadObject.descriptor,
             ListSessions.descriptor,
             CompleteSession.descriptor,
             VerifySession.descriptor,
@@ -249,6 +263,41 @@ extension Uploader_V1_ResumableUploads {
             request: GRPCCore.StreamingServerRequest<Uploader_V1_GetSessionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_Session>
+
+        /// Handle the "UploadObject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+        /// > file that fits in one message costs one round trip instead of three. The object is stored
+        /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+        /// > upload's), and the response comes once it is in the store and the session is recorded
+        /// > completed: the same "done" as CompleteSession's.
+        /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+        /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+        /// > session, and one that failed part-way left no session and no multipart upload. The object
+        /// > may be in the store already when the server failed before recording it; the retry stores
+        /// > the same bytes again.
+        /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+        /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+        /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+        /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+        /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+        /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+        /// > a session). UNAVAILABLE: the object store failed; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Uploader_V1_UploadObjectRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Uploader_V1_CompleteSessionResponse` messages.
+        func uploadObject(
+            request: GRPCCore.StreamingServerRequest<Uploader_V1_UploadObjectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse>
 
         /// Handle the "ListSessions" method.
         ///
@@ -409,6 +458,41 @@ extension Uploader_V1_ResumableUploads {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Uploader_V1_Session>
 
+        /// Handle the "UploadObject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+        /// > file that fits in one message costs one round trip instead of three. The object is stored
+        /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+        /// > upload's), and the response comes once it is in the store and the session is recorded
+        /// > completed: the same "done" as CompleteSession's.
+        /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+        /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+        /// > session, and one that failed part-way left no session and no multipart upload. The object
+        /// > may be in the store already when the server failed before recording it; the retry stores
+        /// > the same bytes again.
+        /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+        /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+        /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+        /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+        /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+        /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+        /// > a session). UNAVAILABLE: the object store failed; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Uploader_V1_CompleteSessionResponse` message.
+        func uploadObject(
+            request: GRPCCore.ServerRequest<Uploader_V1_UploadObjectRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -567,6 +651,41 @@ extension Uploader_V1_ResumableUploads {
             context: GRPCCore.ServerContext
         ) async throws -> Uploader_V1_Session
 
+        /// Handle the "UploadObject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+        /// > file that fits in one message costs one round trip instead of three. The object is stored
+        /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+        /// > upload's), and the response comes once it is in the store and the session is recorded
+        /// > completed: the same "done" as CompleteSession's.
+        /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+        /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+        /// > session, and one that failed part-way left no session and no multipart upload. The object
+        /// > may be in the store already when the server failed before recording it; the retry stores
+        /// > the same bytes again.
+        /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+        /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+        /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+        /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+        /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+        /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+        /// > a session). UNAVAILABLE: the object store failed; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A `Uploader_V1_UploadObjectRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Uploader_V1_CompleteSessionResponse` to respond with.
+        func uploadObject(
+            request: Uploader_V1_UploadObjectRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Uploader_V1_CompleteSessionResponse
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -695,6 +814,17 @@ extension Uploader_V1_ResumableUploads.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Uploader_V1_ResumableUploads.Method.UploadObject.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_UploadObjectRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_CompleteSessionResponse>(),
+            handler: { request, context in
+                try await self.uploadObject(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Uploader_V1_ResumableUploads.Method.ListSessions.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_ListSessionsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_ListSessionsResponse>(),
@@ -760,6 +890,17 @@ extension Uploader_V1_ResumableUploads.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_Session> {
         let response = try await self.getSession(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func uploadObject(
+        request: GRPCCore.StreamingServerRequest<Uploader_V1_UploadObjectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse> {
+        let response = try await self.uploadObject(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -850,6 +991,19 @@ extension Uploader_V1_ResumableUploads.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Uploader_V1_Session> {
         return GRPCCore.ServerResponse<Uploader_V1_Session>(
             message: try await self.getSession(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func uploadObject(
+        request: GRPCCore.ServerRequest<Uploader_V1_UploadObjectRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse> {
+        return GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>(
+            message: try await self.uploadObject(
                 request: request.message,
                 context: context
             ),
@@ -994,6 +1148,46 @@ extension Uploader_V1_ResumableUploads {
             deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_Session>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_Session>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UploadObject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+        /// > file that fits in one message costs one round trip instead of three. The object is stored
+        /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+        /// > upload's), and the response comes once it is in the store and the session is recorded
+        /// > completed: the same "done" as CompleteSession's.
+        /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+        /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+        /// > session, and one that failed part-way left no session and no multipart upload. The object
+        /// > may be in the store already when the server failed before recording it; the retry stores
+        /// > the same bytes again.
+        /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+        /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+        /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+        /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+        /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+        /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+        /// > a session). UNAVAILABLE: the object store failed; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_UploadObjectRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_CompleteSessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func uploadObject<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_UploadObjectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_CompleteSessionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListSessions" method.
@@ -1222,6 +1416,57 @@ extension Uploader_V1_ResumableUploads {
             try await self.client.unary(
                 request: request,
                 descriptor: Uploader_V1_ResumableUploads.Method.GetSession.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UploadObject" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+        /// > file that fits in one message costs one round trip instead of three. The object is stored
+        /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+        /// > upload's), and the response comes once it is in the store and the session is recorded
+        /// > completed: the same "done" as CompleteSession's.
+        /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+        /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+        /// > session, and one that failed part-way left no session and no multipart upload. The object
+        /// > may be in the store already when the server failed before recording it; the retry stores
+        /// > the same bytes again.
+        /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+        /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+        /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+        /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+        /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+        /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+        /// > a session). UNAVAILABLE: the object store failed; retry.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_UploadObjectRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_CompleteSessionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func uploadObject<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_UploadObjectRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_CompleteSessionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Uploader_V1_ResumableUploads.Method.UploadObject.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1479,6 +1724,52 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
         )
     }
 
+    /// Call the "UploadObject" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+    /// > file that fits in one message costs one round trip instead of three. The object is stored
+    /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+    /// > upload's), and the response comes once it is in the store and the session is recorded
+    /// > completed: the same "done" as CompleteSession's.
+    /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+    /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+    /// > session, and one that failed part-way left no session and no multipart upload. The object
+    /// > may be in the store already when the server failed before recording it; the retry stores
+    /// > the same bytes again.
+    /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+    /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+    /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+    /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+    /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+    /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+    /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+    /// > a session). UNAVAILABLE: the object store failed; retry.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadObject<Result>(
+        request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.uploadObject(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_UploadObjectRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_CompleteSessionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListSessions" method.
     ///
     /// > Source IDL Documentation:
@@ -1715,6 +2006,56 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
             metadata: metadata
         )
         return try await self.getSession(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UploadObject" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A small object in one exchange: creates the session, takes its bytes and completes it, so a
+    /// > file that fits in one message costs one round trip instead of three. The object is stored
+    /// > whole (S3 PutObject, with the same checksum, content type and metadata as a multipart
+    /// > upload's), and the response comes once it is in the store and the session is recorded
+    /// > completed: the same "done" as CompleteSession's.
+    /// > Resume rules: there is nothing to resume. Retry the same request (with the same
+    /// > `idempotency_key`) until it answers; a retry of a request that completed returns that
+    /// > session, and one that failed part-way left no session and no multipart upload. The object
+    /// > may be in the store already when the server failed before recording it; the retry stores
+    /// > the same bytes again.
+    /// > INVALID_ARGUMENT: as CreateSession, or `size` is not the length of `data`, or
+    /// > `size_unknown` is set. OUT_OF_RANGE: above --max-object-size. DATA_LOSS: `data` does not
+    /// > hash to `sha256` (nothing is kept). FAILED_PRECONDITION: the idempotency key names a session
+    /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
+    /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
+    /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
+    /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
+    /// > a session). UNAVAILABLE: the object store failed; retry.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadObject<Result>(
+        _ message: Uploader_V1_UploadObjectRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Uploader_V1_UploadObjectRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.uploadObject(
             request: request,
             options: options,
             onResponse: handleResponse

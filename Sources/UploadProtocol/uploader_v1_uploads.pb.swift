@@ -576,6 +576,37 @@ public nonisolated struct Uploader_V1_CompleteSessionResponse: Sendable {
   fileprivate var _session: Uploader_V1_Session? = nil
 }
 
+public nonisolated struct Uploader_V1_UploadObjectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The session, as for CreateSession: `size` is the length of `data`; `part_size` is ignored.
+  public var session: Uploader_V1_CreateSessionRequest {
+    get {_session ?? Uploader_V1_CreateSessionRequest()}
+    set {_session = newValue}
+  }
+  /// Returns true if `session` has been explicitly set.
+  public var hasSession: Bool {self._session != nil}
+  /// Clears the value of `session`. Subsequent reads from it will return its default value.
+  public mutating func clearSession() {self._session = nil}
+
+  /// The whole object.
+  public var data: Data = Data()
+
+  /// The SHA-256 of `data` (32 bytes).
+  public var sha256: Data = Data()
+
+  /// Read the object back once it is stored, as CompleteSession's `verify`.
+  public var verify: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _session: Uploader_V1_CreateSessionRequest? = nil
+}
+
 public nonisolated struct Uploader_V1_VerifySessionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1380,6 +1411,55 @@ nonisolated extension Uploader_V1_CompleteSessionResponse: SwiftProtobuf.Message
 
   public static func ==(lhs: Uploader_V1_CompleteSessionResponse, rhs: Uploader_V1_CompleteSessionResponse) -> Bool {
     if lhs._session != rhs._session {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Uploader_V1_UploadObjectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UploadObjectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}data\0\u{1}sha256\0\u{1}verify\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._session) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.verify) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._session {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 2)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sha256, fieldNumber: 3)
+    }
+    if self.verify != false {
+      try visitor.visitSingularBoolField(value: self.verify, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Uploader_V1_UploadObjectRequest, rhs: Uploader_V1_UploadObjectRequest) -> Bool {
+    if lhs._session != rhs._session {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.verify != rhs.verify {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -176,6 +176,21 @@ public struct Journal: Sendable {
     }
   }
 
+  /// Records an upload sent in one exchange (`UploadObject`) completed, with its session, its
+  /// SHA-256 and its one part's, in one transaction.
+  public func stored(_ id: String, sessionID: String, sha256: ContentHash, at time: Int64) async throws {
+    try await database.write { db in
+      try db.execute(
+        sql: """
+          UPDATE upload_parts SET sha256 = ?, acknowledged_bytes = size, committed = 1
+          WHERE upload_id = ? AND number = 1
+          """, arguments: [sha256.hex, id])
+      try db.execute(
+        sql: "UPDATE uploads SET session_id = ?, sha256 = ?, state = 'completed', finished_at = ? WHERE id = ?",
+        arguments: [sessionID, sha256.hex, time, id])
+    }
+  }
+
   /// Sends the upload to `server` from now on (`uploader resume ID --server`), and the way
   /// `sending` says.
   public func resend(_ id: String, server: String, sending: SendingChoices) async throws {

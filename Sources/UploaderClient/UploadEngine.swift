@@ -47,6 +47,12 @@ public struct UploadEngine: Sendable {
     public var reconnectWindow: Duration = .seconds(300)
     /// Bytes per message.
     public var chunkSize = 256 << 10
+    /// Files up to this size go in one exchange (`UploadObject`: create, data and complete)
+    /// instead of a session's three; 0 sends every file as a session.
+    public var wholeObjectLimit: Int64 = 1 << 20
+    /// Whether the server takes whole objects; shared by every upload run with these options,
+    /// so a server found without `UploadObject` is asked once.
+    public var wholeObjects = WholeObjectOffer()
     /// The rate limit, or nil for none. Every upload run with these options shares it (the files
     /// of a directory), so it bounds the command, not each file.
     public var limiter: RateLimiter?
@@ -129,6 +135,7 @@ public struct UploadEngine: Sendable {
   /// - Throws: `ClientError` for what the user must act on (file changed, session aborted or
   ///   expired, a permanent server error); `CancellationError` when interrupted.
   public func run(_ upload: JournalUpload) async throws -> Uploader_V1_Session {
+    if sendsWhole(upload), let session = try await sendWhole(upload) { return session }
     let identity = try await LocalFile.identity(of: upload.filePath)
     if let change = upload.identity.changes(to: identity) {
       throw ClientError(
@@ -277,6 +284,19 @@ public struct UploadEngine: Sendable {
     }
     return completed
   }
+}
+
+/// Whether the server takes whole objects (`UploadObject`): offered until it answers that it
+/// cannot, then withdrawn for every upload that shares the options.
+public final class WholeObjectOffer: Sendable {
+  private let withdrawn = Atomic(false)
+
+  /// Offered.
+  public init() {}
+
+  var isOffered: Bool { !withdrawn.load(ordering: .relaxed) }
+
+  func withdraw() { withdrawn.store(true, ordering: .relaxed) }
 }
 
 /// A value behind a lock, shared by copies of the struct that holds it.

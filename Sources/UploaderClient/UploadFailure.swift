@@ -80,6 +80,20 @@ public enum UploadFailure {
     return stop
   }
 
+  /// Whether an `UploadObject` call failed because the file has to go as a session: the server
+  /// has no such call (UNIMPLEMENTED), the message is over its --max-message-size (the
+  /// transport's RESOURCE_EXHAUSTED, without our error code), or the idempotency key names a
+  /// session begun with CreateSession (SESSION_IN_PROGRESS).
+  static func needsSession(_ error: RPCError) -> Bool {
+    let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
+    switch error.code {
+    case .unimplemented: return true
+    case .resourceExhausted: return code == nil
+    case .failedPrecondition: return code == UploadError.Code.sessionInProgress.rawValue
+    default: return false
+    }
+  }
+
   /// Whether the server found bytes that do not hash to the digest declared with them.
   static func isDigestMismatch(_ error: any Error) -> Bool {
     guard let error = error as? RPCError, error.code == .dataLoss else { return false }

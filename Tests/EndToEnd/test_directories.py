@@ -136,3 +136,39 @@ def test_a_killed_batch_of_1000_files_resumes_without_sending_a_completed_file_a
         assert now == modified and now.timestamp() < resumed_at, (key, modified, now)
     for name in names[::97]:
         assert sha256_of(s3, bucket, f"m/{name}") == digests[name], name
+
+
+def test_small_files_go_in_one_exchange_each_and_large_ones_as_sessions(cli, start_server, s3, bucket, tmp_path):
+    from test_long_link import wait_for_metrics_url
+    from test_operations import scrape
+    root = tmp_path / "mixed"
+    sizes = {f"small/{n:02d}.txt": 40_000 + n for n in range(30)}
+    sizes.update({"empty.txt": 0, "limit.bin": MiB, "large.bin": 3 * MiB})
+    digests = make_tree(root, sizes)
+    server = start_server("--s3-bucket", bucket, "--metrics-listen", "127.0.0.1:0")
+    url = wait_for_metrics_url(server)
+    before = scrape(url)
+
+    result = cli("upload", str(root), "--key-prefix", "x/", "--json", server=server.address)
+    assert json.loads(result.stdout)["completed"] == len(sizes)
+    after = scrape(url)
+
+    def requests(operation):
+        key = ("uploader_object_store_request_duration_seconds_count", (("operation", operation),))
+        return after.get(key, 0) - before.get(key, 0)
+
+    # Every file up to 1 MiB is one PutObject; only the 3 MiB file is a multipart upload.
+    assert requests("PutObject") == 32
+    assert requests("CreateUpload") == 1
+    assert requests("CompleteUpload") == 1
+    received = after[("uploader_bytes_received_total", ())] - before.get(("uploader_bytes_received_total", ()), 0)
+    assert received == sum(sizes.values())
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    for relative, digest in digests.items():
+        assert sha256_of(s3, bucket, f"x/{relative}") == digest, relative
+    assert s3.head_object(Bucket=bucket, Key="x/small/00.txt")["ContentType"].startswith("text/plain")
+
+    rows = json.loads(cli("status", "--json", server=server.address).stdout)
+    small = next(row for row in rows if row["key"] == "x/small/07.txt")
+    assert small["state"] == "completed" and small["session_id"]
+    assert small["sha256"] == digests["small/07.txt"]

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 import Testing
 import UploadCore
@@ -40,6 +41,11 @@ import UploadCore
     func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]] { [:] }
     func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)
       -> StoredObject
+    {
+      throw UploadError(.internal, "not used")
+    }
+    func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+      async throws(UploadError) -> StoredObject
     {
       throw UploadError(.internal, "not used")
     }

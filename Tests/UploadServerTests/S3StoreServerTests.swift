@@ -28,6 +28,63 @@ import UploadServer
     }
   }
 
+  /// A small object is one PutObject, with the content type, metadata and bytes the multipart
+  /// path gives the same file, and no multipart upload; bytes that do not match their digest are
+  /// DATA_LOSS with the stable code, and nothing reaches the bucket.
+  @Test func aSmallObjectIsOnePutObjectLikeTheMultipartPath() async throws {
+    let data = try TemporaryDirectory()
+    defer { data.remove() }
+    try await withHTTPClient { http in
+      let s3 = try await TestS3.makeBucket("whole", httpClient: http)
+      var configuration = testConfiguration(dataDirectory: data.path)
+      configuration.s3 = s3.configuration
+      let file = TestFile(bytes: randomBytes(40_000, seed: 11), partSize: 5 << 20)
+      let metadata = ["camera": "north-7", "take": "3"]
+      try await withSessionsServer(configuration) { client, _ in
+        let whole = try await client.uploadObject(.with {
+          $0.session = .with {
+            $0.key = "whole.jpg"
+            $0.size = UInt64(file.bytes.count)
+            $0.contentType = "image/jpeg"
+            $0.metadata = metadata
+          }
+          $0.data = Data(file.bytes)
+          $0.sha256 = Data(ContentHash.of(file.bytes).bytes)
+        }).session
+        #expect(whole.state == .completed)
+        #expect(try await client.get(whole.id).parts.map(\.state) == [.committed])
+        #expect(try await s3.listMultipartUploads().isEmpty)
+
+        let session = try await client.create(file, key: "parts.jpg", contentType: "image/jpeg", metadata: metadata)
+        try await client.stream(file, session: session.id, chunks: SessionsClient.allChunks(of: file))
+        _ = try await client.complete(file, session: session.id)
+
+        let put = try await s3.headObject(key: "whole.jpg")
+        let assembled = try await s3.headObject(key: "parts.jpg")
+        #expect(put.contentType == "image/jpeg")
+        #expect(put.contentType == assembled.contentType)
+        #expect(put.metadata == metadata)
+        #expect(put.metadata == assembled.metadata)
+        #expect(put.size == assembled.size)
+        #expect(try await s3.digest(ofObject: "whole.jpg") == ContentHash.of(file.bytes))
+
+        let refused = await #expect(throws: RPCError.self) {
+          try await client.uploadObject(.with {
+            $0.session = .with {
+              $0.key = "corrupt.jpg"
+              $0.size = UInt64(file.bytes.count)
+            }
+            $0.data = Data(file.bytes)
+            $0.sha256 = Data(ContentHash.of(Array(file.bytes.reversed())).bytes)
+          })
+        }
+        #expect(refused?.code == .dataLoss)
+        #expect(refused?.metadata[stringValues: "uploader-error-code"].map { $0 } == ["DIGEST_MISMATCH"])
+      }
+      await #expect(throws: (any Error).self) { try await s3.headObject(key: "corrupt.jpg") }
+    }
+  }
+
   @Test func aSecondUploadOfAPartNumberDoesNotChangeWhatIsCompleted() async throws {
     let data = try TemporaryDirectory()
     defer { data.remove() }

@@ -94,3 +94,38 @@ extension SessionStoreConformanceTests {
     }
   }
 }
+
+extension SessionStoreConformanceTests {
+  /// An object stored whole is recorded completed with its part committed and its event queued,
+  /// in one step; the same idempotency key then finds it, and a second record changes nothing.
+  @Test(arguments: Backing.enabled)
+  func insertsAnObjectStoredWholeAsCompleted(_ backing: Backing) async throws {
+    try await withStore(backing) { store in
+      let digest = ContentHash.of(Array("whole".utf8))
+      var s = try session(1, owner: "alice", idempotencyKey: "once")
+      (s.plan, s.storageUploadID, s.state, s.sha256, s.etag, s.location) =
+        (PartPlan(size: 5, partSize: 5 << 20), nil, .completed, digest, "\"e\"", "s3://b/k1")
+      let part = PartRecord(
+        sessionID: s.id, number: 1, size: 5, sha256: digest, etag: "\"e\"", state: .committed, updatedAt: 1_000)
+      let (first, created) = try await store.insertCompleted(s, parts: [part], notify: true)
+      #expect(created)
+      #expect(first == s)
+      #expect(try await store.session(s.id) == s)
+      let parts = try await store.parts(of: s.id)
+      #expect(parts.map(\.state) == [.committed])
+      #expect(parts.map(\.receivedBytes) == [5])
+      #expect(parts.map(\.sha256) == [digest])
+      #expect(parts.map(\.etag) == ["\"e\""])
+      #expect(try await store.queuedNotificationCount() == 1)
+      #expect(try await store.openSessionCount(owner: "alice") == 0)
+
+      var again = try session(2, owner: "alice", idempotencyKey: "once")
+      (again.state, again.storageUploadID) = (.completed, nil)
+      let (earlier, createdAgain) = try await store.insertCompleted(again, parts: [], notify: true)
+      #expect(!createdAgain)
+      #expect(earlier.id == s.id)
+      #expect(try await store.session(again.id) == nil)
+      #expect(try await store.queuedNotificationCount() == 1)
+    }
+  }
+}

@@ -1,3 +1,4 @@
+import NIOCore
 import UploadCore
 
 /// An `ObjectStore` that times every call and counts errors and committed bytes, around any
@@ -78,6 +79,16 @@ struct MeasuredObjectStore: ObjectStore {
       try await base.putObject(key: key, part: part, attributes: attributes)
     }
     metrics.bytesCommitted.increment(by: Int(part.size))
+    return object
+  }
+
+  func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
+  {
+    let object = try await measure("PutObject") { () async throws(UploadError) in
+      try await base.putObject(key: key, bytes: bytes, sha256: sha256, attributes: attributes)
+    }
+    metrics.bytesCommitted.increment(by: bytes.readableBytes)
     return object
   }
 

@@ -1,5 +1,7 @@
 import Foundation
 import GRPCCore
+import NIOCore
+import NIOFoundationCompat
 import UploadCore
 import UploadProtocol
 
@@ -13,18 +15,38 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   func createSession(request: Uploader_V1_CreateSessionRequest, context: ServerContext) async throws
     -> Uploader_V1_Session
   {
+    let session = try await coordinator.create(try Self.createRequest(request), owner: Caller.principal)
+    return wire(session, parts: try await coordinator.parts(of: session.id))
+  }
+
+  func uploadObject(request: Uploader_V1_UploadObjectRequest, context: ServerContext) async throws
+    -> Uploader_V1_CompleteSessionResponse
+  {
+    if request.session.sizeUnknown {
+      throw UploadError(.invalidRequest, "size_unknown is set: UploadObject stores an object of known size")
+    }
+    guard let sha256 = ContentHash(bytes: Array(request.sha256)) else {
+      throw UploadError(.invalidRequest, "sha256 must be the 32-byte SHA-256 of the data")
+    }
+    let session = try await coordinator.uploadObject(
+      try Self.createRequest(request.session), bytes: ByteBuffer(data: request.data), sha256: sha256,
+      verify: request.verify, owner: Caller.principal)
+    return .with { $0.session = wire(session) }
+  }
+
+  /// The engine's request for a wire one, with the checks the wire's types need.
+  private static func createRequest(_ request: Uploader_V1_CreateSessionRequest) throws(UploadError)
+    -> SessionCoordinator.CreateRequest
+  {
     guard request.size <= UInt64(Int64.max), request.partSize <= UInt64(Int64.max) else {
       throw UploadError(.objectTooLarge, "the size \(request.size) is not a possible object size")
     }
     if request.sizeUnknown && request.size != 0 {
       throw UploadError(.invalidRequest, "size_unknown is set with a size of \(request.size); send one or the other")
     }
-    let session = try await coordinator.create(
-      .init(
-        key: request.key, size: request.sizeUnknown ? nil : Int64(request.size), partSize: Int64(request.partSize),
-        contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey),
-      owner: Caller.principal)
-    return wire(session, parts: try await coordinator.parts(of: session.id))
+    return .init(
+      key: request.key, size: request.sizeUnknown ? nil : Int64(request.size), partSize: Int64(request.partSize),
+      contentType: request.contentType, metadata: request.metadata, idempotencyKey: request.idempotencyKey)
   }
 
   func uploadParts(

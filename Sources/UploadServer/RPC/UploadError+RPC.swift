@@ -7,7 +7,7 @@ extension UploadError: RPCErrorConvertible {
     switch code {
     case .invalidKey, .invalidRequest: .invalidArgument
     case .sessionNotFound, .objectMissing: .notFound
-    case .sessionClosed, .offsetGap, .partsMissing, .idempotencyConflict: .failedPrecondition
+    case .sessionClosed, .offsetGap, .partsMissing, .idempotencyConflict, .sessionInProgress: .failedPrecondition
     case .partTakenOver: .aborted
     case .objectTooLarge: .outOfRange
     case .digestMismatch: .dataLoss

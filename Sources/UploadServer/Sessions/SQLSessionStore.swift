@@ -72,6 +72,30 @@ public struct SQLSessionStore: SessionStore {
   public func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
   {
+    try await insert(session) { run in
+      var rest = parts[...]
+      while !rest.isEmpty {
+        let batch = rest.prefix(SessionCatalogue.partsPerInsert)
+        try await run(SessionCatalogue.insert(parts: batch, of: session.id, at: session.createdAt))
+        rest = rest.dropFirst(batch.count)
+      }
+    }
+  }
+
+  public func insertCompleted(_ session: SessionRecord, parts: [PartRecord], notify: Bool) async throws(UploadError)
+    -> (session: SessionRecord, created: Bool)
+  {
+    try await insert(session) { run in
+      for part in parts { try await run(SessionCatalogue.insert(committed: part)) }
+      if notify { try await run(SessionCatalogue.enqueueNotification(session.id, session.state, at: session.updatedAt)) }
+    }
+  }
+
+  /// Inserts `session`, then runs `rest` in the same transaction; or returns the session the
+  /// owner created earlier with the same idempotency key.
+  private func insert(_ session: SessionRecord, then rest: @escaping @Sendable (SQLTransaction) async throws -> Void)
+    async throws(UploadError) -> (session: SessionRecord, created: Bool)
+  {
     try await database.transaction { run in
       /// The session the owner created earlier with this idempotency key, if any.
       func existing() async throws -> SessionRecord? {
@@ -87,12 +111,7 @@ public struct SQLSessionStore: SessionStore {
         }
         return (earlier, false)
       }
-      var rest = parts[...]
-      while !rest.isEmpty {
-        let batch = rest.prefix(SessionCatalogue.partsPerInsert)
-        try await run(SessionCatalogue.insert(parts: batch, of: session.id, at: session.createdAt))
-        rest = rest.dropFirst(batch.count)
-      }
+      try await rest(run)
       return (session, true)
     }
   }

@@ -77,29 +77,10 @@ public final class SessionCoordinator: Sendable {
   /// - Throws: `UploadError`: `.invalidKey`, `.invalidRequest`, `.objectTooLarge`,
   ///   `.idempotencyConflict`, `.tooManySessions`, `.storageUnavailable`.
   public func create(_ request: CreateRequest, owner: Principal) async throws(UploadError) -> SessionRecord {
-    let key = try settings.keyPlacement.key(request.key, for: owner)
-    let plan =
-      if let size = request.size {
-        try PartPlan.make(size: size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
-      } else {
-        try PartPlan.open(
-          requestedPartSize: request.partSize == 0 ? settings.streamingPartSize : request.partSize,
-          partsPerTier: settings.streamingPartsPerTier)
-      }
-    let attributes = try ObjectAttributes.validated(
-      contentType: request.contentType, metadata: request.metadata, limit: settings.maximumMetadataBytes)
-    let idempotencyKey = request.idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
-    if let idempotencyKey, idempotencyKey.utf8.count > 256 {
-      throw UploadError(.invalidRequest, "the idempotency key is longer than 256 bytes")
-    }
-
-    let id = settings.makeSessionID()
-    let now = settings.nowMilliseconds
-    var session = SessionRecord(
-      id: id, owner: owner.name, idempotencyKey: idempotencyKey, key: key, plan: plan, contentType: request.contentType,
-      metadata: request.metadata, origin: request.origin, storageUploadID: nil, state: .open, createdAt: now, updatedAt: now,
-      expiresAt: settings.expiryFromNow)
-    if let idempotencyKey, let existing = try await existingSession(idempotencyKey: idempotencyKey, like: session) {
+    var (session, attributes) = try newSession(request, owner: owner)
+    if let idempotencyKey = session.idempotencyKey,
+      let existing = try await existingSession(idempotencyKey: idempotencyKey, like: session)
+    {
       return existing
     }
     let open = try await store.openSessionCount(owner: owner.name)
@@ -108,6 +89,7 @@ public final class SessionCoordinator: Sendable {
         .tooManySessions,
         "\(owner) has \(open) open sessions, the most this server allows (--max-sessions-per-principal); complete or abort some first")
     }
+    let (id, key, plan, now) = (session.id, session.key, session.plan, session.createdAt)
     if plan.partCount > 0 {
       session.storageUploadID = try await objectStore.createUpload(key: key, attributes: attributes)
     }
@@ -130,6 +112,35 @@ public final class SessionCoordinator: Sendable {
         "parts": "\(plan.isSizeKnown ? String(plan.partCount) : "unknown")",
       ])
     return stored
+  }
+
+  /// The open session `request` describes, checked and not yet stored, and its object's
+  /// attributes.
+  func newSession(_ request: CreateRequest, owner: Principal) throws(UploadError)
+    -> (SessionRecord, ObjectAttributes)
+  {
+    let key = try settings.keyPlacement.key(request.key, for: owner)
+    let plan =
+      if let size = request.size {
+        try PartPlan.make(size: size, requestedPartSize: request.partSize, maximumObjectSize: settings.maximumObjectSize)
+      } else {
+        try PartPlan.open(
+          requestedPartSize: request.partSize == 0 ? settings.streamingPartSize : request.partSize,
+          partsPerTier: settings.streamingPartsPerTier)
+      }
+    let attributes = try ObjectAttributes.validated(
+      contentType: request.contentType, metadata: request.metadata, limit: settings.maximumMetadataBytes)
+    let idempotencyKey = request.idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
+    if let idempotencyKey, idempotencyKey.utf8.count > 256 {
+      throw UploadError(.invalidRequest, "the idempotency key is longer than 256 bytes")
+    }
+
+    let now = settings.nowMilliseconds
+    let session = SessionRecord(
+      id: settings.makeSessionID(), owner: owner.name, idempotencyKey: idempotencyKey, key: key, plan: plan,
+      contentType: request.contentType, metadata: request.metadata, origin: request.origin, storageUploadID: nil,
+      state: .open, createdAt: now, updatedAt: now, expiresAt: settings.expiryFromNow)
+    return (session, attributes)
   }
 
   /// The session, if `owner` owns it; otherwise `.sessionNotFound`, the same answer as for an id
@@ -202,14 +213,14 @@ public final class SessionCoordinator: Sendable {
     }.value
   }
 
-  private func existingSession(idempotencyKey: String, like session: SessionRecord) async throws(UploadError)
+  func existingSession(idempotencyKey: String, like session: SessionRecord) async throws(UploadError)
     -> SessionRecord?
   {
     try await store.session(owner: session.owner, idempotencyKey: idempotencyKey)
       .map { existing throws(UploadError) in try Self.checkSame(existing, as: session) }
   }
 
-  private static func checkSame(_ existing: SessionRecord, as requested: SessionRecord) throws(UploadError)
+  static func checkSame(_ existing: SessionRecord, as requested: SessionRecord) throws(UploadError)
     -> SessionRecord
   {
     // A session created with an unknown size keeps its growing schedule once its size is fixed.

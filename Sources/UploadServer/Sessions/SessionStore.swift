@@ -34,6 +34,13 @@ public protocol SessionStore: Sendable {
   func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
 
+  /// Records an object stored whole (`UploadObject`): inserts `session`, completed, with
+  /// `parts` committed as they say (one, or none for an empty object), and with `notify` queues
+  /// its completion event, in one transaction. Returns instead the session the same owner
+  /// created earlier with the same idempotency key (with `created` false), as it is.
+  func insertCompleted(_ session: SessionRecord, parts: [PartRecord], notify: Bool) async throws(UploadError)
+    -> (session: SessionRecord, created: Bool)
+
   /// The session, or nil.
   func session(_ id: SessionID) async throws(UploadError) -> SessionRecord?
 

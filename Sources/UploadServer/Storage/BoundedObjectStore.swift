@@ -1,3 +1,4 @@
+import NIOCore
 import UploadCore
 
 /// An `ObjectStore` that uploads at most a fixed number of parts (and single objects) at a time
@@ -50,6 +51,14 @@ struct BoundedObjectStore: ObjectStore {
   {
     try await bounded { () async throws(UploadError) in
       try await base.putObject(key: key, part: part, attributes: attributes)
+    }
+  }
+
+  func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
+  {
+    try await bounded { () async throws(UploadError) in
+      try await base.putObject(key: key, bytes: bytes, sha256: sha256, attributes: attributes)
     }
   }
 

@@ -4,6 +4,7 @@ import Foundation
   import Glibc
 #endif
 import NIOFileSystem
+import NIOCore
 import UploadCore
 
 /// Objects as files under a directory: the embedded default, which needs no setup.
@@ -127,6 +128,29 @@ public struct LocalDirectoryStore: ObjectStore {
       try await moveIntoPlace(FilePath(part.path), key: key)
     }
     return StoredObject(key: key, location: location(key), etag: "\"\(part.sha256.hex)\"")
+  }
+
+  /// Writes the bytes beside the uploads, syncs them, gives them their attributes and renames
+  /// the file into place.
+  public func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
+  {
+    let staged = uploadsDirectory.appending("put-" + UUID().uuidString.lowercased())
+    try await run("storing \"\(key)\"") {
+      do {
+        try await FileSystem.shared.withFileHandle(forWritingAt: staged, options: .newFile(replaceExisting: false)) {
+          file in
+          _ = try await file.write(contentsOf: bytes, toAbsoluteOffset: 0)
+          try await file.synchronize()
+        }
+        try await ExtendedAttributes.replace(attributes, of: staged)
+        try await moveIntoPlace(staged, key: key)
+      } catch {
+        _ = try? await FileSystem.shared.removeItem(at: staged)
+        throw error
+      }
+    }
+    return StoredObject(key: key, location: location(key), etag: "\"\(sha256.hex)\"")
   }
 
   public func digest(ofObject key: ObjectKey) async throws(UploadError) -> ObjectDigest {

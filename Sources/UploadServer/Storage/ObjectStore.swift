@@ -1,3 +1,4 @@
+import NIOCore
 import UploadCore
 
 /// Where finished objects go: an S3 bucket or a local directory.
@@ -47,6 +48,11 @@ public protocol ObjectStore: Sendable {
   ///
   /// - Throws: `.sessionClosed` when the upload no longer exists.
   func listParts(key: ObjectKey, uploadID: String) async throws(UploadError) -> [Int: [ListedPart]]
+
+  /// Stores a small object held in memory in one step, checked against `sha256` as parts are;
+  /// it is durable in the store when this returns.
+  func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
 
   /// Stores a small object (one spool file, possibly empty) in one step.
   func putObject(key: ObjectKey, part: SpooledPart, attributes: ObjectAttributes) async throws(UploadError)

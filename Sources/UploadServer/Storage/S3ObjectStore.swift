@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import S3
+import NIOCore
 import UploadCore
 
 /// Objects in an S3 bucket, written as multipart uploads whose parts carry
@@ -129,6 +130,19 @@ public struct S3ObjectStore: ObjectStore, GrowingPartUploads {
       let etag = try await client.putObject(
         key: key.rawValue, body: .file(path: part.path, offset: 0, length: part.size),
         sha256: part.sha256, contentType: attributes.contentType, metadata: attributes.storedMetadata)
+      return StoredObject(key: key, location: location(key), etag: etag)
+    } catch {
+      throw .fromS3(error, key: key)
+    }
+  }
+
+  public func putObject(key: ObjectKey, bytes: ByteBuffer, sha256: ContentHash, attributes: ObjectAttributes)
+    async throws(UploadError) -> StoredObject
+  {
+    do {
+      let etag = try await client.putObject(
+        key: key.rawValue, body: .bytes(bytes), sha256: sha256, contentType: attributes.contentType,
+        metadata: attributes.storedMetadata)
       return StoredObject(key: key, location: location(key), etag: etag)
     } catch {
       throw .fromS3(error, key: key)

@@ -77,6 +77,20 @@ enum SessionCatalogue {
       isReused: parts.count == 1)
   }
 
+  /// The row of a part stored with its session's object in one step (`UploadObject`): all of it
+  /// received, and committed.
+  static func insert(committed part: PartRecord) -> SQLStatement {
+    SQLStatement(
+      """
+      INSERT INTO parts (session_id, number, size, received_bytes, sha256, etag, state, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, 'committed', ?)
+      """,
+      [
+        .text(part.sessionID.rawValue), SQLValue(part.number), .integer(part.size), .integer(part.size),
+        SQLValue(part.sha256?.hex), SQLValue(part.etag), .integer(part.updatedAt),
+      ])
+  }
+
   /// Parts per insert: four arguments each stays below both databases' limits on arguments.
   static let partsPerInsert = 1000
 

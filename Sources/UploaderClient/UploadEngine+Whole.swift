@@ -1,0 +1,116 @@
+import Crypto
+import Foundation
+import GRPCCore
+import NIOCore
+import NIOFileSystem
+import NIOFoundationCompat
+import UploadCore
+import UploadProtocol
+
+extension UploadEngine {
+  /// Whether `upload` goes in one exchange (`UploadObject`): a file that fits in one message,
+  /// never begun as a session, to a server not yet found without the call.
+  func sendsWhole(_ upload: JournalUpload) -> Bool {
+    upload.sessionID == nil && !upload.readsStandardInput && upload.identity.size <= options.wholeObjectLimit
+      && options.wholeObjects.isOffered
+  }
+
+  /// Reads the file, sends it in one `UploadObject` exchange and records it completed, with
+  /// the same retries as a session. Returns nil when the server cannot take it so: it has no
+  /// `UploadObject` (an older server) or refuses the message's size (its --max-message-size),
+  /// which holds for the rest of the run; or the idempotency key names a session begun by
+  /// `CreateSession`. The caller then sends the file as a session.
+  func sendWhole(_ upload: JournalUpload) async throws -> Uploader_V1_Session? {
+    let (bytes, sha256) = try await readWhole(upload)
+    let request = Uploader_V1_UploadObjectRequest.with {
+      $0.session = .with {
+        $0.key = upload.key
+        $0.size = UInt64(upload.identity.size)
+        $0.idempotencyKey = upload.id
+        $0.contentType = upload.attributes.contentType
+        $0.metadata = upload.attributes.metadata
+      }
+      $0.data = Data(buffer: bytes)
+      $0.sha256 = Data(sha256.bytes)
+      $0.verify = upload.verify
+    }
+    let client = try wholeObjectClient(upload)
+    let sent: Uploader_V1_Session? = try await retrying(
+      options: options, onEvent: onEvent,
+      progress: { 0 },
+      unreachable: { attempt in
+        ClientError(
+          "cannot reach the server at \(options.server) (nothing answered in \(attempt) tries); check that uploader-server runs there. The upload is saved: continue with `uploader resume \(upload.id)`, or send it to another server with `uploader resume \(upload.id) --server HOST:PORT`",
+          journalState: nil)
+      },
+      exhausted: { attempt, reason in
+        ClientError(
+          "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
+          journalState: nil)
+      },
+      permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
+    ) { contact in
+      do {
+        let session = try await client.uploadObject(request, metadata: options.metadata).session
+        contact.made()
+        return session
+      } catch let error as RPCError where UploadFailure.needsSession(error) {
+        contact.made()
+        if error.code != .failedPrecondition { options.wholeObjects.withdraw() }
+        return nil
+      }
+    }
+    guard let sent else { return nil }
+    try await journal.stored(upload.id, sessionID: sent.id, sha256: sha256, at: now())
+    onEvent(.progress(done: upload.identity.size, total: upload.identity.size))
+    return try await sent.finished(upload, client: client, metadata: options.metadata)
+  }
+
+  /// The file's bytes and their SHA-256, read in one go.
+  ///
+  /// - Throws: `ClientError` when the file is not what the journal recorded, before or while
+  ///   it is read.
+  private func readWhole(_ upload: JournalUpload) async throws -> (ByteBuffer, ContentHash) {
+    let path = FilePath(upload.filePath)
+    /// The file's identity as its handle sees it.
+    func identity(_ file: ReadFileHandle) async throws -> FileIdentity {
+      let info = try await file.info()
+      let mtime = info.lastDataModificationTime
+      return FileIdentity(
+        size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),
+        inode: UInt64(info.platformSpecificStatus?.st_ino ?? 0))
+    }
+    let changed = { (change: String) in
+      ClientError("\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
+    }
+    let bytes: ByteBuffer
+    do {
+      bytes = try await FileSystem.shared.withFileHandle(forReadingAt: path) { file in
+        if let change = upload.identity.changes(to: try await identity(file)) { throw changed(change) }
+        let bytes = try await file.readToEnd(maximumSizeAllowed: .bytes(upload.identity.size + 1))
+        if let change = upload.identity.changes(to: try await identity(file)) { throw changed(change) }
+        return bytes
+      }
+    } catch let error as ClientError {
+      throw error
+    } catch let error as FileSystemError where error.code == .notFound {
+      throw ClientError("\(upload.filePath): no such file")
+    } catch {
+      throw ClientError("cannot read \(upload.filePath): \(error)")
+    }
+    guard bytes.readableBytes == upload.identity.size else {
+      throw changed("\(bytes.readableBytes) bytes were read, not \(upload.identity.size)")
+    }
+    return (bytes, ContentHash(SHA256.hash(data: bytes.readableBytesView)))
+  }
+
+  /// The connection for a whole object: spread over all of them by the upload's id, so a
+  /// batch's small files share every connection rather than queue on the first.
+  private func wholeObjectClient(_ upload: JournalUpload) throws -> Client {
+    let spread = upload.id.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFFFF }
+    switch links {
+    case .fixed(let clients): return clients[spread % clients.count]
+    case .opened(let connections): return try connections.client(spread % max(1, options.parallel))
+    }
+  }
+}
