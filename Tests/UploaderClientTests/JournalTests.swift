@@ -59,6 +59,22 @@ import UploaderClient
     #expect(failed.state == .failed && failed.error == "boom" && failed.finishedAt == 2_000)
   }
 
+  @Test func recordsAnObjectStoredWholeCompletedInOneStep() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    var small = upload("small1")
+    (small.identity.size, small.sha256) = (40_000, nil)
+    try await journal.insert(small, parts: [JournalPart(number: 1, size: 40_000, sha256: nil)])
+    let digest = ContentHash.of(Array("forty thousand".utf8))
+    try await journal.stored("small1", sessionID: "s9", sha256: digest, at: 3_000)
+
+    let stored = try #require(try await journal.upload("small1"))
+    #expect(stored.state == .completed && stored.sessionID == "s9" && stored.sha256 == digest && stored.finishedAt == 3_000)
+    let parts = try await journal.parts(of: "small1")
+    #expect(parts.map(\.sha256) == [digest])
+    #expect(parts.map(\.acknowledgedBytes) == [40_000])
+    #expect(parts.map(\.committed) == [true])
+  }
+
   @Test func readsEveryUploadsPartsInOneGo() async throws {
     let journal = try Journal(database: DatabaseQueue())
     try await journal.insert(

@@ -124,4 +124,18 @@ import UploadCore
       }
     }
   }
+
+  /// The failures of `UploadObject` that send the file as a session instead, and only those.
+  @Test func aFileGoesAsASessionWhereTheServerCannotTakeItWhole() {
+    func error(_ code: RPCError.Code, _ ours: UploadError.Code? = nil) -> RPCError {
+      RPCError(code: code, message: "", metadata: ours.map { [ErrorMetadata.code: .string($0.rawValue)] } ?? [:])
+    }
+    #expect(UploadFailure.needsSession(error(.unimplemented)))
+    #expect(UploadFailure.needsSession(error(.resourceExhausted)), "the transport's: over --max-message-size")
+    #expect(UploadFailure.needsSession(error(.failedPrecondition, .sessionInProgress)))
+    #expect(!UploadFailure.needsSession(error(.resourceExhausted, .spoolFull)))
+    #expect(!UploadFailure.needsSession(error(.failedPrecondition, .idempotencyConflict)))
+    #expect(!UploadFailure.needsSession(error(.dataLoss, .digestMismatch)))
+    #expect(!UploadFailure.needsSession(error(.unavailable)))
+  }
 }
