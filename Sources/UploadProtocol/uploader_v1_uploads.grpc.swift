@@ -284,8 +284,9 @@ extension Uploader_V1_ResumableUploads {
         /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
         /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
         /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-        /// > a session). UNAVAILABLE: the object store failed; retry.
+        /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+        /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+        /// > a large one dropped sends that object as a session, in smaller messages.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Uploader_V1_UploadObjectRequest` messages.
@@ -478,8 +479,9 @@ extension Uploader_V1_ResumableUploads {
         /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
         /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
         /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-        /// > a session). UNAVAILABLE: the object store failed; retry.
+        /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+        /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+        /// > a large one dropped sends that object as a session, in smaller messages.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
@@ -671,8 +673,9 @@ extension Uploader_V1_ResumableUploads {
         /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
         /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
         /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-        /// > a session). UNAVAILABLE: the object store failed; retry.
+        /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+        /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+        /// > a large one dropped sends that object as a session, in smaller messages.
         ///
         /// - Parameters:
         ///   - request: A `Uploader_V1_UploadObjectRequest` message.
@@ -1170,8 +1173,9 @@ extension Uploader_V1_ResumableUploads {
         /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
         /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
         /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-        /// > a session). UNAVAILABLE: the object store failed; retry.
+        /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+        /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+        /// > a large one dropped sends that object as a session, in smaller messages.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
@@ -1443,8 +1447,9 @@ extension Uploader_V1_ResumableUploads {
         /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
         /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
         /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-        /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-        /// > a session). UNAVAILABLE: the object store failed; retry.
+        /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+        /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+        /// > a large one dropped sends that object as a session, in smaller messages.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
@@ -1744,8 +1749,9 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
     /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
     /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-    /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-    /// > a session). UNAVAILABLE: the object store failed; retry.
+    /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+    /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+    /// > a large one dropped sends that object as a session, in smaller messages.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Uploader_V1_UploadObjectRequest` message.
@@ -2032,8 +2038,9 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
     /// > for another object or another SHA-256 (IDEMPOTENCY_CONFLICT), a session that was aborted or
     /// > expired (SESSION_CLOSED), or one created by CreateSession and not completed yet
     /// > (SESSION_IN_PROGRESS: continue it with UploadParts and CompleteSession).
-    /// > RESOURCE_EXHAUSTED: the message is larger than the server's --max-message-size (send it as
-    /// > a session). UNAVAILABLE: the object store failed; retry.
+    /// > UNAVAILABLE: the object store failed; retry. A message larger than the server's
+    /// > --max-message-size is dropped by the transport, as a lost link would be: a client that sees
+    /// > a large one dropped sends that object as a session, in smaller messages.
     ///
     /// - Parameters:
     ///   - message: request message to send.

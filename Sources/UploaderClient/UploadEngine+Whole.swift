@@ -12,14 +12,15 @@ extension UploadEngine {
   /// never begun as a session, to a server not yet found without the call.
   func sendsWhole(_ upload: JournalUpload) -> Bool {
     upload.sessionID == nil && !upload.readsStandardInput && upload.identity.size <= options.wholeObjectLimit
-      && options.wholeObjects.isOffered
+      && options.wholeObjects.admits(upload.identity.size)
   }
 
   /// Reads the file, sends it in one `UploadObject` exchange and records it completed, with
-  /// the same retries as a session. Returns nil when the server cannot take it so: it has no
-  /// `UploadObject` (an older server) or refuses the message's size (its --max-message-size),
-  /// which holds for the rest of the run; or the idempotency key names a session begun by
-  /// `CreateSession`. The caller then sends the file as a session.
+  /// the same retries as a session. Returns nil when the server cannot take it so, and the
+  /// caller then sends the file as a session: the server has no `UploadObject` (an older
+  /// server), or refuses the message's size (a --max-message-size below it: the transport drops
+  /// the call, so a file larger than a chunk that is dropped is not sent whole again), both for
+  /// the rest of the run; or the idempotency key names a session begun by `CreateSession`.
   func sendWhole(_ upload: JournalUpload) async throws -> Uploader_V1_Session? {
     let (bytes, sha256) = try await readWhole(upload)
     let request = Uploader_V1_UploadObjectRequest.with {
@@ -57,6 +58,15 @@ extension UploadEngine {
       } catch let error as RPCError where UploadFailure.needsSession(error) {
         contact.made()
         if error.code != .failedPrecondition { options.wholeObjects.withdraw() }
+        return nil
+      } catch let error as RPCError
+        where (UploadFailure.isUnreachable(error) || error.code == .cancelled) && !Task.isCancelled
+          && upload.identity.size > options.chunkSize
+      {
+        // Dropped: a lost link, or a message over the server's limit, which looks the same. A
+        // file larger than a chunk goes as a session, in chunks a server that takes sessions
+        // takes; the session meets a lost link again and waits it out there.
+        options.wholeObjects.lower(to: Int64(options.chunkSize))
         return nil
       }
     }

@@ -286,17 +286,24 @@ public struct UploadEngine: Sendable {
   }
 }
 
-/// Whether the server takes whole objects (`UploadObject`): offered until it answers that it
-/// cannot, then withdrawn for every upload that shares the options.
+/// The largest file the server has not been found to refuse whole (`UploadObject`), for every
+/// upload that shares the options: no bound until it answers that it has no such call
+/// (`withdraw`), or drops a whole object larger than a chunk (`lower(to:)`, a server whose
+/// --max-message-size is below the file).
 public final class WholeObjectOffer: Sendable {
-  private let withdrawn = Atomic(false)
+  private let ceiling = Mutex<Int64>(.max)
 
-  /// Offered.
+  /// Offered, with no bound of its own.
   public init() {}
 
-  var isOffered: Bool { !withdrawn.load(ordering: .relaxed) }
+  /// Whether a file of `size` bytes may go whole.
+  func admits(_ size: Int64) -> Bool { ceiling.withLock { size <= $0 } }
 
-  func withdraw() { withdrawn.store(true, ordering: .relaxed) }
+  /// No file goes whole from now on.
+  func withdraw() { ceiling.withLock { $0 = -1 } }
+
+  /// Files larger than `size` no longer go whole.
+  func lower(to size: Int64) { ceiling.withLock { $0 = min($0, size) } }
 }
 
 /// A value behind a lock, shared by copies of the struct that holds it.

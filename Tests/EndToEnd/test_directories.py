@@ -172,3 +172,23 @@ def test_small_files_go_in_one_exchange_each_and_large_ones_as_sessions(cli, sta
     small = next(row for row in rows if row["key"] == "x/small/07.txt")
     assert small["state"] == "completed" and small["session_id"]
     assert small["sha256"] == digests["small/07.txt"]
+
+
+def test_a_file_over_the_servers_message_limit_goes_as_a_session(cli, start_server, s3, bucket, tmp_path):
+    """The transport drops a message over --max-message-size as it drops a lost link: the CLI
+    sends such a file (and larger ones after it) as a session, and the small ones still whole."""
+    root = tmp_path / "limit"
+    digests = make_tree(root, {"big.bin": 900_000, "small.bin": 40_000})
+    from test_long_link import wait_for_metrics_url
+    from test_operations import scrape
+    server = start_server("--s3-bucket", bucket, "--max-message-size", "512KiB", "--metrics-listen", "127.0.0.1:0")
+    url = wait_for_metrics_url(server)
+    result = cli("upload", str(root), "--key-prefix", "l/", "--json", "--transfers", "1", server=server.address)
+    assert json.loads(result.stdout)["completed"] == 2
+    after = scrape(url)
+    count = "uploader_object_store_request_duration_seconds_count"
+    assert after.get((count, (("operation", "CreateUpload"),))) == 1
+    assert after.get((count, (("operation", "PutObject"),))) == 1
+    for name, digest in digests.items():
+        assert sha256_of(s3, bucket, f"l/{name}") == digest, name
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
