@@ -1,9 +1,10 @@
 """Completion notifications end to end: a real HTTP receiver that refuses deliveries, goes away
-and comes back; a real server that is killed with events queued. Every event arrives, signed,
-and duplicates carry the same id."""
+and comes back; a real server that is killed with events queued; two replicas sharing the outbox
+and the expiry. Every event arrives, signed, and duplicates carry the same id."""
 import hashlib
 import hmac
 import json
+import os
 import re
 import threading
 import time
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import grpc
 import pytest
 
+from replicas import Cluster
 from sessions_client import MiB, LocalFile, chunks
 
 SECRET = "notify-test-secret"
@@ -161,3 +163,45 @@ def test_events_survive_a_receiver_outage_and_a_killed_server(v1, start_server, 
 def test_a_notify_url_without_a_secret_is_refused(start_server):
     with pytest.raises(AssertionError, match="needs --notify-secret"):
         start_server("--notify-url", "http://127.0.0.1:9/hooks")
+
+
+def test_two_replicas_deliver_each_event_once_and_expire_each_session_once(v1, cli, s3, s3_settings, tmp_path):
+    """Two replicas on one PostgreSQL behind HAProxy share the outbox and the expiry: every
+    completion and every expiry is delivered, none twice, and each idle session's multipart
+    upload is aborted."""
+    pb, stubs = v1
+    receiver = Receiver()
+    cluster = Cluster(tmp_path / "pair", s3, s3_settings, os.environ["UPLOADER_SERVER_BIN"], count=2,
+                      extra=["--notify-url", receiver.url, "--notify-secret", SECRET, "--session-ttl", "4s"])
+    try:
+        cluster.start()
+        root = tmp_path / "files"
+        root.mkdir()
+        for n in range(12):
+            (root / f"f{n:02d}.txt").write_bytes(os.urandom(10_000 + n))
+        cli("upload", str(root), "--key-prefix", "n/", "--no-progress", server=cluster.address)
+        stub = stubs.ResumableUploadsStub(grpc.insecure_channel(cluster.address))
+        idle = {stub.CreateSession(pb.CreateSessionRequest(key=f"idle/{n}", size=6 * MiB, part_size=PART)).id
+                for n in range(6)}
+        completed = {row[0] for row in cluster.sql("SELECT id FROM sessions WHERE state = 'completed'")}
+        assert len(completed) == 12
+        assert len(s3.list_multipart_uploads(Bucket=cluster.bucket).get("Uploads", [])) == 6
+
+        expected = sorted([f"{id}.completed" for id in completed] + [f"{id}.expired" for id in idle])
+        wait_for(lambda: len(receiver.events()) >= len(expected), "every event", timeout=90)
+        time.sleep(2)  # a second delivery of any of them would come within the delivery interval
+        assert sorted(e["id"] for e in receiver.events()) == expected
+        states = {row[0]: row[1] for row in cluster.sql("SELECT id, state FROM sessions")}
+        assert all(states[id] == "expired" for id in idle), states
+        wait_for(lambda: not s3.list_multipart_uploads(Bucket=cluster.bucket).get("Uploads"),
+                 "the idle sessions' multipart uploads aborted", timeout=60)
+        delivered = 0
+        for replica in cluster.replicas:
+            assert replica.running(), replica.name
+            text = urllib.request.urlopen(f"http://127.0.0.1:{replica.metrics_port}/metrics").read().decode()
+            match = re.search(r"^uploader_notifications_delivered_total (\S+)$", text, re.M)
+            delivered += float(match.group(1)) if match else 0
+        assert delivered == len(expected)
+    finally:
+        receiver.stop()
+        cluster.stop()
