@@ -332,6 +332,16 @@ def idempotency_conflict(w):
     return fails(lambda: w.create(stub, idempotency_key="nightly-backup"))  # another key, so another object
 
 
+@case("SESSION_IN_PROGRESS", "continue it with UploadParts")
+def session_in_progress(w):
+    stub = w.stub(w.server())
+    begun = w.create(stub, size=5, idempotency_key="photo-1")
+    data = b"hello"
+    return fails(lambda: stub.UploadObject(w.pb.UploadObjectRequest(
+        session=w.pb.CreateSessionRequest(key=begun.key, size=5, idempotency_key="photo-1"),
+        data=data, sha256=hashlib.sha256(data).digest())))
+
+
 @case("PART_TAKEN_OVER", "taken over")
 def part_taken_over(w):
     stub = w.stub(w.server("--ack-bytes", "64KiB"))
