@@ -114,6 +114,19 @@ public enum Uploader_V1_ResumableUploads: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UploadObjects" metadata.
+        public enum UploadObjects: Sendable {
+            /// Request type for "UploadObjects".
+            public typealias Input = Uploader_V1_UploadObjectsRequest
+            /// Response type for "UploadObjects".
+            public typealias Output = Uploader_V1_UploadObjectsResponse
+            /// Descriptor for "UploadObjects".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "uploader.v1.ResumableUploads"),
+                method: "UploadObjects",
+                type: .unary
+            )
+        }
         /// Namespace for "ListSessions" metadata.
         public enum ListSessions: Sendable {
             /// Request type for "ListSessions".
@@ -172,6 +185,7 @@ public enum Uploader_V1_ResumableUploads: Sendable {
             UploadParts.descriptor,
             GetSession.descriptor,
             UploadObject.descriptor,
+            UploadObjects.descriptor,
             ListSessions.descriptor,
             CompleteSession.descriptor,
             VerifySession.descriptor,
@@ -299,6 +313,29 @@ extension Uploader_V1_ResumableUploads {
             request: GRPCCore.StreamingServerRequest<Uploader_V1_UploadObjectRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse>
+
+        /// Handle the "UploadObjects" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+        /// > at once and recorded in one transaction, and each has its own result, in request order. An
+        /// > object that fails is that result (the status UploadObject would have failed with), not the
+        /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+        /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+        /// > drops it (retry it: each object's idempotency key makes that safe).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Uploader_V1_UploadObjectsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Uploader_V1_UploadObjectsResponse` messages.
+        func uploadObjects(
+            request: GRPCCore.StreamingServerRequest<Uploader_V1_UploadObjectsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_UploadObjectsResponse>
 
         /// Handle the "ListSessions" method.
         ///
@@ -495,6 +532,29 @@ extension Uploader_V1_ResumableUploads {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>
 
+        /// Handle the "UploadObjects" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+        /// > at once and recorded in one transaction, and each has its own result, in request order. An
+        /// > object that fails is that result (the status UploadObject would have failed with), not the
+        /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+        /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+        /// > drops it (retry it: each object's idempotency key makes that safe).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Uploader_V1_UploadObjectsResponse` message.
+        func uploadObjects(
+            request: GRPCCore.ServerRequest<Uploader_V1_UploadObjectsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Uploader_V1_UploadObjectsResponse>
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -689,6 +749,29 @@ extension Uploader_V1_ResumableUploads {
             context: GRPCCore.ServerContext
         ) async throws -> Uploader_V1_CompleteSessionResponse
 
+        /// Handle the "UploadObjects" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+        /// > at once and recorded in one transaction, and each has its own result, in request order. An
+        /// > object that fails is that result (the status UploadObject would have failed with), not the
+        /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+        /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+        /// > drops it (retry it: each object's idempotency key makes that safe).
+        ///
+        /// - Parameters:
+        ///   - request: A `Uploader_V1_UploadObjectsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Uploader_V1_UploadObjectsResponse` to respond with.
+        func uploadObjects(
+            request: Uploader_V1_UploadObjectsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Uploader_V1_UploadObjectsResponse
+
         /// Handle the "ListSessions" method.
         ///
         /// > Source IDL Documentation:
@@ -828,6 +911,17 @@ extension Uploader_V1_ResumableUploads.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Uploader_V1_ResumableUploads.Method.UploadObjects.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_UploadObjectsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_UploadObjectsResponse>(),
+            handler: { request, context in
+                try await self.uploadObjects(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Uploader_V1_ResumableUploads.Method.ListSessions.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_ListSessionsRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_ListSessionsResponse>(),
@@ -904,6 +998,17 @@ extension Uploader_V1_ResumableUploads.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_CompleteSessionResponse> {
         let response = try await self.uploadObject(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func uploadObjects(
+        request: GRPCCore.StreamingServerRequest<Uploader_V1_UploadObjectsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Uploader_V1_UploadObjectsResponse> {
+        let response = try await self.uploadObjects(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1007,6 +1112,19 @@ extension Uploader_V1_ResumableUploads.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse> {
         return GRPCCore.ServerResponse<Uploader_V1_CompleteSessionResponse>(
             message: try await self.uploadObject(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func uploadObjects(
+        request: GRPCCore.ServerRequest<Uploader_V1_UploadObjectsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Uploader_V1_UploadObjectsResponse> {
+        return GRPCCore.ServerResponse<Uploader_V1_UploadObjectsResponse>(
+            message: try await self.uploadObjects(
                 request: request.message,
                 context: context
             ),
@@ -1192,6 +1310,34 @@ extension Uploader_V1_ResumableUploads {
             deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_CompleteSessionResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_CompleteSessionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UploadObjects" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+        /// > at once and recorded in one transaction, and each has its own result, in request order. An
+        /// > object that fails is that result (the status UploadObject would have failed with), not the
+        /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+        /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+        /// > drops it (retry it: each object's idempotency key makes that safe).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectsRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_UploadObjectsRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_UploadObjectsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func uploadObjects<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_UploadObjectsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_UploadObjectsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_UploadObjectsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ListSessions" method.
@@ -1472,6 +1618,45 @@ extension Uploader_V1_ResumableUploads {
             try await self.client.unary(
                 request: request,
                 descriptor: Uploader_V1_ResumableUploads.Method.UploadObject.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "UploadObjects" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+        /// > at once and recorded in one transaction, and each has its own result, in request order. An
+        /// > object that fails is that result (the status UploadObject would have failed with), not the
+        /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+        /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+        /// > drops it (retry it: each object's idempotency key makes that safe).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Uploader_V1_UploadObjectsRequest` message.
+        ///   - serializer: A serializer for `Uploader_V1_UploadObjectsRequest` messages.
+        ///   - deserializer: A deserializer for `Uploader_V1_UploadObjectsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func uploadObjects<Result>(
+            request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Uploader_V1_UploadObjectsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Uploader_V1_UploadObjectsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_UploadObjectsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Uploader_V1_ResumableUploads.Method.UploadObjects.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1776,6 +1961,40 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
         )
     }
 
+    /// Call the "UploadObjects" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+    /// > at once and recorded in one transaction, and each has its own result, in request order. An
+    /// > object that fails is that result (the status UploadObject would have failed with), not the
+    /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+    /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+    /// > drops it (retry it: each object's idempotency key makes that safe).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Uploader_V1_UploadObjectsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadObjects<Result>(
+        request: GRPCCore.ClientRequest<Uploader_V1_UploadObjectsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_UploadObjectsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.uploadObjects(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Uploader_V1_UploadObjectsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Uploader_V1_UploadObjectsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ListSessions" method.
     ///
     /// > Source IDL Documentation:
@@ -2063,6 +2282,44 @@ extension Uploader_V1_ResumableUploads.ClientProtocol {
             metadata: metadata
         )
         return try await self.uploadObject(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UploadObjects" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Several small objects in one exchange, each as UploadObject would take it: they are stored
+    /// > at once and recorded in one transaction, and each has its own result, in request order. An
+    /// > object that fails is that result (the status UploadObject would have failed with), not the
+    /// > call's: retry it, with the same idempotency key. The call itself fails only as a whole:
+    /// > INVALID_ARGUMENT for no objects or more than 256, and as any call does when the transport
+    /// > drops it (retry it: each object's idempotency key makes that safe).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func uploadObjects<Result>(
+        _ message: Uploader_V1_UploadObjectsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Uploader_V1_UploadObjectsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Uploader_V1_UploadObjectsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.uploadObjects(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -107,25 +107,30 @@ extension SessionStoreConformanceTests {
         (PartPlan(size: 5, partSize: 5 << 20), nil, .completed, digest, "\"e\"", "s3://b/k1")
       let part = PartRecord(
         sessionID: s.id, number: 1, size: 5, sha256: digest, etag: "\"e\"", state: .committed, updatedAt: 1_000)
-      let (first, created) = try await store.insertCompleted(s, parts: [part], notify: true)
-      #expect(created)
-      #expect(first == s)
+      let other = try session(3, owner: "alice", idempotencyKey: "another")
+      var empty = other
+      (empty.plan, empty.storageUploadID, empty.state) = (PartPlan(size: 0, partSize: 5 << 20), nil, .completed)
+      let both = try await store.insertCompleted([(s, [part]), (empty, [])], notify: true)
+      #expect(both.map(\.created) == [true, true])
+      #expect(both.map(\.session) == [s, empty])
+      #expect(try await store.parts(of: empty.id).isEmpty)
+      #expect(Set(try await store.sessions(owner: "alice", idempotencyKeys: ["once", "another", "none"]).map(\.id)) == [s.id, empty.id])
       #expect(try await store.session(s.id) == s)
       let parts = try await store.parts(of: s.id)
       #expect(parts.map(\.state) == [.committed])
       #expect(parts.map(\.receivedBytes) == [5])
       #expect(parts.map(\.sha256) == [digest])
       #expect(parts.map(\.etag) == ["\"e\""])
-      #expect(try await store.queuedNotificationCount() == 1)
+      #expect(try await store.queuedNotificationCount() == 2)
       #expect(try await store.openSessionCount(owner: "alice") == 0)
 
       var again = try session(2, owner: "alice", idempotencyKey: "once")
       (again.state, again.storageUploadID) = (.completed, nil)
-      let (earlier, createdAgain) = try await store.insertCompleted(again, parts: [], notify: true)
-      #expect(!createdAgain)
-      #expect(earlier.id == s.id)
+      let retried = try await store.insertCompleted([(again, [])], notify: true)
+      #expect(retried.map(\.created) == [false])
+      #expect(retried.map(\.session.id) == [s.id])
       #expect(try await store.session(again.id) == nil)
-      #expect(try await store.queuedNotificationCount() == 1)
+      #expect(try await store.queuedNotificationCount() == 2)
     }
   }
 }

@@ -162,4 +162,41 @@ func expect(
     #expect(try await store.parts(of: session.id).isEmpty)
     #expect(try object("empty").isEmpty)
   }
+
+  /// Objects of one call each get their own result, in order: a bad one does not stop the others.
+  @Test func objectsOfOneCallEachGetTheirOwnResult() async throws {
+    defer { directory.remove() }
+    let (a, b, c) = (randomBytes(1_000, seed: 20), randomBytes(2_000, seed: 21), randomBytes(3_000, seed: 22))
+    let before = try await engine.uploadObject(
+      .init(key: "before", size: 3_000, idempotencyKey: "k-c"), bytes: ByteBuffer(bytes: c), sha256: .of(c), owner: .anonymous)
+    _ = try await engine.create(.init(key: "begun", size: 10, idempotencyKey: "k-begun"), owner: .anonymous)
+    let objects: [SessionCoordinator.WholeObject] = [
+      .init(.init(key: "a", size: 1_000, idempotencyKey: "k-a"), bytes: ByteBuffer(bytes: a), sha256: .of(a)),
+      .init(.init(key: "bad", size: 2_000), bytes: ByteBuffer(bytes: b), sha256: .of(a)),
+      .init(.init(key: "before", size: 3_000, idempotencyKey: "k-c"), bytes: ByteBuffer(bytes: c), sha256: .of(c)),
+      .init(.init(key: "b", size: 2_000), bytes: ByteBuffer(bytes: b), sha256: .of(b)),
+      .init(.init(key: "begun", size: 10, idempotencyKey: "k-begun"), bytes: ByteBuffer(bytes: a[..<10]), sha256: .of(Array(a[..<10]))),
+    ]
+    let results = try await engine.uploadObjects(objects, owner: .anonymous)
+    #expect(results.count == 5)
+    #expect(try results[0].get().key.rawValue == "a")
+    #expect(results[1].failureCode == .digestMismatch)
+    #expect(try results[2].get().id == before.id, "a retry gets the session stored before")
+    #expect(try results[3].get().state == .completed)
+    #expect(results[4].failureCode == .sessionInProgress)
+    #expect(try object("a") == a)
+    #expect(try object("b") == b)
+    #expect(!FileManager.default.fileExists(atPath: directory.path + "/store/objects/bad"))
+    #expect(try await store.sessions(in: [.completed]).count == 3)
+
+    await expect(throwsCode: .invalidRequest) { try await engine.uploadObjects([], owner: .anonymous) }
+  }
+}
+
+extension Result where Failure == UploadError {
+  /// The error's code, or nil for a success.
+  var failureCode: UploadError.Code? {
+    if case .failure(let error) = self { return error.code }
+    return nil
+  }
 }

@@ -22,16 +22,61 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   func uploadObject(request: Uploader_V1_UploadObjectRequest, context: ServerContext) async throws
     -> Uploader_V1_CompleteSessionResponse
   {
+    let object = try Self.wholeObject(request)
+    let session = try await coordinator.uploadObject(
+      object.request, bytes: object.bytes, sha256: object.sha256, verify: object.verify, owner: Caller.principal)
+    return .with { $0.session = wire(session) }
+  }
+
+  func uploadObjects(request: Uploader_V1_UploadObjectsRequest, context: ServerContext) async throws
+    -> Uploader_V1_UploadObjectsResponse
+  {
+    guard (1...SessionCoordinator.maximumObjectsPerCall).contains(request.objects.count) else {
+      throw UploadError(
+        .invalidRequest,
+        "\(request.objects.count) objects in one call; send 1 to \(SessionCoordinator.maximumObjectsPerCall)")
+    }
+    var results = [Uploader_V1_UploadObjectResult](repeating: .init(), count: request.objects.count)
+    var objects: [(index: Int, object: SessionCoordinator.WholeObject)] = []
+    for (index, object) in request.objects.enumerated() {
+      do {
+        objects.append((index, try Self.wholeObject(object)))
+      } catch {
+        results[index].error = Self.objectError(error)
+      }
+    }
+    if !objects.isEmpty {
+      let outcomes = try await coordinator.uploadObjects(objects.map(\.object), owner: Caller.principal)
+      for ((index, _), outcome) in zip(objects, outcomes) {
+        switch outcome {
+        case .success(let session): results[index].session = wire(session)
+        case .failure(let error): results[index].error = Self.objectError(error)
+        }
+      }
+    }
+    return .with { $0.results = results }
+  }
+
+  /// The engine's whole object for a wire one.
+  private static func wholeObject(_ request: Uploader_V1_UploadObjectRequest) throws(UploadError)
+    -> SessionCoordinator.WholeObject
+  {
     if request.session.sizeUnknown {
       throw UploadError(.invalidRequest, "size_unknown is set: UploadObject stores an object of known size")
     }
     guard let sha256 = ContentHash(bytes: Array(request.sha256)) else {
       throw UploadError(.invalidRequest, "sha256 must be the 32-byte SHA-256 of the data")
     }
-    let session = try await coordinator.uploadObject(
-      try Self.createRequest(request.session), bytes: ByteBuffer(data: request.data), sha256: sha256,
-      verify: request.verify, owner: Caller.principal)
-    return .with { $0.session = wire(session) }
+    return .init(try createRequest(request.session), bytes: ByteBuffer(data: request.data), sha256: sha256, verify: request.verify)
+  }
+
+  /// One object's failure, as UploadObject would have failed with it.
+  private static func objectError(_ error: UploadError) -> Uploader_V1_ObjectError {
+    .with {
+      $0.status = Int32(error.rpcErrorCode.rawValue)
+      $0.code = error.code.rawValue
+      $0.message = error.message
+    }
   }
 
   /// The engine's request for a wire one, with the checks the wire's types need.

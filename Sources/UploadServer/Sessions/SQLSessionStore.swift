@@ -72,48 +72,58 @@ public struct SQLSessionStore: SessionStore {
   public func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
   {
-    try await insert(session) { run in
-      var rest = parts[...]
-      while !rest.isEmpty {
-        let batch = rest.prefix(SessionCatalogue.partsPerInsert)
-        try await run(SessionCatalogue.insert(parts: batch, of: session.id, at: session.createdAt))
-        rest = rest.dropFirst(batch.count)
-      }
-    }
-  }
-
-  public func insertCompleted(_ session: SessionRecord, parts: [PartRecord], notify: Bool) async throws(UploadError)
-    -> (session: SessionRecord, created: Bool)
-  {
-    try await insert(session) { run in
-      for part in parts { try await run(SessionCatalogue.insert(committed: part)) }
-      if notify { try await run(SessionCatalogue.enqueueNotification(session.id, session.state, at: session.updatedAt)) }
-    }
-  }
-
-  /// Inserts `session`, then runs `rest` in the same transaction; or returns the session the
-  /// owner created earlier with the same idempotency key.
-  private func insert(_ session: SessionRecord, then rest: @escaping @Sendable (SQLTransaction) async throws -> Void)
-    async throws(UploadError) -> (session: SessionRecord, created: Bool)
-  {
     try await database.transaction { run in
-      /// The session the owner created earlier with this idempotency key, if any.
-      func existing() async throws -> SessionRecord? {
-        guard let key = session.idempotencyKey else { return nil }
-        return try await run(SessionCatalogue.session(owner: session.owner, idempotencyKey: key)).first
-          .map(SessionRows.session(from:))
-      }
-      if let earlier = try await existing() { return (earlier, false) }
-      guard try await !run(SessionCatalogue.insert(session)).isEmpty else {
-        // Another call with the same idempotency key inserted first.
-        guard let earlier = try await existing() else {
-          throw UploadError(.internal, "session \(session.id) was neither inserted nor found")
+      try await Self.insert(session, in: run) {
+        var rest = parts[...]
+        while !rest.isEmpty {
+          let batch = rest.prefix(SessionCatalogue.partsPerInsert)
+          try await run(SessionCatalogue.insert(parts: batch, of: session.id, at: session.createdAt))
+          rest = rest.dropFirst(batch.count)
         }
-        return (earlier, false)
       }
-      try await rest(run)
-      return (session, true)
     }
+  }
+
+  public func insertCompleted(_ objects: [(session: SessionRecord, parts: [PartRecord])], notify: Bool)
+    async throws(UploadError) -> [(session: SessionRecord, created: Bool)]
+  {
+    guard !objects.isEmpty else { return [] }
+    return try await database.transaction { run in
+      var results: [(session: SessionRecord, created: Bool)] = []
+      for (session, parts) in objects {
+        results.append(
+          try await Self.insert(session, in: run) {
+            for part in parts { try await run(SessionCatalogue.insert(committed: part)) }
+            if notify {
+              try await run(SessionCatalogue.enqueueNotification(session.id, session.state, at: session.updatedAt))
+            }
+          })
+      }
+      return results
+    }
+  }
+
+  /// Inserts `session` within the transaction `run`, then runs `rest`; or returns the session
+  /// the owner created earlier with the same idempotency key.
+  private static func insert(_ session: SessionRecord, in run: SQLTransaction, then rest: () async throws -> Void)
+    async throws -> (session: SessionRecord, created: Bool)
+  {
+    /// The session the owner created earlier with this idempotency key, if any.
+    func existing() async throws -> SessionRecord? {
+      guard let key = session.idempotencyKey else { return nil }
+      return try await run(SessionCatalogue.session(owner: session.owner, idempotencyKey: key)).first
+        .map(SessionRows.session(from:))
+    }
+    if let earlier = try await existing() { return (earlier, false) }
+    guard try await !run(SessionCatalogue.insert(session)).isEmpty else {
+      // Another call with the same idempotency key inserted first.
+      guard let earlier = try await existing() else {
+        throw UploadError(.internal, "session \(session.id) was neither inserted nor found")
+      }
+      return (earlier, false)
+    }
+    try await rest()
+    return (session, true)
   }
 
   public func session(_ id: SessionID) async throws(UploadError) -> SessionRecord? {
@@ -122,6 +132,11 @@ public struct SQLSessionStore: SessionStore {
 
   public func session(owner: String, idempotencyKey: String) async throws(UploadError) -> SessionRecord? {
     try await sessions(SessionCatalogue.session(owner: owner, idempotencyKey: idempotencyKey)).first
+  }
+
+  public func sessions(owner: String, idempotencyKeys: [String]) async throws(UploadError) -> [SessionRecord] {
+    guard !idempotencyKeys.isEmpty else { return [] }
+    return try await sessions(SessionCatalogue.sessions(owner: owner, idempotencyKeys: idempotencyKeys))
   }
 
   public func sessions(owner: String, after cursor: (createdAt: Int64, id: SessionID)?, limit: Int)

@@ -34,12 +34,16 @@ public protocol SessionStore: Sendable {
   func create(_ session: SessionRecord, parts: [PartRecord]) async throws(UploadError)
     -> (session: SessionRecord, created: Bool)
 
-  /// Records an object stored whole (`UploadObject`): inserts `session`, completed, with
-  /// `parts` committed as they say (one, or none for an empty object), and with `notify` queues
-  /// its completion event, in one transaction. Returns instead the session the same owner
-  /// created earlier with the same idempotency key (with `created` false), as it is.
-  func insertCompleted(_ session: SessionRecord, parts: [PartRecord], notify: Bool) async throws(UploadError)
-    -> (session: SessionRecord, created: Bool)
+  /// Records objects stored whole (`UploadObject`, `UploadObjects`), all in one transaction:
+  /// inserts each session, completed, with its parts committed as they say (one, or none for an
+  /// empty object), and with `notify` queues its completion event. For a session whose owner
+  /// created one earlier with the same idempotency key, returns that one instead (with
+  /// `created` false), as it is. Results are in the order of `objects`.
+  func insertCompleted(_ objects: [(session: SessionRecord, parts: [PartRecord])], notify: Bool)
+    async throws(UploadError) -> [(session: SessionRecord, created: Bool)]
+
+  /// The sessions `owner` created with any of `idempotencyKeys` (at most 256), in no order.
+  func sessions(owner: String, idempotencyKeys: [String]) async throws(UploadError) -> [SessionRecord]
 
   /// The session, or nil.
   func session(_ id: SessionID) async throws(UploadError) -> SessionRecord?

@@ -55,6 +55,12 @@ enum SessionCatalogue {
       "SELECT * FROM sessions WHERE owner = ? AND idempotency_key = ?", [.text(owner), .text(idempotencyKey)])
   }
 
+  static func sessions(owner: String, idempotencyKeys: [String]) -> SQLStatement {
+    SQLStatement(
+      "SELECT * FROM sessions WHERE owner = ? AND idempotency_key IN (\(SQLStatement.placeholders(idempotencyKeys.count)))",
+      [.text(owner)] + idempotencyKeys.map { .text($0) }, isReused: false)
+  }
+
   /// Inserts `s` unless its owner already has a session with its idempotency key; returns the
   /// new row's id, or no row.
   static func insert(_ s: SessionRecord) -> SQLStatement {
