@@ -52,7 +52,7 @@ extension UploadEngine {
       permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
       do {
-        let session = try await client.uploadObject(request, metadata: options.metadata).session
+        let session = try await sendWhole(request, on: client)
         contact.made()
         return session
       } catch let error as RPCError where UploadFailure.needsSession(error) {
@@ -74,6 +74,20 @@ extension UploadEngine {
     try await journal.stored(upload.id, sessionID: sent.id, sha256: sha256, at: now())
     onEvent(.progress(done: upload.identity.size, total: upload.identity.size))
     return try await sent.finished(upload, client: client, metadata: options.metadata)
+  }
+
+  /// The completed session of `request`, from a call of its own or through the batcher.
+  private func sendWhole(_ request: Uploader_V1_UploadObjectRequest, on client: Client) async throws
+    -> Uploader_V1_Session
+  {
+    guard let batcher = options.wholeObjectBatcher else {
+      return try await client.uploadObject(request, metadata: options.metadata).session
+    }
+    switch try await batcher.submit(request).result {
+    case .session(let session): return session
+    case .error(let error): throw error.rpcError
+    case nil: throw RPCError(code: .internalError, message: "the server's result for \"\(request.session.key)\" is empty")
+    }
   }
 
   /// The file's bytes and their SHA-256, read in one go.

@@ -53,6 +53,9 @@ public struct UploadEngine: Sendable {
     /// Whether the server takes whole objects; shared by every upload run with these options,
     /// so a server found without `UploadObject` is asked once.
     public var wholeObjects = WholeObjectOffer()
+    /// Gathers the whole objects of the uploads that share these options into `UploadObjects`
+    /// calls (a directory's files); nil sends each in its own `UploadObject`.
+    public var wholeObjectBatcher: WholeObjectBatcher? = nil
     /// The rate limit, or nil for none. Every upload run with these options shares it (the files
     /// of a directory), so it bounds the command, not each file.
     public var limiter: RateLimiter?

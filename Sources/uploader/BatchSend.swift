@@ -25,42 +25,36 @@ func sendBatch(
       try await withSessionsClients(
         global, connections: max(sending.connectionCount, transfers), congestionControl: sending.congestion
       ) { clients, metadata in
-        // One limiter for the whole batch, however many files run at once.
-        let options = engineOptions(global, sending, metadata)
-        let permits = AsyncSemaphore(permits: transfers)
-        let failures = Mutex<[(JournalUpload, String)]>([])
-        try await withThrowingDiscardingTaskGroup { group in
-          for upload in uploads {
-            let added = try await group.addTask(holding: permits) {
-              let engine = UploadEngine(clients: clients, journal: journal, options: options) { event in
-                switch event {
-                case .progress(let done, _):
-                  let (files, total) = tally.progress(upload.id, done)
-                  display.show(
-                    files + "  " + ProgressBar.render(done: total, total: tally.totalBytes, bytesPerSecond: rate.record(total)))
-                case .retrying(let delay, let attempt, let reason):
-                  display.finish()
-                  FileHandle.standardError.write(
-                    Data("\(upload.key): \(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
-                case .reconnected(let after):
-                  display.finish()
-                  FileHandle.standardError.write(
-                    Data("\(upload.key): reconnected after \(String(format: "%.1f", after.inSeconds)) s\n".utf8))
-                case .connections:
-                  break
-                }
-              }
-              do {
-                _ = try await engine.run(upload)
-                tally.finished(upload.id)
-              } catch let error as ClientError {
-                failures.withLock { $0.append((upload, error.message)) }
-              }
+        // One limiter for the whole batch, however many files run at once, and one batcher: small
+        // files share calls.
+        var options = engineOptions(global, sending, metadata)
+        let batcher = WholeObjectBatcher(clients: clients, metadata: metadata)
+        options.wholeObjectBatcher = batcher
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask { await batcher.run() }
+          defer { group.cancelAll() }
+          return try await sendFiles(uploads, clients: clients, options: options, transfers: transfers, journal: journal) {
+            upload, event in
+            switch event {
+            case .progress(let done, _):
+              let (files, total) = tally.progress(upload.id, done)
+              display.show(
+                files + "  " + ProgressBar.render(done: total, total: tally.totalBytes, bytesPerSecond: rate.record(total)))
+            case .retrying(let delay, let attempt, let reason):
+              display.finish()
+              FileHandle.standardError.write(
+                Data("\(upload.key): \(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
+            case .reconnected(let after):
+              display.finish()
+              FileHandle.standardError.write(
+                Data("\(upload.key): reconnected after \(String(format: "%.1f", after.inSeconds)) s\n".utf8))
+            case .connections:
+              break
             }
-            if !added { break }
+          } finished: { upload in
+            tally.finished(upload.id)
           }
         }
-        return failures.withLock { $0 }
       }
     }
   } catch is CancellationError {
@@ -71,6 +65,31 @@ func sendBatch(
   display.finish()
   try await reportBatch(batchID, journal: journal, failures: failures, json: output.json)
   if !failures.isEmpty { throw ExitCode.failure }
+}
+
+/// Sends `uploads`, `transfers` at a time; returns those that failed, with why.
+private func sendFiles(
+  _ uploads: [JournalUpload], clients: [UploadEngine.Client], options: UploadEngine.Options, transfers: Int,
+  journal: Journal, onEvent: @escaping @Sendable (JournalUpload, UploadEngine.Event) -> Void,
+  finished: @escaping @Sendable (JournalUpload) -> Void
+) async throws -> [(JournalUpload, String)] {
+  let permits = AsyncSemaphore(permits: transfers)
+  let failures = Mutex<[(JournalUpload, String)]>([])
+  try await withThrowingDiscardingTaskGroup { group in
+    for upload in uploads {
+      let added = try await group.addTask(holding: permits) {
+        let engine = UploadEngine(clients: clients, journal: journal, options: options) { onEvent(upload, $0) }
+        do {
+          _ = try await engine.run(upload)
+          finished(upload)
+        } catch let error as ClientError {
+          failures.withLock { $0.append((upload, error.message)) }
+        }
+      }
+      if !added { break }
+    }
+  }
+  return failures.withLock { $0 }
 }
 
 /// Prints the batch's outcome: a line, or JSON with every upload.

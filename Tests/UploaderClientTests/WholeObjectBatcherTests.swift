@@ -1,0 +1,136 @@
+import Foundation
+import GRPCCore
+import Synchronization
+import Testing
+import UploadCore
+import UploadProtocol
+
+@testable import UploaderClient
+
+/// How the batcher gathers objects into calls, over a call that the test holds and releases.
+@Suite(.timeLimit(.minutes(1))) struct WholeObjectBatcherTests {
+  /// Calls made so far (the keys of their objects), held until `release` lets them answer.
+  final class Calls: Sendable {
+    let made = Mutex<[[String]]>([])
+    let held = Mutex<[CheckedContinuation<Void, Never>]>([])
+    let failure: @Sendable (Int) -> (any Error)?
+
+    init(failure: @escaping @Sendable (Int) -> (any Error)? = { _ in nil }) {
+      self.failure = failure
+    }
+
+    func call(_ request: Uploader_V1_UploadObjectsRequest, _ number: Int) async throws -> Uploader_V1_UploadObjectsResponse {
+      made.withLock { $0.append(request.objects.map(\.session.key)) }
+      await withCheckedContinuation { continuation in held.withLock { $0.append(continuation) } }
+      if let error = failure(number) { throw error }
+      return .with {
+        $0.results = request.objects.map { object in
+          object.session.key.hasPrefix("bad")
+            ? .with { $0.error = .with { $0.status = 15; $0.code = "DIGEST_MISMATCH"; $0.message = "no" } }
+            : .with { $0.session = .with { $0.key = object.session.key } }
+        }
+      }
+    }
+
+    /// Waits until `count` calls are held, then lets them answer.
+    func release(whenHolding count: Int) async {
+      while held.withLock({ $0.count }) < count { try? await Task.sleep(for: .milliseconds(1)) }
+      for continuation in held.withLock({ held in defer { held = [] }; return held }) { continuation.resume() }
+    }
+
+    var holding: Int { held.withLock { $0.count } }
+  }
+
+  func request(_ key: String, bytes: Int = 10) -> Uploader_V1_UploadObjectRequest {
+    .with {
+      $0.session.key = key
+      $0.data = Data(count: bytes)
+    }
+  }
+
+  @Test func objectsWaitingWhileCallsTravelGoTogether() async throws {
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+      try await calls.call($0, $1)
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      let first = Task { try await batcher.submit(request("first")) }
+      while calls.holding < 1 { try await Task.sleep(for: .milliseconds(1)) }
+      // One call in flight, the most allowed: these wait for it, and then go in one call.
+      let rest = (1...5).map { n in Task { try await batcher.submit(request(n == 3 ? "bad-\(n)" : "f\(n)")) } }
+      while batcher.waitingCount < 5 { try await Task.sleep(for: .milliseconds(1)) }
+      await calls.release(whenHolding: 1)
+      await calls.release(whenHolding: 1)
+      #expect(try await first.value.session.key == "first")
+      let results = try await rest.asyncMap { try await $0.value }
+      #expect(results.map(\.session.key) == ["f1", "f2", "", "f4", "f5"])
+      #expect(results[2].error.rpcError.code == .dataLoss)
+      #expect(results[2].error.rpcError.metadata[stringValues: ErrorMetadata.code].map { $0 } == ["DIGEST_MISMATCH"])
+      #expect(calls.made.withLock { $0 } == [["first"], ["f1", "f2", "bad-3", "f4", "f5"]])
+      group.cancelAll()
+    }
+  }
+
+  @Test func aCallCarriesAtMostItsBytesAndObjects() async throws {
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 3, maximumBytes: 100, fallbackBytes: 10) {
+      try await calls.call($0, $1)
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      let first = Task { try await batcher.submit(request("big", bytes: 500)) }  // alone, over the bytes
+      while calls.holding < 1 { try await Task.sleep(for: .milliseconds(1)) }
+      let rest = ["a", "b", "c", "d"].map { key in Task { try await batcher.submit(request(key, bytes: 40)) } }
+      while batcher.waitingCount < 4 { try await Task.sleep(for: .milliseconds(1)) }
+      for _ in 0..<3 { await calls.release(whenHolding: 1) }
+      _ = try await first.value
+      for task in rest { _ = try await task.value }
+      #expect(calls.made.withLock { $0 } == [["big"], ["a", "b"], ["c", "d"]])
+      group.cancelAll()
+    }
+  }
+
+  /// A call the transport drops hands each object the error, and calls shrink to the fallback.
+  @Test func aDroppedLargeCallMakesLaterCallsSmall() async throws {
+    let calls = Calls { $0 == 1 ? RPCError(code: .unavailable, message: "dropped") : nil }
+    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1_000, fallbackBytes: 50) {
+      try await calls.call($0, $1)
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      let dropped = Task { try await batcher.submit(request("large", bytes: 60)) }
+      await calls.release(whenHolding: 1)
+      let error = await #expect(throws: RPCError.self) { try await dropped.value }
+      #expect(error?.code == .unavailable)
+      #expect(batcher.maximumBytes == 50)
+      group.cancelAll()
+    }
+  }
+
+  @Test func objectsLeftWaitingWhenItStopsAreCancelled() async throws {
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+      try await calls.call($0, $1)
+    }
+    let runner = Task { await batcher.run() }
+    let first = Task { try await batcher.submit(request("first")) }
+    while calls.holding < 1 { try await Task.sleep(for: .milliseconds(1)) }
+    let waiting = Task { try await batcher.submit(request("second")) }
+    while batcher.waitingCount < 1 { try await Task.sleep(for: .milliseconds(1)) }
+    runner.cancel()
+    await #expect(throws: CancellationError.self) { try await waiting.value }
+    await calls.release(whenHolding: 1)
+    _ = try? await first.value
+    await runner.value
+    await #expect(throws: CancellationError.self) { try await batcher.submit(request("late")) }
+  }
+}
+
+extension Array {
+  func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+    var results: [T] = []
+    for element in self { results.append(try await transform(element)) }
+    return results
+  }
+}
