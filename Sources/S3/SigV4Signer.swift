@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import UploadCore
 
 /// AWS Signature Version 4 for S3, header-based.
@@ -16,6 +17,8 @@ public struct SigV4Signer: Sendable {
   public let region: String
   /// The service in the credential scope.
   public let service: String
+  /// The last day's signing key: it depends only on the day, so requests share it.
+  private let keys = SigningKeys()
 
   /// Creates a signer.
   public init(credentials: S3Credentials, region: String, service: String = "s3") {
@@ -96,27 +99,51 @@ public struct SigV4Signer: Sendable {
   }
 
   private func signingKey(day: String) -> SymmetricKey {
-    var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
-    for part in [day, region, service, "aws4_request"] {
-      key = SymmetricKey(data: hmac(key, part))
+    keys.key(for: day) {
+      var key = SymmetricKey(data: Array("AWS4\(credentials.secretAccessKey)".utf8))
+      for part in [day, region, service, "aws4_request"] {
+        key = SymmetricKey(data: hmac(key, part))
+      }
+      return key
     }
-    return key
   }
 
   private func hmac(_ key: SymmetricKey, _ message: String) -> [UInt8] {
     Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key))
   }
 
-  /// `20130524T000000Z` and `20130524`, in UTC.
+  /// `20130524T000000Z` and `20130524`, in UTC: the proleptic Gregorian calendar from the
+  /// seconds since the epoch (Howard Hinnant's civil_from_days), with no Calendar per request.
   static func timestamps(_ date: Date) -> (amzDate: String, day: String) {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-    func pad(_ value: Int?, _ width: Int) -> String {
-      let text = String(value ?? 0)
+    let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let time = seconds - days * 86_400
+    let shifted = days + 719_468
+    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func pad(_ value: Int64, _ width: Int) -> String {
+      let text = String(value)
       return String(repeating: "0", count: max(0, width - text.count)) + text
     }
-    let day = pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2)
-    return (day + "T" + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z", day)
+    let day = pad(year, 4) + pad(month, 2) + pad(dayOfMonth, 2)
+    return (day + "T" + pad(time / 3_600, 2) + pad(time % 3_600 / 60, 2) + pad(time % 60, 2) + "Z", day)
+  }
+}
+
+/// The signing key of the last day it was asked for.
+private final class SigningKeys: Sendable {
+  private let last = Mutex<(day: String, key: SymmetricKey)?>(nil)
+
+  func key(for day: String, derive: () -> SymmetricKey) -> SymmetricKey {
+    if let last = last.withLock({ $0 }), last.day == day { return last.key }
+    let key = derive()
+    last.withLock { $0 = (day, key) }
+    return key
   }
 }

@@ -62,4 +62,20 @@ import Testing
     #expect(headers.contains { $0 == ("x-amz-security-token", "TOKEN") })
     #expect(try authorization(headers).contains("x-amz-date;x-amz-security-token"))
   }
+
+  /// The timestamps are computed without a Calendar; they agree with one, across leap years,
+  /// month ends and centuries.
+  @Test func timestampsAgreeWithTheGregorianCalendar() {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    var seconds: Int64 = -2_208_988_800  // 1900-01-01
+    while seconds < 7_258_118_400 {  // 2200-01-01
+      let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+      let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+      let expected = String(format: "%04d%02d%02dT%02d%02d%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+      #expect(SigV4Signer.timestamps(date).amzDate == expected)
+      #expect(SigV4Signer.timestamps(date).day == String(expected.prefix(8)))
+      seconds += 86_400 * 3 + 3_599 * 7 + 13
+    }
+  }
 }

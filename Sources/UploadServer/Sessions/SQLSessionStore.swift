@@ -114,9 +114,8 @@ public struct SQLSessionStore: SessionStore {
       return try await run(SessionCatalogue.session(owner: session.owner, idempotencyKey: key)).first
         .map(SessionRows.session(from:))
     }
-    if let earlier = try await existing() { return (earlier, false) }
+    // The insert does nothing where the key is taken: only then is the earlier session read.
     guard try await !run(SessionCatalogue.insert(session)).isEmpty else {
-      // Another call with the same idempotency key inserted first.
       guard let earlier = try await existing() else {
         throw UploadError(.internal, "session \(session.id) was neither inserted nor found")
       }

@@ -58,7 +58,7 @@ enum SessionCatalogue {
   static func sessions(owner: String, idempotencyKeys: [String]) -> SQLStatement {
     SQLStatement(
       "SELECT * FROM sessions WHERE owner = ? AND idempotency_key IN (\(SQLStatement.placeholders(idempotencyKeys.count)))",
-      [.text(owner)] + idempotencyKeys.map { .text($0) }, isReused: false)
+      [.text(owner)] + idempotencyKeys.map { .text($0) })
   }
 
   /// Inserts `s` unless its owner already has a session with its idempotency key; returns the
