@@ -187,3 +187,44 @@ def test_unknown_sessions_and_gaps_get_precise_statuses(v1, start_server, random
         list(stub(v1, server.address).UploadParts(iter([
             pb2.PartChunk(session_id=session.id, part_number=4, offset=0, data=b"x")])))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_small_objects_in_one_call_each_get_their_result(v1, start_server, s3, bucket):
+    """UploadObjects from an independent grpcio client: the good objects land whole (one
+    PutObject each, no multipart upload), a bad one gets its own DATA_LOSS, and the same call
+    again returns the same sessions without storing anything again."""
+    import hashlib
+    import os
+    pb, stubs = v1
+    server = start_server("--s3-bucket", bucket)
+    blobs = {f"batch/{n}.bin": os.urandom(1000 * n) for n in range(5)}
+
+    def request(key, data, digest=None):
+        return pb.UploadObjectRequest(
+            session=pb.CreateSessionRequest(key=key, size=len(data), idempotency_key="id-" + key,
+                                            content_type="application/x-test", metadata={"batch": "1"}),
+            data=data, sha256=digest or hashlib.sha256(data).digest())
+
+    objects = [request(key, data) for key, data in blobs.items()]
+    objects.insert(2, request("batch/bad.bin", b"abc", hashlib.sha256(b"abd").digest()))
+    call = pb.UploadObjectsRequest(objects=objects)
+    results = stub(v1, server.address).UploadObjects(call).results
+    assert [r.WhichOneof("result") for r in results] == ["session"] * 2 + ["error"] + ["session"] * 3
+    assert (results[2].error.status, results[2].error.code) == (grpc.StatusCode.DATA_LOSS.value[0], "DIGEST_MISMATCH")
+    for key, data in blobs.items():
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ContentType"] == "application/x-test" and head["Metadata"] == {"batch": "1"}, key
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data, key
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    sessions = [r.session for r in results if r.WhichOneof("result") == "session"]
+    assert all(s.state == pb.SESSION_STATE_COMPLETED for s in sessions)
+    modified = {key: s3.head_object(Bucket=bucket, Key=key)["LastModified"] for key in blobs}
+
+    time.sleep(1.1)  # S3 keeps LastModified to the second
+    again = stub(v1, server.address).UploadObjects(call).results
+    assert [r.session.id for r in again if r.WhichOneof("result") == "session"] == [s.id for s in sessions]
+    assert {key: s3.head_object(Bucket=bucket, Key=key)["LastModified"] for key in blobs} == modified
+
+    with pytest.raises(grpc.RpcError) as empty:
+        stub(v1, server.address).UploadObjects(pb.UploadObjectsRequest())
+    assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
