@@ -65,8 +65,16 @@ public struct ServerConnection: Sendable {
   public func withClients<T: Sendable>(
     _ count: Int, _ body: ([UploadEngine.Client], Metadata) async throws -> T
   ) async throws -> T {
+    try await withClients(count) { clients, connections in try await body(clients, connections.metadata) }
+  }
+
+  /// Runs `body` with `count` clients, each on its own connection, and the connections (their
+  /// metadata and sockets).
+  public func withClients<T: Sendable>(
+    _ count: Int, _ body: ([UploadEngine.Client], Connections) async throws -> T
+  ) async throws -> T {
     try await withConnections { connections in
-      try await body((0..<max(1, count)).map { try connections.client($0) }, connections.metadata)
+      try await body((0..<max(1, count)).map { try connections.client($0) }, connections)
     }
   }
 

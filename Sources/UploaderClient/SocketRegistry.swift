@@ -86,6 +86,22 @@ public final class SocketRegistry: Sendable {
     }.recover { _ in }
   }
 
+  /// The smallest smoothed round trip the kernel measured on any open connection, or nil
+  /// before one has measured any: the path's latency, without the queueing of any one call.
+  public func smallestRoundTrip() async -> Duration? {
+    let open = state.withLock { $0.open }
+    var smallest: UInt32?
+    for tracked in open.values {
+      guard
+        let info = try? await tracked.provider.unsafeGetSocketOption(
+          level: .tcp, name: .init(rawValue: CInt(TCP_INFO))
+        ).get() as uploader_tcp_info, info.tcpi_rtt > 0
+      else { continue }
+      smallest = min(smallest ?? .max, info.tcpi_rtt)
+    }
+    return smallest.map { .microseconds($0) }
+  }
+
   /// Bytes the server's TCP acknowledged on every open connection since the last call (a
   /// connection seen for the first time counts from its start).
   public func acknowledgedBytesSinceLastCall() async -> Int64 {

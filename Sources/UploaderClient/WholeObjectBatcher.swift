@@ -6,11 +6,17 @@ import UploadProtocol
 /// Gathers the whole objects of a batch's files into `UploadObjects` calls, so that many small
 /// files share one exchange, one transaction on the server and one round trip.
 ///
-/// A call goes out as soon as fewer than `maximumCalls` are in flight, with every object
-/// waiting then (up to `maximumObjects` and `maximumBytes`): one file alone goes at once, and
-/// under load the files gather while the calls before them travel. Calls rotate over the
-/// connections. `run()` sends them; it runs beside the files, and when it is cancelled every
-/// object still waiting gets `CancellationError`.
+/// A call goes out as soon as fewer than the limit are in flight, with every object waiting
+/// then (up to `maximumObjects` and `maximumBytes`): one file alone goes at once, and under
+/// load the files gather while the calls before them travel. The limit is `baseCalls` on a
+/// short path (a near server: fewer, fuller calls cost it less CPU), and `maximumCalls` once
+/// the path's round trip, as TCP measures it, is `longRoundTrip` or more (a long link: more
+/// calls at once fill it; the time calls take says nothing here, as it includes the server's
+/// queue). Each
+/// place in flight has a connection of its own, so a connection carries one call after another
+/// and its congestion window stays open (one used now and then starts slowly again). `run()`
+/// sends the calls; it runs beside the files, and when it is cancelled every object still
+/// waiting gets `CancellationError`.
 public final class WholeObjectBatcher: Sendable {
   private struct Waiting {
     var request: Uploader_V1_UploadObjectRequest
@@ -19,15 +25,24 @@ public final class WholeObjectBatcher: Sendable {
 
   private struct State {
     var waiting: [Waiting] = []
-    var inFlight = 0
-    var calls = 0
+    /// The places no call holds, each a connection.
+    var free: [Int]
+    /// The most calls in flight now.
+    var limit: Int
+    /// When the round trip was last asked for.
+    var checked: ContinuousClock.Instant?
     var maximumBytes: Int
     var stopped = false
   }
 
-  /// Makes call number `n` (from 1).
+  /// Makes a call in the given place (from 0), on that place's connection.
   private let call: @Sendable (Uploader_V1_UploadObjectsRequest, Int) async throws -> Uploader_V1_UploadObjectsResponse
+  private let baseCalls: Int
   private let maximumCalls: Int
+  private let longRoundTrip: Duration
+  /// The path's round trip, as the connections' TCP measures it; nil while unknown.
+  private let roundTrip: @Sendable () async -> Duration?
+  private let now: @Sendable () -> ContinuousClock.Instant
   private let maximumObjects: Int
   /// Bytes a call is cut down to after a larger one was dropped (a server's --max-message-size).
   private let fallbackBytes: Int
@@ -39,27 +54,38 @@ public final class WholeObjectBatcher: Sendable {
   /// `maximumBytes` of data unless one object alone is larger; after a call larger than
   /// `fallbackBytes` is dropped by the transport, at most that.
   public convenience init(
-    clients: [UploadEngine.Client], metadata: Metadata, maximumCalls: Int = 4, maximumObjects: Int = 64,
-    maximumBytes: Int = 1 << 20, fallbackBytes: Int = 256 << 10
+    clients: [UploadEngine.Client], connections: Connections, baseCalls: Int = 4, maximumCalls: Int = 16,
+    longRoundTrip: Duration = .milliseconds(5), maximumObjects: Int = 64, maximumBytes: Int = 1 << 20,
+    fallbackBytes: Int = 256 << 10
   ) {
     precondition(!clients.isEmpty, "WholeObjectBatcher needs at least one client")
+    let metadata = connections.metadata
     self.init(
-      maximumCalls: maximumCalls, maximumObjects: maximumObjects, maximumBytes: maximumBytes, fallbackBytes: fallbackBytes
-    ) { request, n in
-      try await clients[n % clients.count].uploadObjects(request, metadata: metadata)
+      baseCalls: baseCalls, maximumCalls: maximumCalls, longRoundTrip: longRoundTrip, maximumObjects: maximumObjects,
+      maximumBytes: maximumBytes, fallbackBytes: fallbackBytes, roundTrip: { await connections.sockets.smallestRoundTrip() }
+    ) { request, place in
+      try await clients[place % clients.count].uploadObjects(request, metadata: metadata)
     }
   }
 
-  /// A batcher that makes its calls with `call` (given the call's number, from 1).
+  /// A batcher that makes its calls with `call`, given the call's place in flight (from 0); it
+  /// asks `roundTrip` for the path's round trip at most every second of `now`.
   init(
-    maximumCalls: Int, maximumObjects: Int, maximumBytes: Int, fallbackBytes: Int,
+    baseCalls: Int, maximumCalls: Int, longRoundTrip: Duration = .milliseconds(5), maximumObjects: Int,
+    maximumBytes: Int, fallbackBytes: Int, roundTrip: @escaping @Sendable () async -> Duration? = { nil },
+    now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
     call: @escaping @Sendable (Uploader_V1_UploadObjectsRequest, Int) async throws -> Uploader_V1_UploadObjectsResponse
   ) {
     self.call = call
     self.maximumCalls = max(1, maximumCalls)
+    self.baseCalls = min(max(1, baseCalls), self.maximumCalls)
+    self.longRoundTrip = longRoundTrip
+    self.roundTrip = roundTrip
+    self.now = now
     self.maximumObjects = max(1, min(maximumObjects, 256))
     self.fallbackBytes = fallbackBytes
-    self.state = Mutex(State(maximumBytes: maximumBytes))
+    self.state = Mutex(
+      State(free: Array((0..<self.maximumCalls).reversed()), limit: self.baseCalls, maximumBytes: maximumBytes))
     (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
   }
 
@@ -83,8 +109,8 @@ public final class WholeObjectBatcher: Sendable {
   public func run() async {
     await withDiscardingTaskGroup { group in
       for await _ in wakeups {
-        while let (objects, number) = nextCall() {
-          group.addTask { await self.send(objects, number: number) }
+        while let (objects, place) = nextCall() {
+          group.addTask { await self.send(objects, place: place) }
         }
       }
       let left = state.withLock { state in
@@ -96,16 +122,31 @@ public final class WholeObjectBatcher: Sendable {
     }
   }
 
+  /// Sets the limit from the path's round trip, asked for at most once a second.
+  private func checkRoundTrip() async {
+    let due = state.withLock { state in
+      let now = now()
+      guard state.checked.map({ $0.duration(to: now) >= .seconds(1) }) ?? true else { return false }
+      state.checked = now
+      return true
+    }
+    guard due, let measured = await roundTrip() else { return }
+    state.withLock { $0.limit = measured >= longRoundTrip ? maximumCalls : baseCalls }
+  }
+
+  /// The most calls in flight now.
+  var limit: Int { state.withLock { $0.limit } }
+
   /// Objects waiting for a call.
   var waitingCount: Int { state.withLock { $0.waiting.count } }
 
   /// The most bytes a call carries now (unless one object alone is larger).
   var maximumBytes: Int { state.withLock { $0.maximumBytes } }
 
-  /// The objects of the next call and its number, if a call may go now.
+  /// The objects of the next call and its place, if a call may go now.
   private func nextCall() -> ([Waiting], Int)? {
     state.withLock { state in
-      guard state.inFlight < maximumCalls, !state.waiting.isEmpty else { return nil }
+      guard maximumCalls - state.free.count < state.limit, !state.waiting.isEmpty else { return nil }
       var bytes = 0
       var count = 0
       for waiting in state.waiting {
@@ -116,21 +157,20 @@ public final class WholeObjectBatcher: Sendable {
       }
       let call = Array(state.waiting.prefix(count))
       state.waiting.removeFirst(count)
-      state.inFlight += 1
-      state.calls += 1
-      return (call, state.calls)
+      return (call, state.free.removeLast())
     }
   }
 
   /// Makes one call and hands each object its result.
-  private func send(_ call: [Waiting], number: Int) async {
+  private func send(_ call: [Waiting], place: Int) async {
     defer {
-      state.withLock { $0.inFlight -= 1 }
+      state.withLock { $0.free.append(place) }
       wake.yield()
     }
     let request = Uploader_V1_UploadObjectsRequest.with { $0.objects = call.map(\.request) }
     do {
-      let results = try await self.call(request, number).results
+      let results = try await self.call(request, place).results
+      await checkRoundTrip()
       guard results.count == call.count else {
         throw RPCError(
           code: .internalError,

@@ -22,13 +22,14 @@ func sendBatch(
   let failures: [(JournalUpload, String)]
   do {
     failures = try await cancellingOnInterrupt { [global] in
-      try await withSessionsClients(
-        global, connections: max(sending.connectionCount, transfers), congestionControl: sending.congestion
-      ) { clients, metadata in
+      var connection = try global.connection()
+      connection.congestionControl = sending.congestion
+      return try await connection.withClients(max(sending.connectionCount, transfers)) {
+        (clients: [UploadEngine.Client], connections: Connections) in
         // One limiter for the whole batch, however many files run at once, and one batcher: small
         // files share calls.
-        var options = engineOptions(global, sending, metadata)
-        let batcher = WholeObjectBatcher(clients: clients, metadata: metadata)
+        var options = engineOptions(global, sending, connections.metadata)
+        let batcher = WholeObjectBatcher(clients: clients, connections: connections)
         options.wholeObjectBatcher = batcher
         return try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { await batcher.run() }

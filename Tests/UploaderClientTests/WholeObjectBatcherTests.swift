@@ -12,6 +12,7 @@ import UploadProtocol
   /// Calls made so far (the keys of their objects), held until `release` lets them answer.
   final class Calls: Sendable {
     let made = Mutex<[[String]]>([])
+    let places = Mutex<[Int]>([])
     let held = Mutex<[CheckedContinuation<Void, Never>]>([])
     let failure: @Sendable (Int) -> (any Error)?
 
@@ -19,10 +20,15 @@ import UploadProtocol
       self.failure = failure
     }
 
-    func call(_ request: Uploader_V1_UploadObjectsRequest, _ number: Int) async throws -> Uploader_V1_UploadObjectsResponse {
-      made.withLock { $0.append(request.objects.map(\.session.key)) }
+    /// Call number n (from 1) fails with `failure(n)`, if any.
+    func call(_ request: Uploader_V1_UploadObjectsRequest, _ place: Int) async throws -> Uploader_V1_UploadObjectsResponse {
+      let count = made.withLock {
+        $0.append(request.objects.map(\.session.key))
+        return $0.count
+      }
+      places.withLock { $0.append(place) }
       await withCheckedContinuation { continuation in held.withLock { $0.append(continuation) } }
-      if let error = failure(number) { throw error }
+      if let error = failure(count) { throw error }
       return .with {
         $0.results = request.objects.map { object in
           object.session.key.hasPrefix("bad")
@@ -50,7 +56,7 @@ import UploadProtocol
 
   @Test func objectsWaitingWhileCallsTravelGoTogether() async throws {
     let calls = Calls()
-    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+    let batcher = WholeObjectBatcher(baseCalls: 1, maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
       try await calls.call($0, $1)
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -67,14 +73,15 @@ import UploadProtocol
       #expect(results.map(\.session.key) == ["f1", "f2", "", "f4", "f5"])
       #expect(results[2].error.rpcError.code == .dataLoss)
       #expect(results[2].error.rpcError.metadata[stringValues: ErrorMetadata.code].map { $0 } == ["DIGEST_MISMATCH"])
-      #expect(calls.made.withLock { $0 } == [["first"], ["f1", "f2", "bad-3", "f4", "f5"]])
+      // The five submit in any order; they go in one call.
+      #expect(calls.made.withLock { $0 }.map { $0.sorted() } == [["first"], ["bad-3", "f1", "f2", "f4", "f5"]])
       group.cancelAll()
     }
   }
 
   @Test func aCallCarriesAtMostItsBytesAndObjects() async throws {
     let calls = Calls()
-    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 3, maximumBytes: 100, fallbackBytes: 10) {
+    let batcher = WholeObjectBatcher(baseCalls: 1, maximumCalls: 1, maximumObjects: 3, maximumBytes: 100, fallbackBytes: 10) {
       try await calls.call($0, $1)
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -86,7 +93,66 @@ import UploadProtocol
       for _ in 0..<3 { await calls.release(whenHolding: 1) }
       _ = try await first.value
       for task in rest { _ = try await task.value }
-      #expect(calls.made.withLock { $0 } == [["big"], ["a", "b"], ["c", "d"]])
+      #expect(calls.made.withLock { $0 }.map(\.count) == [1, 2, 2])
+      #expect(calls.made.withLock { $0 }.first == ["big"])
+      group.cancelAll()
+    }
+  }
+
+  /// Calls in flight at once have places of their own (their connections), and a place is
+  /// used again once its call has answered.
+  @Test func callsInFlightHavePlacesOfTheirOwn() async throws {
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(baseCalls: 3, maximumCalls: 3, maximumObjects: 1, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+      try await calls.call($0, $1)
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      let tasks = (0..<5).map { n in Task { try await batcher.submit(request("f\(n)")) } }
+      await calls.release(whenHolding: 3)
+      await calls.release(whenHolding: 2)
+      for task in tasks { _ = try await task.value }
+      let places = calls.places.withLock { $0 }
+      #expect(Set(places.prefix(3)) == [0, 1, 2])
+      #expect(places.count == 5 && places.allSatisfy { (0..<3).contains($0) })
+      group.cancelAll()
+    }
+  }
+
+  /// A short round trip keeps the limit at its base; a long one (a long link) raises it to the
+  /// maximum, and a short one brings it back. The round trip is asked for once a second at most.
+  @Test func aLongRoundTripRaisesTheLimitAndAShortOneLowersIt() async throws {
+    let clock = Mutex(ContinuousClock.now)
+    let path = Mutex<Duration?>(.milliseconds(40))
+    let asked = Mutex(0)
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(
+      baseCalls: 1, maximumCalls: 3, longRoundTrip: .milliseconds(5), maximumObjects: 1, maximumBytes: 1 << 20,
+      fallbackBytes: 1 << 10,
+      roundTrip: {
+        asked.withLock { $0 += 1 }
+        return path.withLock { $0 }
+      }, now: { clock.withLock { $0 } }
+    ) { try await calls.call($0, $1) }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      #expect(batcher.limit == 1)
+      let first = Task { try await batcher.submit(request("first")) }
+      await calls.release(whenHolding: 1)
+      _ = try await first.value
+      #expect(batcher.limit == 3)
+      // Three at once now.
+      let three = (0..<3).map { n in Task { try await batcher.submit(request("f\(n)")) } }
+      await calls.release(whenHolding: 3)
+      for task in three { _ = try await task.value }
+      #expect(asked.withLock { $0 } == 1, "asked again within the second")
+
+      path.withLock { $0 = .microseconds(60) }
+      clock.withLock { $0 += .seconds(1) }
+      let quick = Task { try await batcher.submit(request("quick")) }
+      await calls.release(whenHolding: 1)
+      _ = try await quick.value
+      #expect(batcher.limit == 1)
       group.cancelAll()
     }
   }
@@ -94,7 +160,7 @@ import UploadProtocol
   /// A call the transport drops hands each object the error, and calls shrink to the fallback.
   @Test func aDroppedLargeCallMakesLaterCallsSmall() async throws {
     let calls = Calls { $0 == 1 ? RPCError(code: .unavailable, message: "dropped") : nil }
-    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1_000, fallbackBytes: 50) {
+    let batcher = WholeObjectBatcher(baseCalls: 1, maximumCalls: 1, maximumObjects: 64, maximumBytes: 1_000, fallbackBytes: 50) {
       try await calls.call($0, $1)
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -110,7 +176,7 @@ import UploadProtocol
 
   @Test func objectsLeftWaitingWhenItStopsAreCancelled() async throws {
     let calls = Calls()
-    let batcher = WholeObjectBatcher(maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+    let batcher = WholeObjectBatcher(baseCalls: 1, maximumCalls: 1, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
       try await calls.call($0, $1)
     }
     let runner = Task { await batcher.run() }
