@@ -86,8 +86,9 @@ public final class SocketRegistry: Sendable {
     }.recover { _ in }
   }
 
-  /// The smallest smoothed round trip the kernel measured on any open connection, or nil
-  /// before one has measured any: the path's latency, without the queueing of any one call.
+  /// The smallest round trip the kernel measured on any open connection (its minimum, not the
+  /// smoothed one, which delayed acknowledgements and a busy reader inflate even on loopback),
+  /// or nil before one has measured any: the path's latency, without any queueing.
   public func smallestRoundTrip() async -> Duration? {
     let open = state.withLock { $0.open }
     var smallest: UInt32?
@@ -95,9 +96,9 @@ public final class SocketRegistry: Sendable {
       guard
         let info = try? await tracked.provider.unsafeGetSocketOption(
           level: .tcp, name: .init(rawValue: CInt(TCP_INFO))
-        ).get() as uploader_tcp_info, info.tcpi_rtt > 0
+        ).get() as uploader_tcp_info, info.tcpi_min_rtt > 0
       else { continue }
-      smallest = min(smallest ?? .max, info.tcpi_rtt)
+      smallest = min(smallest ?? .max, info.tcpi_min_rtt)
     }
     return smallest.map { .microseconds($0) }
   }

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-/// The start of the kernel's struct tcp_info (<linux/tcp.h>), up to tcpi_bytes_acked. glibc's
+/// The start of the kernel's struct tcp_info (<linux/tcp.h>), up to tcpi_min_rtt. glibc's
 /// <netinet/tcp.h>, which Swift's Glibc module exports, stops before it, and the kernel's header
 /// cannot be imported beside glibc's (the same names, other definitions). The kernel only
 /// appends to this struct, and getsockopt(TCP_INFO) copies what fits, so the prefix is stable.
@@ -50,6 +50,12 @@ typedef struct {
   uint64_t tcpi_pacing_rate;
   uint64_t tcpi_max_pacing_rate;
   uint64_t tcpi_bytes_acked;
+  uint64_t tcpi_bytes_received;
+  uint32_t tcpi_segs_out;
+  uint32_t tcpi_segs_in;
+
+  uint32_t tcpi_notsent_bytes;
+  uint32_t tcpi_min_rtt;
 } uploader_tcp_info;
 
 /// The longest congestion-control name the kernel takes (TCP_CA_NAME_MAX), with its NUL.
