@@ -39,16 +39,8 @@ extension UploadEngine {
     let sent: Uploader_V1_Session? = try await retrying(
       options: options, onEvent: onEvent,
       progress: { 0 },
-      unreachable: { attempt in
-        ClientError(
-          "cannot reach the server at \(options.server) (nothing answered in \(attempt) tries); check that uploader-server runs there. The upload is saved: continue with `uploader resume \(upload.id)`, or send it to another server with `uploader resume \(upload.id) --server HOST:PORT`",
-          journalState: nil)
-      },
-      exhausted: { attempt, reason in
-        ClientError(
-          "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
-          journalState: nil)
-      },
+      unreachable: { unreachable(upload, attempts: $0) },
+      exhausted: { exhausted(upload, attempts: $0, reason: $1) },
       permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
       do {

@@ -169,16 +169,8 @@ public struct UploadEngine: Sendable {
     let session = try await retrying(
       options: options, onEvent: onEvent,
       progress: { try await journal.parts(of: upload.id).reduce(0) { $0 + $1.acknowledgedBytes } },
-      unreachable: { attempt in
-        ClientError(
-          "cannot reach the server at \(options.server) (nothing answered in \(attempt) tries); check that uploader-server runs there. The upload is saved: continue with `uploader resume \(upload.id)`, or send it to another server with `uploader resume \(upload.id) --server HOST:PORT`",
-          journalState: nil)
-      },
-      exhausted: { attempt, reason in
-        ClientError(
-          "giving up after \(attempt) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
-          journalState: nil)
-      },
+      unreachable: { unreachable(upload, attempts: $0) },
+      exhausted: { exhausted(upload, attempts: $0, reason: $1) },
       permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
       do {
@@ -195,6 +187,20 @@ public struct UploadEngine: Sendable {
     // Also when an earlier run completed the session and died before it could record that.
     try await journal.finish(upload.id, state: .completed, at: now())
     return session
+  }
+
+  /// The error for a server that never answered in `attempts` tries.
+  func unreachable(_ upload: JournalUpload, attempts: Int) -> ClientError {
+    ClientError(
+      "cannot reach the server at \(options.server) (nothing answered in \(attempts) tries); check that uploader-server runs there. The upload is saved: continue with `uploader resume \(upload.id)`, or send it to another server with `uploader resume \(upload.id) --server HOST:PORT`",
+      journalState: nil)
+  }
+
+  /// The error once the retries allow no more attempts.
+  func exhausted(_ upload: JournalUpload, attempts: Int, reason: String) -> ClientError {
+    ClientError(
+      "giving up after \(attempts) attempts without progress (\(reason)); continue later with: uploader resume \(upload.id)",
+      journalState: nil)
   }
 
   private func attemptUpload(

@@ -6,11 +6,16 @@ extension SessionCoordinator {
   /// A small object to store in one step: the session to create, its bytes, their SHA-256,
   /// and whether to read it back.
   public struct WholeObject: Sendable {
+    /// The session to create; its size must be the length of `bytes`.
     public var request: CreateRequest
+    /// The whole object.
     public var bytes: ByteBuffer
+    /// The SHA-256 the client computed of `bytes`.
     public var sha256: ContentHash
+    /// Read the object back once stored (as `complete`'s `verify`).
     public var verify: Bool
 
+    /// An object to store whole.
     public init(_ request: CreateRequest, bytes: ByteBuffer, sha256: ContentHash, verify: Bool = false) {
       self.request = request
       self.bytes = bytes
