@@ -135,9 +135,18 @@ def test_a_frozen_replica_is_fenced_when_it_wakes(cluster, cli, random_file, s3)
     path, digest = random_file(size)
     upload = cli.start("upload", str(path), "--key", "zombie", "--parallel", "2", "--limit-rate", "8MiB",
                        server=made.address)
-    zombie, session, number = part_being_received(made, upload)
-    (generation,), = made.sql(f"SELECT generation FROM parts WHERE session_id = '{session}' AND number = {number}")
-    zombie.pause()
+    for _ in range(20):
+        zombie, session, number = part_being_received(made, upload)
+        zombie.pause()
+        # Frozen, the replica writes nothing more: the part must still be one it receives. One it
+        # finished between the two looks would never be taken over (a full run once failed so).
+        state, holder, generation = made.sql(
+            f"SELECT state, holder_node, generation FROM parts WHERE session_id = '{session}' AND number = {number}")[0]
+        if state == "receiving" and holder == zombie.name:
+            break
+        zombie.resume()
+    else:
+        raise AssertionError("no part stayed with its replica long enough to freeze it there")
     try:
         # The client gives up on the silent replica (HAProxy ends its call) and another takes the part.
         taken = None
