@@ -36,7 +36,8 @@ public final class UploaderServer: Service, Sendable {
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   /// Admits upload streams, and counts those running (for the drain's log lines).
-  private let streamLimit: StreamLimitInterceptor
+  /// Admits upload streams; tests read its count.
+  let streamLimit: StreamLimitInterceptor
   private let stores: ServerStores
   /// Delivers completion notifications, with its own HTTP client; nil without `--notify-url`.
   private let notifier: (notifier: Notifier, client: HTTPClient)?

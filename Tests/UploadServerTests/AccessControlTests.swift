@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 import UploadCore
 import UploadProtocol
-import UploadServer
+@testable import UploadServer
 
 /// Tokens, session ownership, key prefixes and limits, over a real loopback socket.
 @Suite struct AccessControlTests {
@@ -221,16 +221,15 @@ import UploadServer
           }
         }
         for await _ in holding { break }
-        // The first chunk left the client; once the server has it, its stream is surely counted
-        // (under load, the second stream could otherwise reach the server first).
-        #expect(try await eventually {
-          String(decoding: server.metrics.registry.emitToBuffer(), as: UTF8.self).split(separator: "\n")
-            .contains { $0.hasPrefix("uploader_active_streams ") && !$0.hasSuffix(" 0") }
-        })
+        // The first chunk left the client; once the server has admitted its stream, the limit
+        // is reached (under load, the second stream could otherwise reach the server first).
+        #expect(try await eventually { server.streamLimit.runningStreams == 1 })
         try await withClient(of: server, token: nil) { other throws in
           let second = SessionsClient(wrapping: other)
           let refused = await code { try await second.stream(file, session: session.id, chunks: []) }
-          #expect(refused == .resourceExhausted, "got \(String(describing: refused))")
+          #expect(
+            refused == .resourceExhausted,
+            "got \(String(describing: refused)); upload streams running now: \(server.streamLimit.runningStreams)")
           #expect(try await second.get(session.id).state == .open, "unary calls still pass")
         }
         releaseNow.yield()

@@ -101,7 +101,7 @@ extension UploaderClient {
 }
 
 /// Waits until `condition` holds, for at most `seconds`.
-func eventually(seconds: Double = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+func eventually(seconds: Double = 60, _ condition: () async throws -> Bool) async throws -> Bool {
   let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
   while ContinuousClock.now < deadline {
     if try await condition() { return true }
