@@ -18,6 +18,11 @@ public enum LocalFile {
     }
     guard let info else { throw ClientError("\(path): no such file") }
     guard info.type == .regular else { throw ClientError("\(path) is not a regular file") }
+    return identity(from: info)
+  }
+
+  /// The identity `info` describes (from a stat of the path or of an open handle).
+  static func identity(from info: FileInfo) -> FileIdentity {
     let mtime = info.lastDataModificationTime
     return FileIdentity(
       size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),

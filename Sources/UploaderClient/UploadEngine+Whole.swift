@@ -87,24 +87,18 @@ extension UploadEngine {
   /// - Throws: `ClientError` when the file is not what the journal recorded, before or while
   ///   it is read.
   private func readWhole(_ upload: JournalUpload) async throws -> (ByteBuffer, ContentHash) {
-    let path = FilePath(upload.filePath)
-    /// The file's identity as its handle sees it.
-    func identity(_ file: ReadFileHandle) async throws -> FileIdentity {
-      let info = try await file.info()
-      let mtime = info.lastDataModificationTime
-      return FileIdentity(
-        size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),
-        inode: UInt64(info.platformSpecificStatus?.st_ino ?? 0))
-    }
-    let changed = { (change: String) in
-      ClientError("\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
+    /// Fails unless the open file is still the one the journal recorded.
+    func checkUnchanged(_ file: ReadFileHandle) async throws {
+      if let change = upload.identity.changes(to: LocalFile.identity(from: try await file.info())) {
+        throw Self.changed(upload, change)
+      }
     }
     let bytes: ByteBuffer
     do {
-      bytes = try await FileSystem.shared.withFileHandle(forReadingAt: path) { file in
-        if let change = upload.identity.changes(to: try await identity(file)) { throw changed(change) }
+      bytes = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
+        try await checkUnchanged(file)
         let bytes = try await file.readToEnd(maximumSizeAllowed: .bytes(upload.identity.size + 1))
-        if let change = upload.identity.changes(to: try await identity(file)) { throw changed(change) }
+        try await checkUnchanged(file)
         return bytes
       }
     } catch let error as ClientError {
@@ -115,7 +109,7 @@ extension UploadEngine {
       throw ClientError("cannot read \(upload.filePath): \(error)")
     }
     guard bytes.readableBytes == upload.identity.size else {
-      throw changed("\(bytes.readableBytes) bytes were read, not \(upload.identity.size)")
+      throw Self.changed(upload, "\(bytes.readableBytes) bytes were read, not \(upload.identity.size)")
     }
     return (bytes, ContentHash(SHA256.hash(data: bytes.readableBytesView)))
   }

@@ -141,8 +141,7 @@ public struct UploadEngine: Sendable {
     if sendsWhole(upload), let session = try await sendWhole(upload) { return session }
     let identity = try await LocalFile.identity(of: upload.filePath)
     if let change = upload.identity.changes(to: identity) {
-      throw ClientError(
-        "\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
+      throw Self.changed(upload, change)
     }
     let digester = FileDigester(upload: upload, parts: try await journal.parts(of: upload.id), journal: journal)
     return try await withThrowingTaskGroup(of: Uploader_V1_Session?.self) { group in
@@ -187,6 +186,11 @@ public struct UploadEngine: Sendable {
     // Also when an earlier run completed the session and died before it could record that.
     try await journal.finish(upload.id, state: .completed, at: now())
     return session
+  }
+
+  /// The error for a file that is not what the journal recorded: `change` says how.
+  static func changed(_ upload: JournalUpload, _ change: String) -> ClientError {
+    ClientError("\(upload.filePath) changed since the upload started: \(change); start a new upload", journalState: nil)
   }
 
   /// The error for a server that never answered in `attempts` tries.

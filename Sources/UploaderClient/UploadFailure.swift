@@ -81,9 +81,10 @@ public enum UploadFailure {
   }
 
   /// Whether an `UploadObject` call failed because the file has to go as a session: the server
-  /// has no such call (UNIMPLEMENTED), the message is over its --max-message-size (the
-  /// transport's RESOURCE_EXHAUSTED, without our error code), or the idempotency key names a
-  /// session begun with CreateSession (SESSION_IN_PROGRESS).
+  /// has no such call (UNIMPLEMENTED), something on the way refused the message's size
+  /// (RESOURCE_EXHAUSTED without our error code: a proxy's limit; our server's own transport
+  /// drops such a call instead, which `UploadEngine.sendWhole` handles), or the idempotency key
+  /// names a session begun with CreateSession (SESSION_IN_PROGRESS).
   static func needsSession(_ error: RPCError) -> Bool {
     let code = error.metadata[stringValues: ErrorMetadata.code].first(where: { _ in true })
     switch error.code {

@@ -18,7 +18,6 @@ func sendBatch(
   if let first = uploads.first { global.defaultServer(to: first.server) }
   let display = ProgressDisplay(enabled: output.showsProgress)
   let tally = BatchTally(uploads, alreadyDone: alreadyDone)
-  let rate = RateMeter()
   let failures: [(JournalUpload, String)]
   do {
     failures = try await cancellingOnInterrupt { [global] in
@@ -34,25 +33,10 @@ func sendBatch(
         return try await withThrowingTaskGroup(of: Void.self) { group in
           group.addTask { await batcher.run() }
           defer { group.cancelAll() }
-          return try await sendFiles(uploads, clients: clients, options: options, transfers: transfers, journal: journal) {
-            upload, event in
-            switch event {
-            case .progress(let done, _):
-              let (files, total) = tally.progress(upload.id, done)
-              display.show(
-                files + "  " + ProgressBar.render(done: total, total: tally.totalBytes, bytesPerSecond: rate.record(total)))
-            case .retrying(let delay, let attempt, let reason):
-              display.finish()
-              FileHandle.standardError.write(
-                Data("\(upload.key): \(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
-            case .reconnected(let after):
-              display.finish()
-              FileHandle.standardError.write(
-                Data("\(upload.key): reconnected after \(String(format: "%.1f", after.inSeconds)) s\n".utf8))
-            case .connections:
-              break
-            }
-          } finished: { upload in
+          return try await sendFiles(
+            uploads, clients: clients, options: options, transfers: transfers, journal: journal,
+            onEvent: showing(on: display, tally: tally)
+          ) { upload in
             tally.finished(upload.id)
           }
         }
@@ -91,6 +75,20 @@ private func sendFiles(
     }
   }
   return failures.withLock { $0 }
+}
+
+/// One progress line for the whole batch, and a line for every retry and reconnection, named
+/// by its file.
+private func showing(on display: ProgressDisplay, tally: BatchTally) -> @Sendable (JournalUpload, UploadEngine.Event) -> Void {
+  let rate = RateMeter()
+  return { upload, event in
+    if case .progress(let done, _) = event {
+      let (files, total) = tally.progress(upload.id, done)
+      display.show(files + "  " + ProgressBar.render(done: total, total: tally.totalBytes, bytesPerSecond: rate.record(total)))
+    } else {
+      announce(event, about: upload.key, on: display)
+    }
+  }
 }
 
 /// Prints the batch's outcome: a line, or JSON with every upload.

@@ -70,14 +70,8 @@ func showing(
     switch event {
     case .progress(let done, let total):
       display.show(ProgressBar.render(done: done, total: total, bytesPerSecond: rate.record(done)))
-    case .retrying(let delay, let attempt, let reason):
-      display.finish()
-      FileHandle.standardError.write(
-        Data("\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))\n".utf8))
-    case .reconnected(let after):
-      display.finish()
-      FileHandle.standardError.write(
-        Data("reconnected to the server after \(String(format: "%.1f", after.inSeconds)) s without it\n".utf8))
+    case .retrying, .reconnected:
+      announce(event, on: display)
     case .connections(let count, let bytesPerSecond):
       guard verbose else { return }
       display.finish()
@@ -85,6 +79,22 @@ func showing(
         Data("connections: \(count) (goodput \(String(format: "%.1f", bytesPerSecond * 8 / 1e6)) Mbit/s before)\n".utf8))
     }
   }
+}
+
+/// Writes the line for a retry or a reconnection to standard error, below the progress line;
+/// in a batch, after the name of the file (`about`).
+func announce(_ event: UploadEngine.Event, about file: String? = nil, on display: ProgressDisplay) {
+  let line: String
+  switch event {
+  case .retrying(let delay, let attempt, let reason):
+    line = "\(reason); retrying in \(String(format: "%.1f", delay.inSeconds)) s (attempt \(attempt))"
+  case .reconnected(let after):
+    line = "reconnected to the server after \(String(format: "%.1f", after.inSeconds)) s without it"
+  case .progress, .connections:
+    return
+  }
+  display.finish()
+  FileHandle.standardError.write(Data(((file.map { "\($0): " } ?? "") + line + "\n").utf8))
 }
 
 /// Prints the finished upload as text or JSON.

@@ -31,11 +31,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   func uploadObjects(request: Uploader_V1_UploadObjectsRequest, context: ServerContext) async throws
     -> Uploader_V1_UploadObjectsResponse
   {
-    guard (1...SessionCoordinator.maximumObjectsPerCall).contains(request.objects.count) else {
-      throw UploadError(
-        .invalidRequest,
-        "\(request.objects.count) objects in one call; send 1 to \(SessionCoordinator.maximumObjectsPerCall)")
-    }
+    try SessionCoordinator.checkObjectCount(request.objects.count)
     var results = [Uploader_V1_UploadObjectResult](repeating: .init(), count: request.objects.count)
     var objects: [(index: Int, object: SessionCoordinator.WholeObject)] = []
     for (index, object) in request.objects.enumerated() {

@@ -55,10 +55,7 @@ extension SessionCoordinator {
   public func uploadObjects(_ objects: [WholeObject], owner: Principal) async throws(UploadError)
     -> [Result<SessionRecord, UploadError>]
   {
-    guard (1...Self.maximumObjectsPerCall).contains(objects.count) else {
-      throw UploadError(
-        .invalidRequest, "\(objects.count) objects in one call; send 1 to \(Self.maximumObjectsPerCall)")
-    }
+    try Self.checkObjectCount(objects.count)
     var results = [Result<SessionRecord, UploadError>?](repeating: nil, count: objects.count)
     var prepared: [(index: Int, session: SessionRecord, attributes: ObjectAttributes)] = []
     for (index, object) in objects.enumerated() {
@@ -147,6 +144,13 @@ extension SessionCoordinator {
       }
     }
     return results.map { $0 ?? .failure(UploadError(.internal, "an object of the call has no result")) }
+  }
+
+  /// Refuses a call of no objects or more than `maximumObjectsPerCall`.
+  static func checkObjectCount(_ count: Int) throws(UploadError) {
+    guard (1...maximumObjectsPerCall).contains(count) else {
+      throw UploadError(.invalidRequest, "\(count) objects in one call; send 1 to \(maximumObjectsPerCall)")
+    }
   }
 
   /// The session `object` describes, checked (size, digest, key, attributes), not yet stored.
