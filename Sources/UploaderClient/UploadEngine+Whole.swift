@@ -43,6 +43,8 @@ extension UploadEngine {
       exhausted: { exhausted(upload, attempts: $0, reason: $1) },
       permanent: { error in try await UploadFailure.permanent(error, upload.id, journal: journal, at: now()) }
     ) { contact in
+      // --limit-rate counts these bytes as it counts a session's chunks, every attempt's.
+      try await options.limiter?.acquire(bytes.readableBytes)
       do {
         let session = try await sendWhole(request, on: client)
         contact.made()

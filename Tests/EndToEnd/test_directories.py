@@ -192,3 +192,37 @@ def test_a_file_over_the_servers_message_limit_goes_as_a_session(cli, start_serv
     for name, digest in digests.items():
         assert sha256_of(s3, bucket, f"l/{name}") == digest, name
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_batch_of_small_files_survives_kill_9_of_the_server(cli, start_server, s3, bucket, tmp_path):
+    """The server dies (SIGKILL) while a directory of small files goes whole, several to a call,
+    and comes back on the same address and data: the CLI waits for it and every file lands once,
+    with nothing left behind. --limit-rate holds the batch to about 3 s, so the kill meets it."""
+    from test_cli import free_port
+    root = tmp_path / "crash"
+    digests = make_tree(root, {f"f{n:03d}": 20_000 for n in range(300)})
+    address = f"127.0.0.1:{free_port()}"
+    server = start_server("--s3-bucket", bucket, listen=address)
+    upload = cli.start("upload", str(root), "--key-prefix", "k/", "--limit-rate", "2MiB", "--no-progress",
+                       server=address)
+    deadline = time.time() + 60
+    done = []
+    while time.time() < deadline and upload.poll() is None:
+        done = [row for row in json.loads(cli("status", "--json", server=address).stdout) if row["state"] == "completed"]
+        if len(done) >= 30:
+            break
+        time.sleep(0.1)
+    assert 30 <= len(done) < 300 and upload.poll() is None, f"{len(done)} completed before the kill"
+    server.kill()
+    time.sleep(1)
+    start_server("--s3-bucket", bucket, data_dir=server.data_dir, listen=address)
+    out, err = upload.communicate(timeout=180)
+    assert upload.returncode == 0, err[-3000:]
+    assert "retrying in" in err, "the kill never reached the upload"
+    assert "uploaded 300 of 300 files" in out
+    assert keys(s3, bucket, "k/") == sorted(f"k/{name}" for name in digests)
+    for name in list(digests)[::29]:
+        assert sha256_of(s3, bucket, f"k/{name}") == digests[name], name
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    rows = json.loads(cli("status", "--json", server=address).stdout)
+    assert sum(row["state"] == "completed" for row in rows) == 300
