@@ -24,7 +24,7 @@ struct DirectoryOptions: ParsableArguments {
 
   @Option(help: """
     With a directory: files sent at the same time, over shared connections, from 1 to 64. \
-    (default: by the files' median size, 32 for files of 2 MiB or less down to 4 for 16 MiB and more)
+    (default: by the files' median size, 64 for files of 256KiB or less, 32 up to 2MiB, down to 4 for 16MiB and more)
     """)
   var transfers: Int?
 

@@ -3,9 +3,11 @@ import UploadCore
 
 @Suite struct TransferCountTests {
   @Test func smallFilesRunManyAtOnce() {
-    #expect(TransferCount.automatic(fileSizes: Array(repeating: 40_000, count: 1_000)) == 32)
+    #expect(TransferCount.automatic(fileSizes: Array(repeating: 40_000, count: 1_000)) == 64)
+    #expect(TransferCount.automatic(fileSizes: Array(repeating: 256 << 10, count: 10)) == 64)
+    #expect(TransferCount.automatic(fileSizes: Array(repeating: (256 << 10) + 1, count: 10)) == 32)
     #expect(TransferCount.automatic(fileSizes: Array(repeating: 2 << 20, count: 10)) == 32)
-    #expect(TransferCount.automatic(fileSizes: [0, 0, 0]) == 32)
+    #expect(TransferCount.automatic(fileSizes: [0, 0, 0]) == 64)
   }
 
   @Test func largerFilesRunFewer() {
