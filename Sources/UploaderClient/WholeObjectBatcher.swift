@@ -6,9 +6,10 @@ import UploadProtocol
 /// Gathers the whole objects of a batch's files into `UploadObjects` calls, so that many small
 /// files share one exchange, one transaction on the server and one round trip.
 ///
-/// A call goes out as soon as fewer than the limit are in flight, with every object waiting
-/// then (up to `maximumObjects` and `maximumBytes`): one file alone goes at once, and under
-/// load the files gather while the calls before them travel. The limit is `baseCalls` on a
+/// A call goes out as soon as fewer than the limit are in flight, with its share of the objects
+/// waiting then (shared among the calls that may go; up to `maximumObjects` and
+/// `maximumBytes`): one file alone goes at once, and under load the files gather while the
+/// calls before them travel. The limit is `baseCalls` on a
 /// short path (a near server: fewer, fuller calls cost it less CPU), and `maximumCalls` once
 /// the path's round trip, as TCP measures it, is `longRoundTrip` or more (a long link: more
 /// calls at once fill it; the time calls take says nothing here, as it includes the server's
@@ -146,12 +147,16 @@ public final class WholeObjectBatcher: Sendable {
   /// The objects of the next call and its place, if a call may go now.
   private func nextCall() -> ([Waiting], Int)? {
     state.withLock { state in
-      guard maximumCalls - state.free.count < state.limit, !state.waiting.isEmpty else { return nil }
+      let open = state.limit - (maximumCalls - state.free.count)
+      guard open > 0, !state.waiting.isEmpty else { return nil }
+      // The waiting objects are shared among the calls that may go now, so that they travel on
+      // as many connections at once.
+      let share = (state.waiting.count + open - 1) / open
       var bytes = 0
       var count = 0
       for waiting in state.waiting {
         let size = waiting.request.data.count
-        guard count < maximumObjects, count == 0 || bytes + size <= state.maximumBytes else { break }
+        guard count < min(maximumObjects, share), count == 0 || bytes + size <= state.maximumBytes else { break }
         bytes += size
         count += 1
       }

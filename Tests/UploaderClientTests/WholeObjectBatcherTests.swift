@@ -119,6 +119,23 @@ import UploadProtocol
     }
   }
 
+  /// Objects waiting while several calls may go are shared among them.
+  @Test func waitingObjectsAreSharedAmongTheCallsThatMayGo() async throws {
+    let calls = Calls()
+    let batcher = WholeObjectBatcher(baseCalls: 3, maximumCalls: 3, maximumObjects: 64, maximumBytes: 1 << 20, fallbackBytes: 1 << 10) {
+      try await calls.call($0, $1)
+    }
+    let tasks = (0..<7).map { n in Task { try await batcher.submit(request("f\(n)")) } }
+    while batcher.waitingCount < 7 { try await Task.sleep(for: .milliseconds(1)) }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      group.addTask { await batcher.run() }
+      await calls.release(whenHolding: 3)
+      for task in tasks { _ = try await task.value }
+      #expect(calls.made.withLock { $0 }.map(\.count) == [3, 2, 2])
+      group.cancelAll()
+    }
+  }
+
   /// A short round trip keeps the limit at its base; a long one (a long link) raises it to the
   /// maximum, and a short one brings it back. The round trip is asked for once a second at most.
   @Test func aLongRoundTripRaisesTheLimitAndAShortOneLowersIt() async throws {
