@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command. On a fresh machine it:
-#   1. makes a virtual environment under .venv with SeaweedFS, boto3, grpcio(-tools), pytest
-#      and pytest-timeout, each pinned in scripts/requirements-test.txt;
+#   1. makes a virtual environment under .venv with SeaweedFS, boto3, grpcio(-tools), pytest,
+#      pytest-timeout, tuspy and Playwright, each pinned in scripts/requirements-test.txt (the
+#      browser is Debian's chromium, installed if missing);
 #   2. starts SeaweedFS (a real S3 server with SigV4 auth) and a throwaway PostgreSQL cluster
 #      (Debian's postgresql, installed if missing) on free loopback ports; the replica tests
 #      start HAProxy (Debian's haproxy, installed if missing) themselves;
@@ -32,6 +33,13 @@ if ! command -v haproxy > /dev/null && [ ! -x /usr/sbin/haproxy ]; then
   echo "==> installing haproxy"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q haproxy > /dev/null || { apt-get update -q > /dev/null && apt-get install -y -q haproxy > /dev/null; }
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  # The upload page's test drives a real browser: Debian's chromium, through Playwright.
+  echo "==> installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium > /dev/null || { apt-get update -q > /dev/null && apt-get install -y -q chromium > /dev/null; }
 fi
 
 if ! command -v ip > /dev/null || ! command -v ss > /dev/null; then

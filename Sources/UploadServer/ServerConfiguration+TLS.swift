@@ -17,6 +17,21 @@ extension ServerConfiguration {
   }
 }
 
+extension ServerConfiguration {
+  /// The tus listener's TLS, from the same files as gRPC's; nil for cleartext.
+  func httpTLSContext() throws -> NIOSSLContext? {
+    guard let tls else { return nil }
+    var configuration = TLSConfiguration.makeServerConfiguration(
+      certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+      privateKey: .file(tls.privateKey))
+    if let clientCA = tls.clientCA {
+      configuration.trustRoots = .file(clientCA)
+      configuration.certificateVerification = .noHostnameVerification
+    }
+    return try NIOSSLContext(configuration: configuration)
+  }
+}
+
 extension ServerConfiguration.TLSFiles {
   /// Reads and parses every file, so that a wrong path or a file of the wrong kind stops the
   /// server at start with the flag to fix, not later as "Couldn't create SSL context".

@@ -50,6 +50,13 @@ public struct ServerConfiguration: Sendable {
   public var metricsHost: String?
   /// The metrics port; 0 picks a free one.
   public var metricsPort = 9464
+  /// Where the tus 1.0 door and the upload page are served (HTTP/1.1); nil serves neither.
+  public var httpHost: String?
+  /// The tus port; 0 picks a free one.
+  public var httpPort = 0
+  /// Origins whose web pages may call the tus door (CORS); "*" allows any. The server's own
+  /// upload page needs none.
+  public var httpAllowedOrigins: [String] = []
   /// How often the session database and the object store are checked for the health service.
   public var healthCheckInterval: Duration = .seconds(5)
   /// The largest gRPC message accepted.
@@ -108,6 +115,11 @@ public struct ServerConfiguration: Sendable {
       throw UploadError(
         .invalidRequest,
         "refusing to listen on \(host) without authentication: give --auth-tokens FILE, or --allow-unauthenticated to accept anyone who can reach this address")
+    }
+    if let httpHost, tokensFile == nil, !allowUnauthenticated, !Self.isLoopback(httpHost) {
+      throw UploadError(
+        .invalidRequest,
+        "refusing to serve tus on \(httpHost) without authentication: give --auth-tokens FILE, or --allow-unauthenticated to accept anyone who can reach this address")
     }
   }
 

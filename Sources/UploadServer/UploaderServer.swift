@@ -7,6 +7,7 @@ import NIOCore
 import NIOFileSystem
 import S3
 import ServiceLifecycle
+import Synchronization
 import UploadCore
 import UploadProtocol
 
@@ -33,6 +34,9 @@ public final class UploaderServer: Service, Sendable {
   /// The Prometheus metrics, served at `--metrics-listen`.
   public let metrics: ServerMetrics
   private let metricsEndpoint: MetricsEndpoint?
+  /// The tus door and its listener; nil without `httpHost`.
+  private let tus: (service: TusService, listener: HTTPListener)?
+  private let httpBound = Mutex<(host: String, port: Int)?>(nil)
   private let transport: HTTP2ServerTransport.Posix
   private let server: GRPCServer<HTTP2ServerTransport.Posix>
   /// Admits upload streams, and counts those running (for the drain's log lines).
@@ -62,7 +66,8 @@ public final class UploaderServer: Service, Sendable {
       self.configuration = configuration
       self.logger = logger
       self.stores = stores
-      self.access = try await AccessControl(tokensFile: configuration.tokensFile)
+      let access = try await AccessControl(tokensFile: configuration.tokensFile)
+      self.access = access
       let metrics = ServerMetrics()
       self.metrics = metrics
       // Timed inside the bound, so store timings do not include waiting for a turn.
@@ -126,6 +131,17 @@ public final class UploaderServer: Service, Sendable {
         maximumStreams: configuration.uploadStreamLimit, limitSource: configuration.uploadStreamLimitSource,
         idleTimeout: configuration.idleStreamTimeout)
       self.streamLimit = streamLimit
+      self.tus = try configuration.httpHost.map { host in
+        (
+          TusService(
+            sessions: sessions, receiver: receiver, access: access, streamLimit: streamLimit,
+            allowedOrigins: configuration.httpAllowedOrigins, scheme: configuration.tls == nil ? "http" : "https",
+            logger: logger),
+          HTTPListener(
+            host: host, port: configuration.httpPort, tls: try configuration.httpTLSContext(),
+            idleTimeout: configuration.idleStreamTimeout, logger: logger)
+        )
+      }
       self.server = GRPCServer(
         transport: transport,
         services: [
@@ -158,6 +174,18 @@ public final class UploaderServer: Service, Sendable {
       if let ipv4 = address.ipv4 { return (ipv4.host, ipv4.port) }
       if let ipv6 = address.ipv6 { return (ipv6.host, ipv6.port) }
       return (configuration.host, configuration.port)
+    }
+  }
+
+  /// The address of the tus listener, once it listens; nil without one.
+  public var httpListeningAddress: (host: String, port: Int)? {
+    get async {
+      guard tus != nil else { return nil }
+      while !Task.isCancelled {
+        if let address = httpBound.withLock({ $0 }) { return address }
+        try? await Task.sleep(for: .milliseconds(10))
+      }
+      return nil
     }
   }
 
@@ -196,6 +224,18 @@ public final class UploaderServer: Service, Sendable {
       group.addTask { await self.probeDependencies() }
       if let endpoint = self.metricsEndpoint {
         group.addTask { try await endpoint.run(logger: self.logger) }
+      }
+      if let tus = self.tus {
+        let (service, listener) = tus
+        group.addTask {
+          try await listener.run(
+            bound: { address in
+              let bound = (address?.ipAddress ?? listener.host, address?.port ?? listener.port)
+              self.httpBound.withLock { $0 = bound }
+              self.logger.notice("tus uploads on \(service.scheme)://\(bound.0):\(bound.1)\(TusService.root), upload page at /")
+            },
+            respond: { request in await service.respond(to: request) })
+        }
       }
       group.addTask {
         let (host, port) = try await self.listeningAddress

@@ -38,6 +38,19 @@ struct ServerOptions: ParsableArguments {
   @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0 picks a free port). (default: none)")
   var metricsListen: AddressArgument?
 
+  @Option(help: ArgumentHelp("""
+    Serve tus 1.0 resumable uploads at http://HOST:PORT/files/ and an upload page at / (port 0 \
+    picks a free port). Uploads are sessions like any other, with the same tokens (Authorization: \
+    Bearer), limits and notifications. (default: none)
+    """, valueName: "host:port"))
+  var httpListen: AddressArgument?
+
+  @Option(help: ArgumentHelp("""
+    Web origins whose pages may call the tus endpoint (CORS), comma-separated, for example \
+    https://app.example.com; * allows any. The server's own upload page needs none. (default: none)
+    """, valueName: "origins"))
+  var httpAllowedOrigins: String?
+
   @Option(help: "On SIGTERM or SIGINT, running calls get this long to finish before they are cancelled (their received bytes are made durable either way).")
   var drainTimeout = DurationArgument(argument: "30s")!
 

@@ -119,6 +119,11 @@ struct UploaderServerCommand: AsyncParsableCommand {
     if let metricsListen {
       (configuration.metricsHost, configuration.metricsPort) = (metricsListen.host, metricsListen.port)
     }
+    if let httpListen = general.httpListen {
+      (configuration.httpHost, configuration.httpPort) = (httpListen.host, httpListen.port)
+    }
+    configuration.httpAllowedOrigins = (general.httpAllowedOrigins ?? "").split(separator: ",")
+      .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     let ttl = sessionTTL.duration
     configuration.sessions.sessionTTL = ttl
     configuration.sessions.maximumObjectSize = maxObjectSize.bytes

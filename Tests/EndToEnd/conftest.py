@@ -119,6 +119,17 @@ class ServerProcess:
         with open(self.log_path) as f:
             return f.read()
 
+    @property
+    def tus_url(self):
+        """The tus endpoint (http://HOST:PORT/files/) of a server started with --http-listen."""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            for line in self.output().splitlines():
+                if "tus uploads on " in line:
+                    return line.split("tus uploads on ")[1].split()[0].rstrip(",")
+            time.sleep(0.05)
+        raise AssertionError(f"uploader-server did not say where it serves tus:\n{self.output()}")
+
     def peak_rss_kib(self):
         with open(f"/proc/{self.process.pid}/status") as f:
             for line in f:

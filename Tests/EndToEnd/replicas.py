@@ -48,6 +48,7 @@ class Replica:
         self.name = f"r{index + 1}"
         self.port = free_port()
         self.metrics_port = free_port()
+        self.http_port = free_port() if cluster.tus else None
         self.data_dir = os.path.join(cluster.work, self.name)
         self.process = None
         self.log = None
@@ -71,7 +72,8 @@ class Replica:
             [self.cluster.server_bin, "--listen", self.address, "--data-dir", self.data_dir,
              "--metrics-listen", f"127.0.0.1:{self.metrics_port}", "--database", self.cluster.database,
              "--node-id", self.name, "--node-lapse", "6s", "--s3-bucket", self.cluster.bucket,
-             "--drain-timeout", "10s", *self.cluster.extra],
+             "--drain-timeout", "10s", *self.cluster.extra,
+             *(["--http-listen", f"127.0.0.1:{self.http_port}"] if self.http_port else [])],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -129,13 +131,15 @@ class Replica:
 class Cluster:
     """`count` replicas on one fresh PostgreSQL schema and one bucket, behind HAProxy."""
 
-    def __init__(self, work, s3, s3_settings, server_bin, count=3, extra=()):
+    def __init__(self, work, s3, s3_settings, server_bin, count=3, extra=(), tus=False):
         self.work = str(work)
         os.makedirs(self.work, exist_ok=True)
         self.s3 = s3
         self.s3_settings = s3_settings
         self.server_bin = server_bin
         self.extra = list(extra)
+        # Each replica also serves tus, and HAProxy balances it too (HTTP/1.1, round-robin per request).
+        self.tus = tus
         base = os.environ["UPLOADER_TEST_POSTGRES_URL"]
         schema = "replicas_" + uuid.uuid4().hex[:12]
         psql(base, f"CREATE SCHEMA {schema}")
@@ -150,14 +154,20 @@ class Cluster:
     def start(self):
         for replica in self.replicas:
             replica.start()
-        self.balancer = LoadBalancer(os.path.join(self.work, "haproxy"),
-                                     [(r.port, r.metrics_port) for r in self.replicas], port=self.balancer_port)
+        self.balancer = LoadBalancer(
+            os.path.join(self.work, "haproxy"), [(r.port, r.metrics_port) for r in self.replicas],
+            port=self.balancer_port,
+            http_backends=[(r.http_port, r.metrics_port) for r in self.replicas] if self.tus else None)
         self.balancer.start()
         return self
 
     @property
     def address(self):
         return self.balancer.address
+
+    @property
+    def tus_url(self):
+        return f"http://127.0.0.1:{self.balancer.http_port}/files/"
 
     def sql(self, query):
         return psql(self.sql_url, query)

@@ -47,6 +47,19 @@ frontend grpc
 backend replicas
     balance roundrobin
 {servers}
+{http}"""
+
+# The tus door: HTTP/1.1, each request balanced on its own.
+HTTP_CONFIG = """
+frontend tus
+    bind 127.0.0.1:{port}
+    timeout client 60s
+    default_backend tus_replicas
+
+backend tus_replicas
+    balance roundrobin
+    timeout server 60s
+{servers}
 """
 
 
@@ -68,10 +81,13 @@ def binary():
 
 
 class LoadBalancer:
-    def __init__(self, directory, backend_ports, port=None):
+    def __init__(self, directory, backend_ports, port=None, http_backends=None):
         self.directory = os.path.abspath(directory)
         self.backend_ports = list(backend_ports)
         self.port = port or free_port()
+        # (tus port, metrics port) pairs, balanced on http_port.
+        self.http_backends = list(http_backends or [])
+        self.http_port = free_port() if self.http_backends else None
         self.process = None
 
     @property
@@ -88,9 +104,14 @@ class LoadBalancer:
         servers = "\n".join(lines)
         if any(isinstance(b, tuple) for b in self.backend_ports):
             servers = "    option httpchk GET /healthz\n" + servers
+        http = ""
+        if self.http_backends:
+            http = HTTP_CONFIG.format(port=self.http_port, servers="    option httpchk GET /healthz\n" + "\n".join(
+                f"    server t{i + 1} 127.0.0.1:{port} check port {metrics} inter 300ms fall 2 rise 1"
+                for i, (port, metrics) in enumerate(self.http_backends)))
         config = os.path.join(self.directory, "haproxy.cfg")
         with open(config, "w") as f:
-            f.write(CONFIG.format(port=self.port, servers=servers))
+            f.write(CONFIG.format(port=self.port, servers=servers, http=http))
         log = open(os.path.join(self.directory, "haproxy.log"), "w")
         self.process = subprocess.Popen([binary(), "-db", "-f", config], stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)

@@ -57,8 +57,9 @@ final class StreamLimitInterceptor: ServerInterceptor {
     return response
   }
 
-  /// Takes a place among the running streams, or throws `.tooManyStreams`.
-  private func admit() throws(UploadError) -> Admission {
+  /// Takes a place among the running streams, or throws `.tooManyStreams`; the place is given
+  /// back when the admission goes. The tus door takes one for each request with a body.
+  func admit() throws(UploadError) -> Admission {
     let admitted = running.withLock { running in
       guard running < maximumStreams else { return false }
       running += 1
@@ -78,7 +79,7 @@ final class StreamLimitInterceptor: ServerInterceptor {
 }
 
 /// A running stream's place; given back when the last reference goes.
-private final class Admission: Sendable {
+final class Admission: Sendable {
   private let onRelease: @Sendable () -> Void
 
   init(onRelease: @escaping @Sendable () -> Void) {

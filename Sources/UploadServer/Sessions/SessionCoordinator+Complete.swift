@@ -3,7 +3,7 @@ import UploadCore
 extension SessionCoordinator {
   /// Completes the session: uploads received parts not yet committed, checks every part digest
   /// against the client's journal, completes the multipart upload and records the client's
-  /// whole-file digest. With `verify` (or `settings.verifiesCompletedObjects`) the object is then
+  /// whole-file digest (nil from a door whose client gives none: tus). With `verify` (or `settings.verifiesCompletedObjects`) the object is then
   /// read back (`verify(_:owner:)`). Completing a completed session returns it again, and
   /// verifies it if asked and not done yet.
   ///
@@ -13,7 +13,7 @@ extension SessionCoordinator {
   ///   and may be completed again); `.digestMismatch` from the read back (the session is
   ///   completed, the object does not claim the digest).
   public func complete(
-    _ id: SessionID, owner: Principal, sha256: ContentHash, partSHA256s: [ContentHash], verify: Bool = false
+    _ id: SessionID, owner: Principal, sha256: ContentHash?, partSHA256s: [ContentHash], verify: Bool = false
   ) async throws(UploadError) -> SessionRecord {
     let verify = verify || settings.verifiesCompletedObjects
     var session = try await session(id, owner: owner)

@@ -3,7 +3,8 @@ import UploadCore
 extension SessionCoordinator {
   /// Reads a completed session's object back from the store, records the SHA-256 of its bytes
   /// (`verifiedSHA256`) and, when it is the client's, stamps the object with it (`sha256` in its
-  /// metadata). An object whose bytes differ is left as it is and never claims the digest.
+  /// metadata). An object whose bytes differ is left as it is and never claims the digest. A
+  /// session whose client gave no digest (tus) takes the one read back as its own.
   /// Verifying again reads the object again.
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` when the session is not completed;
@@ -22,8 +23,9 @@ extension SessionCoordinator {
     let digest = try await objectStore.digest(ofObject: session.key)
     var verified = session
     verified.verifiedSHA256 = digest.sha256
+    if verified.sha256 == nil { verified.sha256 = digest.sha256 }
     verified.updatedAt = settings.nowMilliseconds
-    if digest.sha256 == session.sha256 {
+    if digest.sha256 == verified.sha256 {
       // The stamp first: a crash before the record leaves a true stamp and a session that is
       // verified again; the other order could record a verdict the object does not show.
       if let etag = try await objectStore.replaceAttributes(
@@ -34,7 +36,7 @@ extension SessionCoordinator {
     }
     try await store.update(verified)
     logger.info(
-      digest.sha256 == session.sha256 ? "object verified" : "object does not match its session",
+      digest.sha256 == verified.sha256 ? "object verified" : "object does not match its session",
       metadata: [
         "session": "\(session.id)", "key": "\(session.key)", "sha256": "\(digest.sha256)", "size": "\(digest.size)",
       ])

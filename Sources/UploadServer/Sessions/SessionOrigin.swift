@@ -6,4 +6,6 @@ public enum SessionOrigin: String, Sendable, Hashable, CaseIterable {
   /// Created for one stream of the original contract (`uploader.FileUploader/Upload`): its
   /// client cannot resume, so a stream cut by a restart or a lapsed node is aborted.
   case originalContract = "original-contract"
+  /// Created by a tus 1.0 `POST` on the HTTP listener: its client resumes from `HEAD`.
+  case tus
 }

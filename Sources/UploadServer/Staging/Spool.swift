@@ -20,11 +20,18 @@ public struct Spool: Sendable {
     self.budget = SpoolBudget(limit: limit)
   }
 
-  /// Creates the root if needed, and removes `streams/`, where versions before the one engine
+  /// Creates the root if needed, removes `incoming/` (bodies staged by a run that ended) and `streams/`, where versions before the one engine
   /// staged the original contract's streams (they cannot be resumed).
   func prepare() async throws {
     try await FileSystem.shared.createDirectory(at: root, withIntermediateDirectories: true)
     _ = try await FileSystem.shared.removeItem(at: root.appending("streams"))
+    _ = try await FileSystem.shared.removeItem(at: root.appending("incoming"))
+  }
+
+  /// A new file name under `incoming/`, where a request body waits for its checksum (tus);
+  /// what a crash leaves there is removed at the next start.
+  func stagingFile() -> FilePath {
+    root.appending("incoming").appending(UUID().uuidString)
   }
 
   /// The directory of a resumable session's parts.
