@@ -23,9 +23,9 @@ extension ServerConfiguration {
     guard let tls else { return nil }
     var configuration = TLSConfiguration.makeServerConfiguration(
       certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
-      privateKey: .file(tls.privateKey))
+      privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)))
     if let clientCA = tls.clientCA {
-      configuration.trustRoots = .file(clientCA)
+      configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
       configuration.certificateVerification = .noHostnameVerification
     }
     return try NIOSSLContext(configuration: configuration)

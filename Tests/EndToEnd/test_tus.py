@@ -6,6 +6,8 @@ import hashlib
 import http.client
 import json
 import os
+import ssl
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -295,3 +297,38 @@ def test_the_http_listener_stays_on_loopback_without_tokens(start_server, bucket
     with pytest.raises(AssertionError) as refused:
         start_server("--s3-bucket", bucket, "--http-listen", "0.0.0.0:0")
     assert "refusing to serve tus on 0.0.0.0 without authentication" in str(refused.value)
+
+
+def test_tus_over_tls_with_verified_objects(start_server, bucket, s3, tmp_path):
+    """TLS from the gRPC flags, and --verify-objects: a tus client gives no whole-object digest, so
+    the one read back becomes the session's, and the object carries it."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", "server.key", "-out", "server.pem", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], cwd=tmp_path, check=True, capture_output=True)
+    server = start_server("--s3-bucket", bucket, "--http-listen", "127.0.0.1:0", "--tls-cert",
+                          str(tmp_path / "server.pem"), "--tls-key", str(tmp_path / "server.key"), "--verify-objects")
+    url = server.tus_url
+    assert url.startswith("https://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(tmp_path / "server.pem"))
+    parsed = urllib.parse.urlsplit(url)
+
+    def request(method, path, headers, body=None):
+        connection = http.client.HTTPSConnection(parsed.hostname, parsed.port, context=context, timeout=60)
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+
+    body = os.urandom(3 * MiB + 5)
+    status, headers = request("POST", parsed.path, {
+        **VERSION, "Upload-Length": str(len(body)), "Upload-Metadata": f"key {b64('tls/verified.bin')}",
+        "Content-Type": "application/offset+octet-stream"}, body)
+    assert status == 201 and headers["upload-offset"] == str(len(body))
+    assert headers["location"].startswith("https://")
+    digest = hashlib.sha256(body).hexdigest()
+    assert s3.head_object(Bucket=bucket, Key="tls/verified.bin")["Metadata"].get("sha256") == digest
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        plain = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+        plain.request("OPTIONS", parsed.path)
+        plain.getresponse()
