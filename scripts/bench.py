@@ -20,6 +20,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 MiB = 1 << 20
+TUS_UPLOAD = os.path.join(ROOT, "scripts", "lib", "tus_upload.py")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "lib"))
 import seaweedfs  # noqa: E402
 from delay_line import DelayLine  # noqa: E402
@@ -76,11 +77,19 @@ class Server:
                                         stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         self.address = None
-        while self.address is None:
+        # The tus listener (HOST:PORT), when started with --http-listen.
+        self.tus = None
+        while self.address is None or ("--http-listen" in args and self.tus is None):
             with open(self.log_path) as f:
-                match = re.search(r"listening on (\S+)", f.read())
+                log = f.read()
+            match = re.search(r"listening on (\S+)", log)
+            tus = re.search(r"tus uploads on https?://([^/]+)/", log)
             if match:
                 self.address = match.group(1)
+            if tus:
+                self.tus = tus.group(1)
+            if self.address and ("--http-listen" not in args or self.tus):
+                break
             elif time.time() > deadline or self.process.poll() is not None:
                 raise SystemExit(open(self.log_path).read())
             time.sleep(0.05)
@@ -313,7 +322,7 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     """Every tool, alternating, `repeat` times; returns the section's lines."""
     ceiling_dir = tempfile.mkdtemp(prefix="uploader-ceiling-", dir="/dev/shm")
     s3_server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
-                        *server_args], env, work)
+                                       "--http-listen", "127.0.0.1:0", *server_args], env, work)
     local_server = Server(server_binary, ["--data-dir", ceiling_dir, *server_args], env, work)
     discard_dir = tempfile.mkdtemp(prefix="uploader-discard-", dir="/dev/shm")
     # Keeps nothing: what the server costs without a store (gRPC, spool on tmpfs, SHA-256).
@@ -324,6 +333,7 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
     server_address = link.to(s3_server.address)
     local_address = link.to(local_server.address)
     discard_address = link.to(discard_server.address)
+    tus_address = link.to(s3_server.tus)
     state = os.path.join(work, f"state-{time.time_ns()}")
     tools = {
         "uploader --parallel 1": [uploader, "upload", path, "--key", "u1", "--parallel", "1", "--no-progress",
@@ -336,6 +346,8 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
         "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
         "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
         "rclone": ["rclone", "copyto", "--ignore-times", path, "bench:bench/rclone"],
+        # The tus door, with the tus project's own client: PATCHes of 8 MiB, one at a time.
+        "tuspy through the tus door": [sys.executable, TUS_UPLOAD, path, f"http://{tus_address}/files/", "tus"],
         "uploader, local store on tmpfs": [
             uploader, "upload", path, "--key", "c", "--no-progress", "--server", local_address, "--state-dir", state],
         "uploader, server discards parts (gRPC ceiling)": [
@@ -347,7 +359,7 @@ def measure_tools(link, path, size, work, env, endpoint, uploader, server_binary
             for tool, command in tools.items():
                 server = (local_server if tool.startswith("uploader, local")
                           else discard_server if tool.startswith("uploader, server discards") else s3_server)
-                pid = server.process.pid if tool.startswith("uploader") else None
+                pid = server.process.pid if tool.startswith(("uploader", "tuspy")) else None
                 run = Run(command, tool_env, pid)
                 results.setdefault(tool, []).append(run)
                 print(f"    {tool}: {run.seconds:.2f} s", flush=True)
@@ -380,9 +392,10 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
     kernel that does not allow BBR), s5cmd and aws cli, alternating; goodput and the connections
     uploader ended with."""
     server = Server(server_binary, ["--data-dir", os.path.join(work, f"data-{time.time_ns()}"), "--s3-bucket", "bench",
-                                    *server_args], env, work)
+                                    "--http-listen", "127.0.0.1:0", *server_args], env, work)
     state = os.path.join(work, f"state-{time.time_ns()}")
     server_address = link.to(server.address)
+    tus_address = link.to(server.tus)
     s3_address = link.to(endpoint.removeprefix("http://"))
     tool_env = s3_env(env, f"http://{s3_address}")
     uploader_flags = ["--no-progress", "--json", "--server", server_address, "--state-dir", state]
@@ -392,6 +405,7 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
                                               "--congestion-control", "system", *uploader_flags],
         "s5cmd": ["s5cmd", "--endpoint-url", f"http://{s3_address}", "cp", path, "s3://bench/s5"],
         "aws cli": ["aws", "--endpoint-url", f"http://{s3_address}", "s3", "cp", "--quiet", path, "s3://bench/aws"],
+        "tuspy through the tus door (cubic)": [sys.executable, TUS_UPLOAD, path, f"http://{tus_address}/files/", "tus"],
     }
     if only:
         tools = {name: command for name, command in tools.items() if any(word in name for word in only)}
@@ -399,7 +413,7 @@ def measure_path(link, path, size, work, env, endpoint, uploader, server_binary,
     try:
         for _ in range(repeat):
             for tool, command in tools.items():
-                pid = server.process.pid if tool.startswith("uploader") else None
+                pid = server.process.pid if tool.startswith(("uploader", "tuspy")) else None
                 run = Run([*link.inside, *command], tool_env, pid, during=link.blackouts)
                 results.setdefault(tool, []).append(run)
                 note = ""

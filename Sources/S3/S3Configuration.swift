@@ -15,6 +15,9 @@ public struct S3Configuration: Sendable {
   public var retryPolicy: RetryPolicy
   /// The longest a single request may take, body included.
   public var requestTimeout: Duration
+  /// A PEM file of the certificate authorities to trust for an HTTPS endpoint
+  /// (`AWS_CA_BUNDLE`), instead of the system's: for S3-compatible servers with a private CA.
+  public var caBundle: String?
 
   /// Creates a configuration.
   public init(
@@ -31,7 +34,8 @@ public struct S3Configuration: Sendable {
 
   /// Reads the standard AWS variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
   /// `AWS_SESSION_TOKEN`, `AWS_REGION` (else `AWS_DEFAULT_REGION`, else `us-east-1`) and
-  /// `AWS_ENDPOINT_URL_S3` (else `AWS_ENDPOINT_URL`). Explicit arguments win over the environment.
+  /// `AWS_ENDPOINT_URL_S3` (else `AWS_ENDPOINT_URL`) and `AWS_CA_BUNDLE`. Explicit arguments win
+  /// over the environment.
   ///
   /// - Throws: `S3ConfigurationError` naming the missing or malformed setting.
   public static func fromEnvironment(
@@ -56,13 +60,15 @@ public struct S3Configuration: Sendable {
       }
       endpointURL = url
     }
-    return S3Configuration(
+    var configuration = S3Configuration(
       endpoint: endpointURL,
       region: region ?? value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1",
       bucket: bucket,
       credentials: S3Credentials(
         accessKeyID: accessKey, secretAccessKey: secretKey, sessionToken: value("AWS_SESSION_TOKEN"))
     )
+    configuration.caBundle = value("AWS_CA_BUNDLE")
+    return configuration
   }
 
   /// The scheme, host header and path prefix of requests: path-style for custom endpoints,

@@ -56,7 +56,13 @@ extension ServerConfiguration {
       }
       return ServerStores(sessions: sessions, objects: objects, shutdown: closeSessions)
     }
-    let client = S3Client.makeHTTPClient(connections: s3Connections)
+    let client: HTTPClient
+    do {
+      client = try S3Client.makeHTTPClient(connections: s3Connections, caBundle: s3.caBundle)
+    } catch {
+      closeSessions()
+      throw UploadError(.invalidRequest, error.message)
+    }
     return ServerStores(
       sessions: sessions,
       objects: S3ObjectStore(client: S3Client(configuration: s3, httpClient: client, logger: logger)),

@@ -19,7 +19,8 @@ struct UploaderServerCommand: AsyncParsableCommand {
       With no flags it listens on 127.0.0.1:50051, stages data under ./data and stores objects \
       under ./data/store/objects. With --s3-bucket it stores them in S3, using the standard \
       variables AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION \
-      (or AWS_DEFAULT_REGION) and AWS_ENDPOINT_URL_S3. The bucket is checked at start.
+      (or AWS_DEFAULT_REGION), AWS_ENDPOINT_URL_S3 and AWS_CA_BUNDLE (a PEM file of the CAs to \
+      trust for an HTTPS endpoint with a private CA). The bucket is checked at start.
 
       Examples:
         uploader-server

@@ -3,9 +3,9 @@ import UploadCore
 extension SessionCoordinator {
   /// Completes the session: uploads received parts not yet committed, checks every part digest
   /// against the client's journal, completes the multipart upload and records the client's
-  /// whole-file digest (nil from a door whose client gives none: tus). With `verify` (or `settings.verifiesCompletedObjects`) the object is then
-  /// read back (`verify(_:owner:)`). Completing a completed session returns it again, and
-  /// verifies it if asked and not done yet.
+  /// whole-file digest (nil from a door whose client gives none: tus). With `verify` (or
+  /// `settings.verifiesCompletedObjects`) the object is then read back (`verify(_:owner:)`).
+  /// Completing a completed session returns it again, and verifies it if asked and not done yet.
   ///
   /// - Throws: `.sessionNotFound`; `.sessionClosed` (aborted or expired); `.invalidRequest`
   ///   (wrong number of digests); `.partsMissing` and `.digestMismatch` (the session is open
@@ -73,7 +73,7 @@ extension SessionCoordinator {
     await spool.remove(spool.sessionDirectory(id))
     logger.info(
       "session completed",
-      metadata: ["session": "\(id)", "key": "\(session.key)", "size": "\(session.plan.size ?? 0)", "sha256": "\(sha256)"])
+      metadata: ["session": "\(id)", "key": "\(session.key)", "size": "\(session.plan.size ?? 0)", "sha256": "\(sha256.map { "\($0)" } ?? "none")"])
     return verify ? try await self.verify(session) : session
   }
 }

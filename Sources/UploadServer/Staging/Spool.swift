@@ -20,8 +20,9 @@ public struct Spool: Sendable {
     self.budget = SpoolBudget(limit: limit)
   }
 
-  /// Creates the root if needed, removes `incoming/` (bodies staged by a run that ended) and `streams/`, where versions before the one engine
-  /// staged the original contract's streams (they cannot be resumed).
+  /// Creates the root if needed, and removes `incoming/` (bodies a run that ended was checking)
+  /// and `streams/`, where versions before the one engine staged the original contract's
+  /// streams (they cannot be resumed).
   func prepare() async throws {
     try await FileSystem.shared.createDirectory(at: root, withIntermediateDirectories: true)
     _ = try await FileSystem.shared.removeItem(at: root.appending("streams"))
