@@ -112,27 +112,12 @@ public struct SigV4Signer: Sendable {
     Array(HMAC<SHA256>.authenticationCode(for: Array(message.utf8), using: key))
   }
 
-  /// `20130524T000000Z` and `20130524`, in UTC: the proleptic Gregorian calendar from the
-  /// seconds since the epoch (Howard Hinnant's civil_from_days), with no Calendar per request.
+  /// `20130524T000000Z` and `20130524`, in UTC (`CivilTime`: no Calendar per request).
   static func timestamps(_ date: Date) -> (amzDate: String, day: String) {
-    let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-    let time = seconds - days * 86_400
-    let shifted = days + 719_468
-    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-    let dayOfEra = shifted - era * 146_097
-    let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-    let monthIndex = (5 * dayOfYear + 2) / 153
-    let dayOfMonth = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-    let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    func pad(_ value: Int64, _ width: Int) -> String {
-      let text = String(value)
-      return String(repeating: "0", count: max(0, width - text.count)) + text
-    }
-    let day = pad(year, 4) + pad(month, 2) + pad(dayOfMonth, 2)
-    return (day + "T" + pad(time / 3_600, 2) + pad(time % 3_600 / 60, 2) + pad(time % 60, 2) + "Z", day)
+    let t = CivilTime(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)))
+    let pad = CivilTime.padded
+    let day = pad(t.year, 4) + pad(t.month, 2) + pad(t.day, 2)
+    return (day + "T" + pad(t.hour, 2) + pad(t.minute, 2) + pad(t.second, 2) + "Z", day)
   }
 }
 
