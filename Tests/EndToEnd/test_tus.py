@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import ssl
 import subprocess
 import threading
@@ -332,3 +333,35 @@ def test_tus_over_tls_with_verified_objects(start_server, bucket, s3, tmp_path):
         plain = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
         plain.request("OPTIONS", parsed.path)
         plain.getresponse()
+
+
+def test_expect_100_continue_is_asked_for_only_when_the_body_is_wanted(tus_server):
+    """curl and others send `Expect: 100-continue` before a large body: the server asks for the
+    body only when it will keep it, and answers a refusal at once without it."""
+    _, tus = tus_server
+    upload, _ = tus.create(10, "continue/a.bin")
+
+    def exchange(offset, body):
+        with socket.create_connection((tus.host, tus.port), timeout=30) as connection:
+            connection.sendall((f"PATCH {upload} HTTP/1.1\r\nHost: {tus.host}\r\nTus-Resumable: 1.0.0\r\n"
+                                f"Upload-Offset: {offset}\r\nContent-Type: application/offset+octet-stream\r\n"
+                                f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode())
+            first = connection.recv(65536).decode(errors="replace")
+            if not first.startswith("HTTP/1.1 100"):
+                return first, None
+            connection.sendall(body)
+            rest = b""
+            while b"\r\n\r\n" not in rest:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            return first, rest.decode(errors="replace")
+
+    first, _ = exchange(3, b"xxxxxxx")
+    assert first.startswith("HTTP/1.1 409"), first
+    assert "connection: close" in first.lower()
+    first, final = exchange(0, b"0123456789")
+    assert first.startswith("HTTP/1.1 100"), first
+    assert final.startswith("HTTP/1.1 204") and "upload-offset: 10" in final.lower(), final
+    assert tus.offset(upload) == 10

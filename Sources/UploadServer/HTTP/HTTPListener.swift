@@ -53,7 +53,8 @@ struct HTTPListener: Sendable {
       try await connection.executeThenClose { inbound, outbound in
         let reader = HTTPRequestReader(inbound.makeAsyncIterator(), outbound: outbound)
         while let head = try await reader.nextHead() {
-          let body = HTTPRequestBody(reader: reader, expectsContinue: head.headers.first(name: "expect")?.lowercased() == "100-continue")
+          let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+          let body = HTTPRequestBody(reader: reader, expectsContinue: expectsContinue)
           // A request without a body has only its end to read: read it now, so the connection can be kept.
           if !head.hasBody { _ = try await body.next() }
           var response = await respond(HTTPRequest(head: head, body: body))

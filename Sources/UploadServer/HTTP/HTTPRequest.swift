@@ -95,8 +95,11 @@ final class HTTPRequestBody {
     self.continueSent = !expectsContinue
   }
 
-  /// Reads and drops the rest of the body, if it is at most `limit` bytes.
+  /// Reads and drops the rest of the body, if it is at most `limit` bytes. A client still
+  /// waiting for `100 Continue` is not asked for a body only to drop it: the body stays unread,
+  /// and the connection ends after the answer.
   func discard(upTo limit: Int) async throws {
+    guard continueSent else { return }
     var left = limit
     while left >= 0, let buffer = try await next() {
       left -= buffer.readableBytes
