@@ -365,3 +365,25 @@ def test_expect_100_continue_is_asked_for_only_when_the_body_is_wanted(tus_serve
     assert first.startswith("HTTP/1.1 100"), first
     assert final.startswith("HTTP/1.1 204") and "upload-offset: 10" in final.lower(), final
     assert tus.offset(upload) == 10
+
+
+def test_a_client_that_vanishes_mid_patch_keeps_what_arrived_and_continues_from_head(tus_server, s3, bucket):
+    """A browser tab closed mid-PATCH: the connection ends halfway through the body. What the
+    server received is made durable anyway, HEAD says how much, and the upload goes on from there."""
+    _, tus = tus_server
+    body = os.urandom(4 * MiB)
+    upload, _ = tus.create(len(body), "vanished/a.bin")
+    with socket.create_connection((tus.host, tus.port), timeout=30) as connection:
+        connection.sendall((f"PATCH {upload} HTTP/1.1\r\nHost: {tus.host}\r\nTus-Resumable: 1.0.0\r\n"
+                            f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+                            f"Content-Length: {len(body)}\r\n\r\n").encode())
+        connection.sendall(body[:5 * MiB // 2])
+    deadline = time.time() + 30
+    offset = tus.offset(upload)
+    while offset == 0 and time.time() < deadline:  # the server notices the close on its own time
+        time.sleep(0.1)
+        offset = tus.offset(upload)
+    assert MiB <= offset <= 5 * MiB // 2, offset
+    status, headers, _ = tus.patch(upload, offset, body[offset:])
+    assert status == 204 and headers["upload-offset"] == str(len(body))
+    assert s3.get_object(Bucket=bucket, Key="vanished/a.bin")["Body"].read() == body
