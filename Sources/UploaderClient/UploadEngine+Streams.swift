@@ -65,10 +65,11 @@ extension UploadEngine {
       upload: upload, file: file, digester: digester, limiter: limiter, progress: progress, inFlight: inFlight,
       streams: streams)
     try await withThrowingTaskGroup(of: StreamEvent.self) { group in
-      var started = 0
+      var slots = StreamSlots()
       func start(upTo target: Int) throws {
-        while started < target, queue.hasParts {
-          let (index, client) = (started, try streamClient(started))
+        while queue.hasParts, let index = slots.free(below: target) {
+          let client = try streamClient(index)
+          slots.started(index)
           streams.started()
           group.addTask {
             defer { streams.ended() }
@@ -79,7 +80,6 @@ extension UploadEngine {
             }
             return .ended(index: index)
           }
-          started += 1
         }
       }
       try start(upTo: streams.target)
@@ -89,15 +89,15 @@ extension UploadEngine {
         _ = await adapts.sockets.acknowledgedBytesSinceLastCall()  // the baseline of the first sample
         tick()
       }
-      var (ended, sampledAt) = (0, ContinuousClock.now)
+      var sampledAt = ContinuousClock.now
       var failure: (any Error)?
       while let event = try await group.next() {
         switch event {
         case .ended(let index), .failed(let index, _):
           if case .failed(_, let error) = event { failure = failure ?? error }
-          ended += 1
+          slots.ended(index)
           if case .opened(let connections) = links, index >= streams.target { connections.release(index) }
-          if ended == started, failure != nil || !queue.hasParts { group.cancelAll() }
+          if slots.isEmpty, failure != nil || !queue.hasParts { group.cancelAll() }
         case .tick:
           guard let adapts, !Task.isCancelled, failure == nil, queue.hasParts else { continue }
           let bytes = await adapts.sockets.acknowledgedBytesSinceLastCall()
@@ -112,7 +112,7 @@ extension UploadEngine {
             streams.set(target: count)
             try start(upTo: count)
             // Fewer may start than asked for: only parts left in the queue get a stream.
-            onEvent(.connections(count: started - ended, bytesPerSecond: rate))
+            onEvent(.connections(count: slots.count, bytesPerSecond: rate))
           case .shrink(let count):
             streams.set(target: count)
             onEvent(.connections(count: count, bytesPerSecond: rate))
