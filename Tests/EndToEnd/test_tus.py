@@ -387,3 +387,33 @@ def test_a_client_that_vanishes_mid_patch_keeps_what_arrived_and_continues_from_
     status, headers, _ = tus.patch(upload, offset, body[offset:])
     assert status == 204 and headers["upload-offset"] == str(len(body))
     assert s3.get_object(Bucket=bucket, Key="vanished/a.bin")["Body"].read() == body
+
+
+def test_a_patch_past_the_stream_limit_is_told_to_retry_and_loses_nothing(start_server, bucket, s3):
+    """Each PATCH with a body takes a place among --max-streams, as a gRPC upload stream does. With
+    the one place held by a PATCH still sending, another is refused with 429, Retry-After and the
+    stable code, nothing of it kept; once the first ends, the refused PATCH goes through."""
+    server = start_server("--s3-bucket", bucket, "--http-listen", "127.0.0.1:0", "--max-streams", "1")
+    tus = Tus(server.tus_url)
+    first, second = os.urandom(2 * MiB), os.urandom(MiB)
+    held, _ = tus.create(len(first), "limit/held.bin")
+    refused, _ = tus.create(len(second), "limit/refused.bin")
+    with socket.create_connection((tus.host, tus.port), timeout=30) as connection:
+        # The server asks for the body (100 Continue) only once the PATCH holds its place.
+        connection.sendall((f"PATCH {held} HTTP/1.1\r\nHost: {tus.host}\r\nTus-Resumable: 1.0.0\r\n"
+                            f"Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+                            f"Expect: 100-continue\r\nContent-Length: {len(first)}\r\n\r\n").encode())
+        reply = connection.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 100"), reply
+        connection.sendall(first[:MiB // 2])
+        status, headers, text = tus.patch(refused, 0, second)
+        assert status == 429, (status, text)
+        assert headers["uploader-error-code"] == "TOO_MANY_STREAMS" and headers["retry-after"] == "1"
+        assert tus.offset(refused) == 0
+        connection.sendall(first[MiB // 2:])
+        reply = connection.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 204"), reply
+    status, headers, text = tus.patch(refused, 0, second)
+    assert status == 204 and headers["upload-offset"] == str(len(second)), (status, text)
+    assert s3.get_object(Bucket=bucket, Key="limit/held.bin")["Body"].read() == first
+    assert s3.get_object(Bucket=bucket, Key="limit/refused.bin")["Body"].read() == second

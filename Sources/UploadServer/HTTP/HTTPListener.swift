@@ -105,9 +105,14 @@ private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 }
 
 extension HTTPRequestHead {
+  /// The declared body length; nil for a chunked body or none.
+  var contentLength: Int64? {
+    headers.first(name: "content-length").flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+  }
+
   /// Whether a body follows the head.
   var hasBody: Bool {
-    headers.contains(name: "transfer-encoding") || (headers.first(name: "content-length").flatMap { Int64($0) } ?? 0) > 0
+    headers.contains(name: "transfer-encoding") || (contentLength ?? 0) > 0
   }
 }
 

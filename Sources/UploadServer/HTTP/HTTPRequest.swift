@@ -15,7 +15,7 @@ struct HTTPRequest {
   var path: Substring { head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "" }
 
   /// The declared body length; nil for a chunked body or none.
-  var contentLength: Int64? { header("content-length").flatMap { Int64($0) } }
+  var contentLength: Int64? { head.contentLength }
 }
 
 /// What the responder answers.
