@@ -417,3 +417,43 @@ def test_a_patch_past_the_stream_limit_is_told_to_retry_and_loses_nothing(start_
     assert status == 204 and headers["upload-offset"] == str(len(second)), (status, text)
     assert s3.get_object(Bucket=bucket, Key="limit/held.bin")["Body"].read() == first
     assert s3.get_object(Bucket=bucket, Key="limit/refused.bin")["Body"].read() == second
+
+
+def test_a_checksummed_body_that_fills_the_disk_is_refused_and_leaves_nothing(start_server, bucket, s3, tmp_path):
+    """A checksummed PATCH is staged in the spool while it is hashed. On a real full disk (a tmpfs
+    under the spool, ENOSPC from the kernel) it is refused with 507 and SPOOL_FULL, the staged
+    bytes are removed so the disk is free again, the offset has not moved, and the same bytes in
+    smaller PATCHes complete the object."""
+    data = tmp_path / "data"
+    spool = data / "spool"
+    spool.mkdir(parents=True)
+    # Root is needed to mount; without it this test fails, it does not skip.
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(spool)], check=True)
+    try:
+        server = start_server("--s3-bucket", bucket, "--http-listen", "127.0.0.1:0", data_dir=data)
+        tus = Tus(server.tus_url)
+        # 18 MiB: the disk fills about 2 MiB before the body's end, and a refused body's rest of
+        # up to 4 MiB is read and dropped so the client sees the answer (a larger rest ends the
+        # connection, and the client learns the offset from HEAD instead).
+        body = os.urandom(18 * MiB)
+        upload, _ = tus.create(len(body), "full/tus.bin")
+
+        def checksum(piece):
+            return {"Upload-Checksum": "sha256 " + base64.b64encode(hashlib.sha256(piece).digest()).decode()}
+
+        status, headers, text = tus.patch(upload, 0, body, checksum(body))
+        assert status == 507 and headers["uploader-error-code"] == "SPOOL_FULL", (status, text)
+        assert tus.offset(upload) == 0
+        assert not os.listdir(spool / "incoming"), "the refused body was left in the spool"
+        stats = os.statvfs(spool)
+        assert stats.f_bavail * stats.f_frsize > 15 * MiB, "the refused body's bytes still fill the disk"
+        offset = 0
+        while offset < len(body):
+            piece = body[offset:offset + 4 * MiB]
+            status, headers, text = tus.patch(upload, offset, piece, checksum(piece))
+            assert status == 204, (status, text)
+            offset = int(headers["upload-offset"])
+        assert s3.get_object(Bucket=bucket, Key="full/tus.bin")["Body"].read() == body
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    finally:
+        subprocess.run(["umount", "-l", str(spool)], check=False)
