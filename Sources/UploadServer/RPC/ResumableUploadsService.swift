@@ -6,11 +6,12 @@ import UploadCore
 import UploadProtocol
 
 /// `uploader.v1.ResumableUploads`: translates between the wire and the engine (`SessionCoordinator`,
-/// and `SessionReceiver` for streams of parts).
+/// `SessionReceiver` for streams of parts, `WholeObjectReceiver` for objects in one step).
 struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtocol {
   let coordinator: SessionCoordinator
   let receiver: SessionReceiver
   let metrics: ServerMetrics
+  var wholeObjects: WholeObjectReceiver { WholeObjectReceiver(sessions: coordinator) }
 
   func createSession(request: Uploader_V1_CreateSessionRequest, context: ServerContext) async throws
     -> Uploader_V1_Session
@@ -23,7 +24,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
     -> Uploader_V1_CompleteSessionResponse
   {
     let object = try Self.wholeObject(request)
-    let session = try await coordinator.uploadObject(
+    let session = try await wholeObjects.uploadObject(
       object.request, bytes: object.bytes, sha256: object.sha256, verify: object.verify, owner: Caller.principal)
     return .with { $0.session = wire(session) }
   }
@@ -31,9 +32,9 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
   func uploadObjects(request: Uploader_V1_UploadObjectsRequest, context: ServerContext) async throws
     -> Uploader_V1_UploadObjectsResponse
   {
-    try SessionCoordinator.checkObjectCount(request.objects.count)
+    try WholeObjectReceiver.checkObjectCount(request.objects.count)
     var results = [Uploader_V1_UploadObjectResult](repeating: .init(), count: request.objects.count)
-    var objects: [(index: Int, object: SessionCoordinator.WholeObject)] = []
+    var objects: [(index: Int, object: WholeObjectReceiver.Object)] = []
     for (index, object) in request.objects.enumerated() {
       do {
         objects.append((index, try Self.wholeObject(object)))
@@ -42,7 +43,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
       }
     }
     if !objects.isEmpty {
-      let outcomes = try await coordinator.uploadObjects(objects.map(\.object), owner: Caller.principal)
+      let outcomes = try await wholeObjects.uploadObjects(objects.map(\.object), owner: Caller.principal)
       for ((index, _), outcome) in zip(objects, outcomes) {
         switch outcome {
         case .success(let session): results[index].session = wire(session)
@@ -55,7 +56,7 @@ struct ResumableUploadsService: Uploader_V1_ResumableUploads.SimpleServiceProtoc
 
   /// The engine's whole object for a wire one.
   private static func wholeObject(_ request: Uploader_V1_UploadObjectRequest) throws(UploadError)
-    -> SessionCoordinator.WholeObject
+    -> WholeObjectReceiver.Object
   {
     if request.session.sizeUnknown {
       throw UploadError(.invalidRequest, "size_unknown is set: UploadObject stores an object of known size")

@@ -2,12 +2,23 @@ import Crypto
 import NIOCore
 import UploadCore
 
-extension SessionCoordinator {
+/// Stores small objects whole, each in one step (`UploadObject`, `UploadObjects`): no session
+/// stays open, no part is spooled and no multipart upload is made; the object is put in the
+/// object store and its session recorded completed. The other way in, beside `SessionReceiver`'s
+/// streams of parts, over the same sessions.
+public struct WholeObjectReceiver: Sendable {
+  let sessions: SessionCoordinator
+
+  /// Stores for `sessions`.
+  public init(sessions: SessionCoordinator) {
+    self.sessions = sessions
+  }
+
   /// A small object to store in one step: the session to create, its bytes, their SHA-256,
   /// and whether to read it back.
-  public struct WholeObject: Sendable {
+  public struct Object: Sendable {
     /// The session to create; its size must be the length of `bytes`.
-    public var request: CreateRequest
+    public var request: SessionCoordinator.CreateRequest
     /// The whole object.
     public var bytes: ByteBuffer
     /// The SHA-256 the client computed of `bytes`.
@@ -16,7 +27,7 @@ extension SessionCoordinator {
     public var verify: Bool
 
     /// An object to store whole.
-    public init(_ request: CreateRequest, bytes: ByteBuffer, sha256: ContentHash, verify: Bool = false) {
+    public init(_ request: SessionCoordinator.CreateRequest, bytes: ByteBuffer, sha256: ContentHash, verify: Bool = false) {
       self.request = request
       self.bytes = bytes
       self.sha256 = sha256
@@ -29,7 +40,7 @@ extension SessionCoordinator {
 
   /// Stores a small object in one step (`UploadObject`): checks the bytes against `sha256`,
   /// puts them in the object store whole, then records the session completed with its one part
-  /// committed, in one transaction. With `verify` (or `settings.verifiesCompletedObjects`) the
+  /// committed, in one transaction. With `verify` (or `SessionSettings.verifiesCompletedObjects`) the
   /// object is then read back, as `complete` does.
   ///
   /// Nothing is recorded before the object is stored, so a failure part-way leaves no session,
@@ -42,9 +53,9 @@ extension SessionCoordinator {
   ///   `.idempotencyConflict` (another object or SHA-256), `.sessionClosed` (aborted or
   ///   expired) or `.sessionInProgress` (a session from `create`, not completed yet).
   public func uploadObject(
-    _ request: CreateRequest, bytes: ByteBuffer, sha256: ContentHash, verify: Bool = false, owner: Principal
+    _ request: SessionCoordinator.CreateRequest, bytes: ByteBuffer, sha256: ContentHash, verify: Bool = false, owner: Principal
   ) async throws(UploadError) -> SessionRecord {
-    let results = try await uploadObjects([WholeObject(request, bytes: bytes, sha256: sha256, verify: verify)], owner: owner)
+    let results = try await uploadObjects([Object(request, bytes: bytes, sha256: sha256, verify: verify)], owner: owner)
     return try results[0].get()
   }
 
@@ -52,7 +63,7 @@ extension SessionCoordinator {
   /// in the object store at once and recorded in one transaction. Each has its own result, in
   /// order; the call throws only what concerns them all (`.invalidRequest` for none or more
   /// than `maximumObjectsPerCall`, a database that fails).
-  public func uploadObjects(_ objects: [WholeObject], owner: Principal) async throws(UploadError)
+  public func uploadObjects(_ objects: [Object], owner: Principal) async throws(UploadError)
     -> [Result<SessionRecord, UploadError>]
   {
     try Self.checkObjectCount(objects.count)
@@ -70,15 +81,15 @@ extension SessionCoordinator {
     // Retries: objects whose idempotency key names a session already.
     let keys = prepared.compactMap(\.session.idempotencyKey)
     let earlier = Dictionary(
-      try await store.sessions(owner: owner.name, idempotencyKeys: keys).compactMap { session in
+      try await sessions.store.sessions(owner: owner.name, idempotencyKeys: keys).compactMap { session in
         session.idempotencyKey.map { ($0, session) }
       }, uniquingKeysWith: { first, _ in first })
     var fresh: [(index: Int, session: SessionRecord, attributes: ObjectAttributes)] = []
     for item in prepared {
       if let key = item.session.idempotencyKey, let earlier = earlier[key] {
-        metrics.bytesReceivedAgain.increment(by: objects[item.index].bytes.readableBytes)
+        sessions.metrics.bytesReceivedAgain.increment(by: objects[item.index].bytes.readableBytes)
         results[item.index] = await result { () async throws(UploadError) in
-          try await storedBefore(try Self.checkSame(earlier, as: item.session), object: objects[item.index])
+          try await storedBefore(try SessionCoordinator.checkSame(earlier, as: item.session), object: objects[item.index])
         }
       } else {
         fresh.append(item)
@@ -89,10 +100,10 @@ extension SessionCoordinator {
     let stored = await withTaskGroup(of: (Int, Result<StoredObject, UploadError>).self) { group in
       for item in fresh {
         let object = objects[item.index]
-        metrics.bytesReceived.increment(by: object.bytes.readableBytes)
+        sessions.metrics.bytesReceived.increment(by: object.bytes.readableBytes)
         group.addTask {
           await (item.index, result { () async throws(UploadError) in
-            try await self.objectStore.putObject(
+            try await sessions.objectStore.putObject(
               key: item.session.key, bytes: object.bytes, sha256: object.sha256, attributes: item.attributes)
           })
         }
@@ -106,7 +117,7 @@ extension SessionCoordinator {
       switch stored[item.index] {
       case .success(let object):
         var session = item.session
-        let now = settings.nowMilliseconds
+        let now = sessions.settings.nowMilliseconds
         (session.state, session.sha256, session.etag, session.location, session.updatedAt) =
           (.completed, objects[item.index].sha256, object.etag, object.location, now)
         let size = session.plan.size ?? 0
@@ -125,22 +136,23 @@ extension SessionCoordinator {
         results[item.index] = .failure(UploadError(.internal, "object \(item.index) was neither stored nor failed"))
       }
     }
-    let recorded = try await store.insertCompleted(completed.map { ($0.session, $0.parts) }, notify: notifier != nil)
-    if recorded.contains(where: \.created) { notifier?.nudge() }
+    let recorded = try await sessions.store.insertCompleted(
+      completed.map { ($0.session, $0.parts) }, notify: sessions.notifier != nil)
+    if recorded.contains(where: \.created) { sessions.notifier?.nudge() }
     for (item, (record, created)) in zip(completed, recorded) {
       let object = objects[item.index]
       results[item.index] = await result { () async throws(UploadError) in
         guard created else {
           // A retry of the same call recorded it first: it stored the same bytes.
-          return try await storedBefore(try Self.checkSame(record, as: item.session), object: object)
+          return try await storedBefore(try SessionCoordinator.checkSame(record, as: item.session), object: object)
         }
-        logger.info(
+        sessions.logger.info(
           "object stored in one step",
           metadata: [
             "session": "\(record.id)", "key": "\(record.key)", "size": "\(object.bytes.readableBytes)",
             "sha256": "\(object.sha256)",
           ])
-        return object.verify || settings.verifiesCompletedObjects ? try await self.verify(record) : record
+        return object.verify || sessions.settings.verifiesCompletedObjects ? try await sessions.verify(record) : record
       }
     }
     return results.map { $0 ?? .failure(UploadError(.internal, "an object of the call has no result")) }
@@ -154,7 +166,7 @@ extension SessionCoordinator {
   }
 
   /// The session `object` describes, checked (size, digest, key, attributes), not yet stored.
-  private func prepare(_ object: WholeObject, owner: Principal) throws(UploadError) -> (SessionRecord, ObjectAttributes) {
+  private func prepare(_ object: Object, owner: Principal) throws(UploadError) -> (SessionRecord, ObjectAttributes) {
     guard let size = object.request.size, size == Int64(object.bytes.readableBytes) else {
       throw UploadError(
         .invalidRequest,
@@ -166,11 +178,11 @@ extension SessionCoordinator {
         .digestMismatch,
         "the data hashes to sha256 \(received.hex), the request says \(object.sha256.hex); nothing was kept: send it again")
     }
-    return try newSession(object.request, owner: owner)
+    return try sessions.newSession(object.request, owner: owner)
   }
 
   /// What a retried object gets from the session its idempotency key names.
-  private func storedBefore(_ earlier: SessionRecord, object: WholeObject) async throws(UploadError) -> SessionRecord {
+  private func storedBefore(_ earlier: SessionRecord, object: Object) async throws(UploadError) -> SessionRecord {
     switch earlier.state {
     case .completed:
       guard earlier.sha256 == object.sha256 else {
@@ -178,9 +190,9 @@ extension SessionCoordinator {
           .idempotencyConflict,
           "the idempotency key was used for session \(earlier.id), completed with sha256 \(earlier.sha256?.hex ?? "none"); these bytes hash to \(object.sha256.hex): use a new key for different bytes")
       }
-      try Self.checkVerdict(earlier)
-      let verify = object.verify || settings.verifiesCompletedObjects
-      return verify && earlier.verifiedSHA256 == nil ? try await self.verify(earlier) : earlier
+      try SessionCoordinator.checkVerdict(earlier)
+      let verify = object.verify || sessions.settings.verifiesCompletedObjects
+      return verify && earlier.verifiedSHA256 == nil ? try await sessions.verify(earlier) : earlier
     case .aborted, .expired:
       throw UploadError(.sessionClosed, "the idempotency key names session \(earlier.id), which was \(earlier.state.rawValue)")
     case .open, .completing:

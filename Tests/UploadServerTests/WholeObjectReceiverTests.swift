@@ -8,7 +8,7 @@ import UploadCore
 
 @testable import UploadServer
 
-/// `SessionCoordinator.uploadObject`, a small object in one step, on a real SQLite file, a real
+/// `WholeObjectReceiver.uploadObject`, a small object in one step, on a real SQLite file, a real
 /// spool and the real local directory store.
 /// Expects `body` to throw an `UploadError` with `code`.
 func expect(
@@ -19,10 +19,11 @@ func expect(
   #expect(error?.code == code, sourceLocation: sourceLocation)
 }
 
-@Suite struct UploadObjectTests {
+@Suite struct WholeObjectReceiverTests {
   let directory: TemporaryDirectory
   let engine: SessionCoordinator
   let store: SQLSessionStore
+  var receiver: WholeObjectReceiver { WholeObjectReceiver(sessions: engine) }
 
   init() async throws {
     directory = try TemporaryDirectory()
@@ -49,7 +50,7 @@ func expect(
   @Test func storesTheObjectAndRecordsItCompletedWithItsPartCommitted() async throws {
     defer { directory.remove() }
     let bytes = randomBytes(40_000, seed: 3)
-    let session = try await engine.uploadObject(
+    let session = try await receiver.uploadObject(
       .init(key: "small/a.bin", size: Int64(bytes.count), contentType: "image/png", metadata: ["camera": "x100"]),
       bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
 
@@ -70,7 +71,7 @@ func expect(
     let bytes = randomBytes(1_000, seed: 4)
     let request = SessionCoordinator.CreateRequest(
       key: "one.txt", size: Int64(bytes.count), contentType: "text/plain", metadata: ["owner": "ops", "n": "1"])
-    _ = try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+    _ = try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
 
     var multipart = request
     multipart.key = "many.txt"
@@ -95,14 +96,14 @@ func expect(
     defer { directory.remove() }
     let bytes = randomBytes(5_000, seed: 5)
     let request = SessionCoordinator.CreateRequest(key: "retry.bin", size: 5_000, idempotencyKey: "upload-1")
-    let first = try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
-    let again = try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+    let first = try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+    let again = try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
     #expect(again.id == first.id)
     #expect(try await store.sessions(in: [.completed]).count == 1)
 
     let other = randomBytes(5_000, seed: 6)
     await expect(throwsCode: .idempotencyConflict) {
-      try await engine.uploadObject(request, bytes: ByteBuffer(bytes: other), sha256: .of(other), owner: .anonymous)
+      try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: other), sha256: .of(other), owner: .anonymous)
     }
     #expect(try object("retry.bin") == bytes)
   }
@@ -111,12 +112,12 @@ func expect(
     defer { directory.remove() }
     let bytes = randomBytes(5_000, seed: 7)
     await expect(throwsCode: .digestMismatch) {
-      try await engine.uploadObject(
+      try await receiver.uploadObject(
         .init(key: "bad.bin", size: 5_000), bytes: ByteBuffer(bytes: bytes), sha256: .of(Array(bytes.dropLast())),
         owner: .anonymous)
     }
     await expect(throwsCode: .invalidRequest) {
-      try await engine.uploadObject(
+      try await receiver.uploadObject(
         .init(key: "bad.bin", size: 4_000), bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
     }
     #expect(try await store.sessions(in: Set(SessionState.allCases)).isEmpty)
@@ -132,13 +133,13 @@ func expect(
     FileManager.default.createFile(atPath: directory.path + "/store/objects/blocked", contents: Data())
     let request = SessionCoordinator.CreateRequest(key: "blocked/x.bin", size: 3_000, idempotencyKey: "upload-2")
     await #expect(throws: UploadError.self) {
-      try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+      try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
     }
     #expect(try await store.sessions(in: Set(SessionState.allCases)).isEmpty)
     #expect(try leftovers().isEmpty)
 
     try FileManager.default.removeItem(atPath: directory.path + "/store/objects/blocked")
-    let session = try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+    let session = try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
     #expect(session.state == .completed)
     #expect(try object("blocked/x.bin") == bytes)
   }
@@ -149,14 +150,14 @@ func expect(
     let request = SessionCoordinator.CreateRequest(key: "begun.bin", size: 2_000, idempotencyKey: "upload-3")
     let begun = try await engine.create(request, owner: .anonymous)
     await expect(throwsCode: .sessionInProgress) {
-      try await engine.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
+      try await receiver.uploadObject(request, bytes: ByteBuffer(bytes: bytes), sha256: .of(bytes), owner: .anonymous)
     }
     #expect(try await store.session(begun.id)?.state == .open)
   }
 
   @Test func anEmptyObjectHasNoParts() async throws {
     defer { directory.remove() }
-    let session = try await engine.uploadObject(
+    let session = try await receiver.uploadObject(
       .init(key: "empty", size: 0), bytes: ByteBuffer(), sha256: .empty, owner: .anonymous)
     #expect(session.state == .completed)
     #expect(try await store.parts(of: session.id).isEmpty)
@@ -167,17 +168,17 @@ func expect(
   @Test func objectsOfOneCallEachGetTheirOwnResult() async throws {
     defer { directory.remove() }
     let (a, b, c) = (randomBytes(1_000, seed: 20), randomBytes(2_000, seed: 21), randomBytes(3_000, seed: 22))
-    let before = try await engine.uploadObject(
+    let before = try await receiver.uploadObject(
       .init(key: "before", size: 3_000, idempotencyKey: "k-c"), bytes: ByteBuffer(bytes: c), sha256: .of(c), owner: .anonymous)
     _ = try await engine.create(.init(key: "begun", size: 10, idempotencyKey: "k-begun"), owner: .anonymous)
-    let objects: [SessionCoordinator.WholeObject] = [
+    let objects: [WholeObjectReceiver.Object] = [
       .init(.init(key: "a", size: 1_000, idempotencyKey: "k-a"), bytes: ByteBuffer(bytes: a), sha256: .of(a)),
       .init(.init(key: "bad", size: 2_000), bytes: ByteBuffer(bytes: b), sha256: .of(a)),
       .init(.init(key: "before", size: 3_000, idempotencyKey: "k-c"), bytes: ByteBuffer(bytes: c), sha256: .of(c)),
       .init(.init(key: "b", size: 2_000), bytes: ByteBuffer(bytes: b), sha256: .of(b)),
       .init(.init(key: "begun", size: 10, idempotencyKey: "k-begun"), bytes: ByteBuffer(bytes: a[..<10]), sha256: .of(Array(a[..<10]))),
     ]
-    let results = try await engine.uploadObjects(objects, owner: .anonymous)
+    let results = try await receiver.uploadObjects(objects, owner: .anonymous)
     #expect(results.count == 5)
     #expect(try results[0].get().key.rawValue == "a")
     #expect(results[1].failureCode == .digestMismatch)
@@ -189,7 +190,7 @@ func expect(
     #expect(!FileManager.default.fileExists(atPath: directory.path + "/store/objects/bad"))
     #expect(try await store.sessions(in: [.completed]).count == 3)
 
-    await expect(throwsCode: .invalidRequest) { try await engine.uploadObjects([], owner: .anonymous) }
+    await expect(throwsCode: .invalidRequest) { try await receiver.uploadObjects([], owner: .anonymous) }
   }
 }
 
