@@ -8,8 +8,16 @@ import UploadCore
 /// Each row is written as soon as the fact is known (a session created, a part hashed or
 /// acknowledged), so an interrupted `uploader` leaves a journal `uploader resume` can continue
 /// from. A digest column holds '' until the digest is known: the file is hashed beside the sends.
+///
+/// The updates made at the same time share a transaction (`GroupCommit`): a batch of small
+/// files records many completions per sync to disk, and each still returns only once its own
+/// row is committed.
 public struct Journal: Sendable {
+  /// One update of the journal's, made in a transaction shared with the updates waiting then.
+  private typealias Update = @Sendable (Database) throws -> Void
+
   private let database: any DatabaseWriter
+  private let updates: GroupCommit<Update>
 
   /// Opens (creating if needed) the journal in `directory`.
   public static func open(directory: String) throws -> Journal {
@@ -36,6 +44,31 @@ public struct Journal: Sendable {
   public init(database: any DatabaseWriter) throws {
     try JournalSchema.migrator.migrate(database)
     self.database = database
+    self.updates = GroupCommit { updates in
+      do {
+        try await database.write { db in
+          for update in updates { try update(db) }
+        }
+        return updates.map { _ in .success(()) }
+      } catch {
+        // Made again one by one, so that one that fails fails alone.
+        var outcomes: [Result<Void, any Error>] = []
+        for update in updates {
+          do {
+            try await database.write { db in try update(db) }
+            outcomes.append(.success(()))
+          } catch {
+            outcomes.append(.failure(error))
+          }
+        }
+        return outcomes
+      }
+    }
+  }
+
+  /// Makes `update` in a transaction shared with the updates made at the same time.
+  private func update(_ update: @escaping Update) async throws {
+    try await updates.commit(update)
   }
 
   /// Records a new upload and its parts.
@@ -122,7 +155,7 @@ public struct Journal: Sendable {
 
   /// Records part `part`'s SHA-256 (a digest is recorded once; the file must not change).
   public func hashed(_ id: String, part: Int, sha256: ContentHash) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: "UPDATE upload_parts SET sha256 = ? WHERE upload_id = ? AND number = ? AND sha256 = ''",
         arguments: [sha256.hex, id, part])
@@ -131,7 +164,7 @@ public struct Journal: Sendable {
 
   /// Records the whole file's SHA-256.
   public func hashed(_ id: String, whole sha256: ContentHash) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(sql: "UPDATE uploads SET sha256 = ? WHERE id = ? AND sha256 = ''", arguments: [sha256.hex, id])
     }
   }
@@ -139,7 +172,7 @@ public struct Journal: Sendable {
   /// Records a part of a stream read from standard input: when the server first acknowledges
   /// some of it, and again with its size and digest once its bytes were all read.
   public func record(_ id: String, part: JournalPart) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: """
           INSERT INTO upload_parts (upload_id, number, size, sha256) VALUES (?, ?, ?, ?)
@@ -152,14 +185,14 @@ public struct Journal: Sendable {
 
   /// Records the size and SHA-256 of a stream read from standard input, once it ended.
   public func streamEnded(_ id: String, size: Int64, sha256: ContentHash) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(sql: "UPDATE uploads SET size = ?, sha256 = ? WHERE id = ?", arguments: [size, sha256.hex, id])
     }
   }
 
   /// Records the server's session id and moves the upload to `uploading`.
   public func started(_ id: String, sessionID: String) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: "UPDATE uploads SET session_id = ?, state = 'uploading' WHERE id = ?", arguments: [sessionID, id])
     }
@@ -167,7 +200,7 @@ public struct Journal: Sendable {
 
   /// Records what the server acknowledged of a part.
   public func acknowledged(_ id: String, part: Int, bytes: Int64, committed: Bool) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: """
           UPDATE upload_parts SET acknowledged_bytes = MAX(acknowledged_bytes, ?), committed = committed OR ?
@@ -179,7 +212,7 @@ public struct Journal: Sendable {
   /// Records an upload sent in one exchange (`UploadObject`) completed, with its session, its
   /// SHA-256 and its one part's, in one transaction.
   public func stored(_ id: String, sessionID: String, sha256: ContentHash, at time: Int64) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: """
           UPDATE upload_parts SET sha256 = ?, acknowledged_bytes = size, committed = 1
@@ -210,7 +243,7 @@ public struct Journal: Sendable {
 
   /// Moves the upload to `state`, with an error message for `failed`.
   public func finish(_ id: String, state: JournalUpload.State, error: String? = nil, at time: Int64) async throws {
-    try await database.write { db in
+    try await update { db in
       try db.execute(
         sql: "UPDATE uploads SET state = ?, error = ?, finished_at = ? WHERE id = ?",
         arguments: [state.rawValue, error, state == .uploading ? nil : time, id])

@@ -5,6 +5,11 @@ import Testing
 import UploadCore
 import UploaderClient
 
+/// Holds a database's writer until released.
+private final class Hold: Sendable {
+  let state = Mutex((held: false, released: false))
+}
+
 @Suite struct JournalTests {
   func upload(_ id: String = "abc123") -> JournalUpload {
     JournalUpload(
@@ -73,6 +78,72 @@ import UploaderClient
     #expect(parts.map(\.sha256) == [digest])
     #expect(parts.map(\.acknowledgedBytes) == [40_000])
     #expect(parts.map(\.committed) == [true])
+  }
+
+  /// Completions recorded at the same time share transactions; each is recorded as alone.
+  @Test func recordsManyObjectsStoredAtOnce() async throws {
+    let journal = try Journal(database: DatabaseQueue())
+    let ids = (0..<100).map { "small\($0)" }
+    try await journal.insert(ids.map { id in
+      var small = upload(id)
+      (small.identity.size, small.sha256) = (40_000, nil)
+      return (small, [JournalPart(number: 1, size: 40_000, sha256: nil)])
+    })
+    try await withThrowingTaskGroup(of: Void.self) { group in
+      for (index, id) in ids.enumerated() {
+        group.addTask {
+          try await journal.stored(id, sessionID: "s\(index)", sha256: ContentHash.of(Array(id.utf8)), at: Int64(index))
+        }
+      }
+      try await group.waitForAll()
+    }
+    for (index, id) in ids.enumerated() {
+      let stored = try #require(try await journal.upload(id))
+      #expect(stored.state == .completed && stored.sessionID == "s\(index)" && stored.finishedAt == Int64(index))
+      #expect(try await journal.parts(of: id).map(\.sha256) == [ContentHash.of(Array(id.utf8))])
+    }
+  }
+
+  /// An update that fails in a shared transaction fails alone: the others are still recorded.
+  @Test func anUpdateThatFailsFailsAlone() async throws {
+    let database = try DatabaseQueue()
+    let journal = try Journal(database: database)
+    let ids = (0..<20).map { "small\($0)" }
+    try await journal.insert(ids.map { id in
+      var small = upload(id)
+      (small.identity.size, small.sha256) = (40_000, nil)
+      return (small, [JournalPart(number: 1, size: 40_000, sha256: nil)])
+    })
+    // The writer is held while the updates arrive, so that they gather in one transaction.
+    let hold = Hold()
+    let holder = Task { try await database.write { _ in
+      hold.state.withLock { $0.held = true }
+      while hold.state.withLock({ !$0.released }) { usleep(500) }
+    } }
+    while hold.state.withLock({ !$0.held }) { try await Task.sleep(for: .milliseconds(1)) }
+    // The first update to arrive is written alone, once the writer is free; those after it
+    // wait, and go together in the next transaction: the refused one among the stored ones.
+    let first = Task { try await journal.stored(ids[0], sessionID: "s-" + ids[0], sha256: .empty, at: 1) }
+    try await Task.sleep(for: .milliseconds(50))
+    let refused = Task {
+      // A part of an upload the journal does not have breaks its foreign key.
+      try await journal.record("nobody", part: JournalPart(number: 1, size: 1, sha256: nil))
+    }
+    let stored = Task {
+      try await withThrowingTaskGroup(of: Void.self) { group in
+        for id in ids.dropFirst() {
+          group.addTask { try await journal.stored(id, sessionID: "s-" + id, sha256: .empty, at: 1) }
+        }
+        try await group.waitForAll()
+      }
+    }
+    try await Task.sleep(for: .milliseconds(50))
+    hold.state.withLock { $0.released = true }
+    try await holder.value
+    try await first.value
+    await #expect(throws: (any Error).self) { try await refused.value }
+    try await stored.value
+    for id in ids { #expect(try await journal.upload(id)?.state == .completed) }
   }
 
   @Test func readsEveryUploadsPartsInOneGo() async throws {
