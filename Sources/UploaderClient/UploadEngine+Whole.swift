@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import GRPCCore
 import NIOCore
-import NIOFileSystem
 import NIOFoundationCompat
 import UploadCore
 import UploadProtocol
@@ -87,28 +86,11 @@ extension UploadEngine {
   /// The file's bytes and their SHA-256, read in one go.
   ///
   /// - Throws: `ClientError` when the file is not what the journal recorded, before or while
-  ///   it is read.
+  ///   it is read, or cannot be read.
   private func readWhole(_ upload: JournalUpload) async throws -> (ByteBuffer, ContentHash) {
-    /// Fails unless the open file is still the one the journal recorded.
-    func checkUnchanged(_ file: ReadFileHandle) async throws {
-      if let change = upload.identity.changes(to: LocalFile.identity(from: try await file.info())) {
-        throw Self.changed(upload, change)
-      }
-    }
-    let bytes: ByteBuffer
-    do {
-      bytes = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(upload.filePath)) { file in
-        try await checkUnchanged(file)
-        let bytes = try await file.readToEnd(maximumSizeAllowed: .bytes(upload.identity.size + 1))
-        try await checkUnchanged(file)
-        return bytes
-      }
-    } catch let error as ClientError {
-      throw error
-    } catch let error as FileSystemError where error.code == .notFound {
-      throw ClientError("\(upload.filePath): no such file")
-    } catch {
-      throw ClientError("cannot read \(upload.filePath): \(error)")
+    let (bytes, before, after) = try await LocalFile.contents(of: upload.filePath, limit: Int(upload.identity.size))
+    for identity in [before, after] {
+      if let change = upload.identity.changes(to: identity) { throw Self.changed(upload, change) }
     }
     guard bytes.readableBytes == upload.identity.size else {
       throw Self.changed(upload, "\(bytes.readableBytes) bytes were read, not \(upload.identity.size)")
