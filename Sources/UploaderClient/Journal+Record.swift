@@ -28,15 +28,18 @@ extension Journal {
   /// A new upload of the file at `path` and its parts, checked and planned as `record` does it,
   /// not recorded yet: a batch plans every file, then records them all in one transaction
   /// (`insert(_:)`), so that it is in the journal whole or not at all.
+  ///
+  /// - Parameter identity: the file's identity when the caller has it (a batch asks for all
+  ///   its files' at once, `LocalFile.identities(of:)`); nil asks for it here.
   public static func plan(
     file path: String, key: String?, server: String, partSize: Int64 = 0, spreadOver streams: Int = 1,
     attributes: ObjectAttributes = ObjectAttributes(), verify: Bool = false, sending: SendingChoices = SendingChoices(),
-    batchID: String? = nil
+    batchID: String? = nil, identity: FileIdentity? = nil
   ) async throws -> (upload: JournalUpload, parts: [JournalPart]) {
     let path = URL(fileURLWithPath: path).standardizedFileURL.path
     let key = key ?? URL(fileURLWithPath: path).lastPathComponent
     _ = try ObjectKey(validating: key)
-    let identity = try await LocalFile.identity(of: path)
+    let identity = if let identity { identity } else { try await LocalFile.identity(of: path) }
     let plan = try PartPlan.make(
       size: identity.size, requestedPartSize: partSize, maximumObjectSize: PartSizing.maximumObjectSize,
       spreadOver: streams)

@@ -22,6 +22,20 @@ public enum LocalFile {
     return identity(from: info)
   }
 
+  /// The identities of the files at `paths`, in order, each as `identity(of:)` gives it or its
+  /// error: all of them stat'ed in one job on NIO's thread pool, so a batch of many files costs
+  /// one hand-over between threads, not one per file.
+  public static func identities(of paths: [String]) async throws -> [Result<FileIdentity, ClientError>] {
+    try await NIOThreadPool.singleton.runIfActive {
+      paths.map { path in
+        var status = stat()
+        guard stat(path, &status) == 0 else { return .failure(readError(path, errno)) }
+        guard status.st_mode & S_IFMT == S_IFREG else { return .failure(ClientError("\(path) is not a regular file")) }
+        return .success(identity(from: status))
+      }
+    }
+  }
+
   /// The identity `info` describes (from a stat of the path or of an open handle).
   static func identity(from info: FileInfo) -> FileIdentity {
     let mtime = info.lastDataModificationTime
@@ -62,7 +76,12 @@ public enum LocalFile {
   private static func identity(of descriptor: Int32, path: String) throws -> FileIdentity {
     var status = stat()
     guard fstat(descriptor, &status) == 0 else { throw readError(path, errno) }
-    return FileIdentity(
+    return identity(from: status)
+  }
+
+  /// The identity `status` describes.
+  private static func identity(from status: stat) -> FileIdentity {
+    FileIdentity(
       size: Int64(status.st_size),
       modificationTimeNanoseconds: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
       inode: UInt64(status.st_ino))

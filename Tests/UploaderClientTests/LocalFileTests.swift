@@ -53,4 +53,22 @@ import Testing
     }
     #expect(error?.message.hasPrefix("cannot read ") == true)
   }
+
+  /// A batch's identities, in order, each as a stat of its own gives it, or its own error.
+  @Test func identitiesOfManyFilesInOrderEachWithItsOwnError() async throws {
+    try await withFile(Array(repeating: 3, count: 1234)) { path in
+      let directory = (path as NSString).deletingLastPathComponent
+      let identities = try await LocalFile.identities(of: [path, directory + "/missing", directory, path])
+      let identity = try await LocalFile.identity(of: path)
+      #expect(try identities[0].get() == identity && identity.size == 1234)
+      #expect(try identities[3].get() == identity)
+      /// The error's message, or nil for an identity.
+      func message(_ result: Result<FileIdentity, ClientError>) -> String? {
+        if case .failure(let error) = result { error.message } else { nil }
+      }
+      #expect(message(identities[1]) == directory + "/missing: no such file")
+      #expect(message(identities[2]) == directory + " is not a regular file")
+      #expect(identities.count == 4)
+    }
+  }
 }

@@ -103,13 +103,14 @@ struct Upload: AsyncParsableCommand {
     let journal = try global.openJournal()
     let batchID = Journal.newBatchID()
     var planned: [(upload: JournalUpload, parts: [JournalPart])] = []
-    for entry in listing.files {
+    let identities = try await LocalFile.identities(of: listing.files.map(\.path))
+    for (entry, identity) in zip(listing.files, identities) {
       do {
         planned.append(
           try await Journal.plan(
             file: entry.path, key: prefix + entry.relativePath, server: global.serverAddress,
             partSize: partSize.flatMap(ByteSize.parse) ?? 0, attributes: try object.attributes(forFileName: entry.path),
-            verify: object.verify, sending: sending.choices, batchID: batchID))
+            verify: object.verify, sending: sending.choices, batchID: batchID, identity: try identity.get()))
       } catch let error as UploadError {
         throw ValidationError("\(entry.path): \(error.message)")
       }
