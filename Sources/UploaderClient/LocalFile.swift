@@ -4,26 +4,17 @@ import NIOFileSystem
 import NIOPosix
 import UploadCore
 
-/// The file being uploaded: its identity. Its digests come from `FileDigester`; all I/O runs on
-/// NIO's file-system thread pool, never on the cooperative pool.
+/// The file being uploaded: its identity, and a small file's bytes. Its digests come from
+/// `FileDigester`; all I/O runs on NIO's thread pools, never on the cooperative pool.
 public enum LocalFile {
   /// The file's size, modification time and inode.
   ///
   /// - Throws: `ClientError` when the file cannot be read or is not a regular file.
   public static func identity(of path: String) async throws -> FileIdentity {
-    let info: FileInfo?
-    do {
-      info = try await FileSystem.shared.info(forFileAt: FilePath(path))
-    } catch {
-      throw ClientError("cannot read \(path): \(error)")
-    }
-    guard let info else { throw ClientError("\(path): no such file") }
-    guard info.type == .regular else { throw ClientError("\(path) is not a regular file") }
-    return identity(from: info)
+    try await identities(of: [path])[0].get()
   }
 
-  /// The identities of the files at `paths`, in order, each as `identity(of:)` gives it or its
-  /// error: all of them stat'ed in one job on NIO's thread pool, so a batch of many files costs
+  /// The identities of the files at `paths`, in order, each with its own error: all of them stat'ed in one job on NIO's thread pool, so a batch of many files costs
   /// one hand-over between threads, not one per file.
   public static func identities(of paths: [String]) async throws -> [Result<FileIdentity, ClientError>] {
     try await NIOThreadPool.singleton.runIfActive {
@@ -34,14 +25,6 @@ public enum LocalFile {
         return .success(identity(from: status))
       }
     }
-  }
-
-  /// The identity `info` describes (from a stat of the path or of an open handle).
-  static func identity(from info: FileInfo) -> FileIdentity {
-    let mtime = info.lastDataModificationTime
-    return FileIdentity(
-      size: info.size, modificationTimeNanoseconds: Int64(mtime.seconds) * 1_000_000_000 + Int64(mtime.nanoseconds),
-      inode: UInt64(info.platformSpecificStatus?.st_ino ?? 0))
   }
 
   /// The bytes of the file at `path`, read to its end but no further than `limit` bytes past the
@@ -59,7 +42,8 @@ public enum LocalFile {
       let before = try identity(of: descriptor, path: path)
       var bytes = ByteBufferAllocator().buffer(capacity: Int(min(Int64(limit), max(0, before.size))) + 1)
       while bytes.readableBytes <= limit {
-        let count = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: 64 << 10) { buffer in
+        // Into the room the buffer has: its size plus one byte, enough unless the file grew.
+        let count = try bytes.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { buffer in
           while true {
             let count = read(descriptor, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
